@@ -1,0 +1,169 @@
+//! Admin subcommands on the database file: list, get, set, delete, export,
+//! import. They need no token: whoever can run them can read the file. A
+//! running server notices their changes through `admin_events`.
+
+use rusqlite::Connection;
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::Format;
+use crate::{store, target};
+
+/// Import refuses files with more rows than this (a typo guard, not a
+/// capacity limit: 10 million rows import in well under a minute).
+const MAX_IMPORT_ROWS: usize = 10_000_000;
+/// Errors shown for an invalid import file before giving up listing them.
+const MAX_REPORTED_ERRORS: usize = 10;
+
+/// An admin failure: the message and the exit code.
+pub struct Failure(pub String, pub i32);
+
+type Outcome = Result<(), Failure>;
+
+fn db(path: &Path) -> Result<Connection, Failure> {
+    let (conn, notes) = store::prepare(path).map_err(|e| Failure(e, 1))?;
+    for note in notes {
+        eprintln!("{note}");
+    }
+    Ok(conn)
+}
+
+fn key(url: &str) -> Result<String, Failure> {
+    target::key_from_url(url).map_err(|e| Failure(format!("{url:?}: {}", e.message()), 2))
+}
+
+fn io(e: impl std::fmt::Display) -> Failure {
+    Failure(e.to_string(), 1)
+}
+
+pub fn list(path: &Path, top: Option<u64>) -> Outcome {
+    let conn = db(path)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    store::each_by_count(&conn, top, |key, count| writeln!(out, "{count}\t{key}")).map_err(io)?;
+    out.flush().map_err(io)
+}
+
+pub fn get(path: &Path, url: &str) -> Outcome {
+    let key = key(url)?;
+    let conn = db(path)?;
+    let count = store::get(&conn, &key).map_err(io)?.unwrap_or(0);
+    println!("{count}");
+    Ok(())
+}
+
+pub fn set(path: &Path, url: &str, count: u64) -> Outcome {
+    let key = key(url)?;
+    check_count(count)?;
+    let mut conn = db(path)?;
+    store::set(&mut conn, &key, count).map_err(io)?;
+    eprintln!("{key} set to {count}");
+    Ok(())
+}
+
+pub fn delete(path: &Path, url: &str) -> Outcome {
+    let key = key(url)?;
+    let mut conn = db(path)?;
+    if store::delete(&mut conn, &key).map_err(io)? {
+        eprintln!("{key} deleted");
+        Ok(())
+    } else {
+        Err(Failure(format!("no counter for {key}"), 1))
+    }
+}
+
+pub fn export(path: &Path, format: Format) -> Outcome {
+    let conn = db(path)?;
+    let stdout = std::io::stdout().lock();
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(stdout));
+            w.write_record(["url", "count"]).map_err(io)?;
+            store::each_by_count(&conn, None, |key, count| {
+                w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
+            })
+            .map_err(io)?;
+            w.flush().map_err(io)
+        }
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(stdout);
+            let mut first = true;
+            out.write_all(b"[").map_err(io)?;
+            store::each_by_count(&conn, None, |key, count| {
+                let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
+                let key = serde_json::to_string(key).map_err(std::io::Error::other)?;
+                write!(out, "{sep}  {{\"url\": {key}, \"count\": {count}}}")
+            })
+            .map_err(io)?;
+            out.write_all(if first { b"]\n" } else { b"\n]\n" }).map_err(io)?;
+            out.flush().map_err(io)
+        }
+    }
+}
+
+pub fn import(path: &Path, file: &Path) -> Outcome {
+    let rows = read_import(file)?;
+    let mut conn = db(path)?;
+    store::import(&mut conn, &rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
+    eprintln!("imported {} counters from {}", rows.len(), file.display());
+    Ok(())
+}
+
+/// Reads and validates the whole file before anything is written.
+fn read_import(file: &Path) -> Result<Vec<(String, u64)>, Failure> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .map_err(|e| Failure(format!("cannot read {}: {e}", file.display()), 1))?;
+    let header = reader.headers().map_err(|e| Failure(format!("{}: {e}", file.display()), 1))?;
+    let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
+    if names != ["url", "count"] {
+        return Err(Failure(format!("{}: the first line must be the header url,count", file.display()), 1));
+    }
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let parsed = record
+            .map_err(|e| e.to_string())
+            .and_then(|r| parse_row(&r))
+            .and_then(|(key, count)| match seen.insert(key.clone(), line) {
+                Some(first) => Err(format!("same counter as line {first} ({key})")),
+                None => Ok((key, count)),
+            });
+        match parsed {
+            Ok(row) => rows.push(row),
+            Err(e) => errors.push(format!("line {line}: {e}")),
+        }
+        if rows.len() > MAX_IMPORT_ROWS {
+            return Err(Failure(format!("more than {MAX_IMPORT_ROWS} rows; split the file"), 1));
+        }
+    }
+    if errors.is_empty() {
+        return Ok(rows);
+    }
+    let mut msg = format!("{}: {} invalid rows, nothing imported", file.display(), errors.len());
+    for e in errors.iter().take(MAX_REPORTED_ERRORS) {
+        msg.push_str("\n  ");
+        msg.push_str(e);
+    }
+    Err(Failure(msg, 1))
+}
+
+fn parse_row(r: &csv::StringRecord) -> Result<(String, u64), String> {
+    if r.len() != 2 {
+        return Err(format!("expected 2 fields (url,count), found {}", r.len()));
+    }
+    let key = target::key_from_url(&r[0]).map_err(|e| e.message())?;
+    let count: u64 = r[1].parse().map_err(|_| format!("count {:?} is not a whole number >= 0", &r[1]))?;
+    check_count(count).map_err(|f| f.0)?;
+    Ok((key, count))
+}
+
+fn check_count(count: u64) -> Outcome {
+    if count > i64::MAX as u64 {
+        return Err(Failure(format!("count {count} is too large"), 2));
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Turns a tiny_http request into the plain values the routes decide on.
+
+use tiny_http::Method as TinyMethod;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Options,
+    Other(String),
+}
+
+/// What routing needs from a request; nothing here borrows tiny_http.
+#[derive(Debug, Clone, Default)]
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    /// Raw (still percent-encoded) query string, without `?`.
+    pub query: String,
+    /// Length of the request target (path + query) as sent.
+    pub target_len: usize,
+    /// Total bytes of header names and values.
+    pub header_bytes: usize,
+    /// Declared body length (Content-Length), if any.
+    pub body_len: usize,
+    pub referer: Option<String>,
+    pub cookie: Option<String>,
+    pub origin: Option<String>,
+    pub host: Option<String>,
+    pub forwarded_proto: Option<String>,
+    pub access_control_request_headers: Option<String>,
+}
+
+impl Default for Method {
+    fn default() -> Self {
+        Method::Get
+    }
+}
+
+impl Method {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Other(m) => m,
+        }
+    }
+}
+
+pub fn parse(rq: &tiny_http::Request) -> Req {
+    let url = rq.url();
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut req = Req {
+        method: match rq.method() {
+            TinyMethod::Get => Method::Get,
+            TinyMethod::Head => Method::Head,
+            TinyMethod::Options => Method::Options,
+            other => Method::Other(other.as_str().to_string()),
+        },
+        path: path.to_string(),
+        query: query.to_string(),
+        target_len: url.len(),
+        body_len: rq.body_length().unwrap_or(0),
+        ..Req::default()
+    };
+    for h in rq.headers() {
+        let name = h.field.as_str().as_str();
+        let value = h.value.as_str();
+        req.header_bytes += name.len() + value.len();
+        let slot = if name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("referrer") {
+            // `Referer` wins over the misspelt `Referrer` when both come.
+            if req.referer.is_some() && name.eq_ignore_ascii_case("referrer") {
+                continue;
+            }
+            &mut req.referer
+        } else if name.eq_ignore_ascii_case("cookie") {
+            if let Some(c) = &mut req.cookie {
+                c.push_str("; ");
+                c.push_str(value);
+                continue;
+            }
+            &mut req.cookie
+        } else if name.eq_ignore_ascii_case("origin") {
+            &mut req.origin
+        } else if name.eq_ignore_ascii_case("host") {
+            &mut req.host
+        } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
+            &mut req.forwarded_proto
+        } else if name.eq_ignore_ascii_case("access-control-request-headers") {
+            &mut req.access_control_request_headers
+        } else {
+            continue;
+        };
+        *slot = Some(value.to_string());
+    }
+    req
+}
+
+/// The raw value of the first query parameter called `name`.
+pub fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::param;
+
+    #[test]
+    fn finds_params() {
+        assert_eq!(param("a=1&url=x%2Fy&b", "url"), Some("x%2Fy"));
+        assert_eq!(param("b&url", "url"), Some(""));
+        assert_eq!(param("urls=1", "url"), None);
+        assert_eq!(param("", "url"), None);
+    }
+}

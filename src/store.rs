@@ -1,0 +1,297 @@
+//! The SQLite database: schema, migrations and every query.
+//!
+//! One row per counter (`counters.key` is UNIQUE), per-day rows in `daily`,
+//! and `admin_events`, a short log through which admin commands run from the
+//! CLI tell a running server which cached counters to forget. Every SQL
+//! statement is parameterised.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::migrate;
+
+/// Schema version written to `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Admin events older than this are pruned; servers poll far more often.
+const EVENT_RETENTION_SECS: i64 = 24 * 3600;
+
+/// Past this many rows an import logs one "everything changed" event instead
+/// of one per key.
+const IMPORT_EVENT_ROWS: usize = 10_000;
+
+pub type Result<T> = rusqlite::Result<T>;
+
+/// Opens a connection with the settings every caller needs. Does not create
+/// or migrate the schema; see [`prepare`].
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run beside the single writer; NORMAL sync is durable
+    // against process crashes (the WAL is fsynced at checkpoints).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Opens the database for use, creating the parent directory, converting a
+/// database of the original service and applying pending migrations.
+/// Returns what it did, for the log.
+pub fn prepare(path: &Path) -> std::result::Result<(Connection, Vec<String>), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+    }
+    let mut conn = open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+    let mut notes = Vec::new();
+    if migrate::is_original(&conn).map_err(|e| e.to_string())? {
+        notes.extend(migrate::from_original(&mut conn, path)?);
+    }
+    migrate_schema(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
+    Ok((conn, notes))
+}
+
+fn migrate_schema(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "database schema version {version} is newer than this hitcounter ({SCHEMA_VERSION})"
+        )));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < 1 {
+        create_v1(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()
+}
+
+/// Creates schema version 1. Public for the original-database conversion.
+pub fn create_v1(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS counters (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS daily (
+            counter_id INTEGER NOT NULL REFERENCES counters(id) ON DELETE CASCADE,
+            day TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            PRIMARY KEY (counter_id, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS admin_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT,
+            at INTEGER NOT NULL
+        );",
+    )
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Stored count of a key; `None` when it has no counter.
+pub fn get(conn: &Connection, key: &str) -> Result<Option<u64>> {
+    conn.prepare_cached("SELECT count FROM counters WHERE key = ?1")?
+        .query_row([key], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|c| c.map(|c| c.max(0) as u64))
+}
+
+/// Hits to add to one counter: a total and its split over days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    pub key: String,
+    pub hits: u64,
+    /// (day as `YYYY-MM-DD`, hits); sums to `hits`.
+    pub days: Vec<(String, u64)>,
+}
+
+/// Adds deltas to their counters (creating them) inside `tx`.
+pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<()> {
+    let t = now();
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, updated_at = excluded.updated_at
+         RETURNING id",
+    )?;
+    let mut daily = tx.prepare_cached(
+        "INSERT INTO daily (counter_id, day, hits) VALUES (?1, ?2, ?3)
+         ON CONFLICT (counter_id, day) DO UPDATE SET hits = hits + excluded.hits",
+    )?;
+    for d in deltas {
+        let id: i64 = upsert.query_row(params![d.key, d.hits as i64, t], |r| r.get(0))?;
+        for (day, hits) in &d.days {
+            daily.execute(params![id, day, *hits as i64])?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the write transaction used for flushes and admin changes.
+pub fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// Admin events after `after`: (id, key or `None` for "every counter").
+pub fn events_since(conn: &Connection, after: i64) -> Result<Vec<(i64, Option<String>)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
+    let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// The newest admin event id (0 when there is none).
+pub fn last_event(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| r.get(0))
+}
+
+fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
+    let t = now();
+    tx.execute("INSERT INTO admin_events (key, at) VALUES (?1, ?2)", params![key, t])?;
+    tx.execute("DELETE FROM admin_events WHERE at < ?1", [t - EVENT_RETENTION_SECS])?;
+    Ok(())
+}
+
+/// Sets a counter to `count`, creating it. Per-day history is kept.
+pub fn set(conn: &mut Connection, key: &str, count: u64) -> Result<()> {
+    let tx = write_tx(conn)?;
+    set_in(&tx, key, count)?;
+    record_event(&tx, Some(key))?;
+    tx.commit()
+}
+
+fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
+    let t = now();
+    tx.prepare_cached(
+        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (key) DO UPDATE SET count = excluded.count, updated_at = excluded.updated_at",
+    )?
+    .execute(params![key, count as i64, t])?;
+    Ok(())
+}
+
+/// Deletes a counter and its history. Returns false when there was none.
+pub fn delete(conn: &mut Connection, key: &str) -> Result<bool> {
+    let tx = write_tx(conn)?;
+    tx.execute(
+        "DELETE FROM daily WHERE counter_id = (SELECT id FROM counters WHERE key = ?1)",
+        [key],
+    )?;
+    let n = tx.execute("DELETE FROM counters WHERE key = ?1", [key])?;
+    if n > 0 {
+        record_event(&tx, Some(key))?;
+    }
+    tx.commit()?;
+    Ok(n > 0)
+}
+
+/// Sets many counters in one transaction: all or nothing.
+pub fn import(conn: &mut Connection, rows: &[(String, u64)]) -> Result<()> {
+    let tx = write_tx(conn)?;
+    for (key, count) in rows {
+        set_in(&tx, key, *count)?;
+    }
+    if rows.len() > IMPORT_EVENT_ROWS {
+        record_event(&tx, None)?;
+    } else {
+        for (key, _) in rows {
+            record_event(&tx, Some(key))?;
+        }
+    }
+    tx.commit()
+}
+
+/// Counters by count, biggest first; `limit` None for all. Calls `f` per row
+/// so exports of millions of rows stream instead of filling memory.
+pub fn each_by_count(
+    conn: &Connection,
+    limit: Option<u64>,
+    mut f: impl FnMut(&str, u64) -> std::io::Result<()>,
+) -> std::result::Result<(), String> {
+    let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
+    let mut stmt = conn
+        .prepare("SELECT key, count FROM counters ORDER BY count DESC, key LIMIT ?1")
+        .map_err(|e| e.to_string())?;
+    let mut rows = stmt.query([limit]).map_err(|e| e.to_string())?;
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let key: String = row.get(0).map_err(|e| e.to_string())?;
+        let count: i64 = row.get(1).map_err(|e| e.to_string())?;
+        f(&key, count.max(0) as u64).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Views summed per domain (text before the first `/`), biggest first.
+/// Fetches `limit` domains; the caller filters out local hosts.
+pub fn top_domains(conn: &Connection, limit: usize) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT substr(key, 1, instr(key || '/', '/') - 1) AS domain, SUM(count) AS total
+         FROM counters GROUP BY domain ORDER BY total DESC, domain LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, _) = prepare(&dir.path().join("t.db")).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn add_creates_then_increments_one_row() {
+        let (_d, mut conn) = db();
+        let delta = Delta { key: "e.com/a".into(), hits: 2, days: vec![("2026-01-01".into(), 2)] };
+        for _ in 0..3 {
+            let tx = write_tx(&mut conn).unwrap();
+            add(&tx, std::slice::from_ref(&delta)).unwrap();
+            tx.commit().unwrap();
+        }
+        assert_eq!(get(&conn, "e.com/a").unwrap(), Some(6));
+        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 1);
+        let day: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
+        assert_eq!(day, 6);
+    }
+
+    #[test]
+    fn admin_changes_leave_events() {
+        let (_d, mut conn) = db();
+        set(&mut conn, "e.com/a", 5).unwrap();
+        assert!(delete(&mut conn, "e.com/a").unwrap());
+        assert!(!delete(&mut conn, "e.com/a").unwrap());
+        let events = events_since(&conn, 0).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(last_event(&conn).unwrap(), events[1].0);
+    }
+
+    #[test]
+    fn top_domains_sums_paths() {
+        let (_d, mut conn) = db();
+        import(&mut conn, &[("a.com/x".into(), 3), ("a.com/y".into(), 4), ("b.com".into(), 5)]).unwrap();
+        assert_eq!(top_domains(&conn, 10).unwrap(), vec![("a.com".into(), 7), ("b.com".into(), 5)]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        prepare(&path).unwrap();
+        open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(prepare(&path).unwrap_err().contains("newer"));
+    }
+}

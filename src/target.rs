@@ -1,0 +1,277 @@
+//! Picks the URL a request is about and turns it into a counter key.
+//!
+//! The key is host + path, as the original service stored it, so migrated
+//! counts line up: scheme, query, fragment and `;params` are dropped. On top
+//! of the original, the host is lower-cased, `user:pass@` is dropped and the
+//! default ports 80/443 are dropped. `www.` and a trailing slash stay
+//! significant because the original kept them and old keys depend on it.
+
+use crate::limits::MAX_URL;
+
+/// Why no key could be made; each maps to one HTTP status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TargetError {
+    /// Neither a usable `url` parameter nor a Referer (400).
+    Missing,
+    /// The `url` parameter is not a usable URL (400).
+    Invalid(&'static str),
+    /// Percent-encoding or UTF-8 in the `url` parameter is broken (400).
+    BadEncoding,
+    /// Longer than [`MAX_URL`] (414).
+    TooLong,
+}
+
+impl TargetError {
+    pub fn message(&self) -> String {
+        match self {
+            TargetError::Missing => {
+                "no target URL: pass ?url=<encoded page URL> or send a Referer header".into()
+            }
+            TargetError::Invalid(why) => format!("invalid url parameter: {why}"),
+            TargetError::BadEncoding => {
+                "invalid url parameter: bad percent-encoding or not UTF-8".into()
+            }
+            TargetError::TooLong => format!("url is longer than {MAX_URL} bytes"),
+        }
+    }
+}
+
+/// Chooses the key for a request: the `url` query parameter when present and
+/// non-empty (raw, still percent-encoded), else the Referer. A Referer that is
+/// not an absolute URL counts as absent.
+pub fn pick(url_param: Option<&str>, referer: Option<&str>) -> Result<String, TargetError> {
+    if let Some(raw) = url_param.filter(|s| !s.is_empty()) {
+        let decoded = decode_param(raw)?;
+        if decoded.trim().is_empty() {
+            return pick_referer(referer);
+        }
+        return key_from_url(&decoded);
+    }
+    pick_referer(referer)
+}
+
+fn pick_referer(referer: Option<&str>) -> Result<String, TargetError> {
+    let Some(referer) = referer.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Err(TargetError::Missing);
+    };
+    if referer.len() > MAX_URL {
+        return Err(TargetError::TooLong);
+    }
+    // A Referer must be absolute (`scheme://host...`); anything else is noise.
+    if split_scheme(referer).is_none() {
+        return Err(TargetError::Missing);
+    }
+    key_from_url(referer).map_err(|e| match e {
+        TargetError::TooLong => TargetError::TooLong,
+        _ => TargetError::Missing,
+    })
+}
+
+/// Decodes a query value once: `+` is a space (form encoding), `%XX` a byte.
+pub fn decode_param(raw: &str) -> Result<String, TargetError> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or(TargetError::BadEncoding)?;
+                let hi = (hex[0] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
+                let lo = (hex[1] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+        if out.len() > MAX_URL {
+            return Err(TargetError::TooLong);
+        }
+    }
+    String::from_utf8(out).map_err(|_| TargetError::BadEncoding)
+}
+
+/// Returns the part after `scheme://` when the string starts with a scheme.
+fn split_scheme(url: &str) -> Option<&str> {
+    let colon = url.find("://")?;
+    let scheme = &url[..colon];
+    let mut chars = scheme.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (first_ok && rest_ok).then(|| &url[colon + 3..])
+}
+
+/// Normalises any accepted URL form (`https://h/p`, `//h/p`, `h/p`) to a key.
+pub fn key_from_url(url: &str) -> Result<String, TargetError> {
+    let url = url.trim();
+    if url.len() > MAX_URL {
+        return Err(TargetError::TooLong);
+    }
+    if url.chars().any(|c| c.is_control()) {
+        return Err(TargetError::Invalid("contains control characters"));
+    }
+    let rest = split_scheme(url)
+        .or_else(|| url.strip_prefix("//"))
+        .unwrap_or(url);
+    // The authority ends at the first of / ? #; the path at ? or #.
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    let path = if tail.starts_with('/') {
+        let end = tail.find(['?', '#']).unwrap_or(tail.len());
+        strip_params(&tail[..end])
+    } else {
+        ""
+    };
+    let host = normalise_authority(authority)?;
+    Ok(format!("{host}{path}"))
+}
+
+/// Drops `;params` from the last path segment, as Python's urlparse did.
+fn strip_params(path: &str) -> &str {
+    let last_slash = path.rfind('/').unwrap_or(0);
+    match path[last_slash..].find(';') {
+        Some(i) => &path[..last_slash + i],
+        None => path,
+    }
+}
+
+fn normalise_authority(authority: &str) -> Result<String, TargetError> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() {
+        return Err(TargetError::Invalid("no host"));
+    }
+    if host_port.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\')) {
+        return Err(TargetError::Invalid("host contains invalid characters"));
+    }
+    let host_port = host_port.to_lowercase();
+    // Port: after the last ':' unless inside an IPv6 literal `[..]`.
+    let port_at = match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') => Some(i),
+        _ => None,
+    };
+    let (host, port) = match port_at {
+        Some(i) => (&host_port[..i], Some(&host_port[i + 1..])),
+        None => (host_port.as_str(), None),
+    };
+    if host.is_empty() {
+        return Err(TargetError::Invalid("no host"));
+    }
+    match port {
+        None | Some("80") | Some("443") | Some("") => Ok(host.to_string()),
+        Some(p) if p.chars().all(|c| c.is_ascii_digit()) => Ok(format!("{host}:{p}")),
+        Some(_) => Err(TargetError::Invalid("bad port")),
+    }
+}
+
+/// Loopback and private-network hosts, left out of the public top table.
+pub fn is_local_host(domain: &str) -> bool {
+    let host = match domain.rfind(':') {
+        Some(i) if !domain[i..].contains(']') => &domain[..i],
+        _ => domain,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host == "localhost" || host.ends_with(".localhost") || host == "::1" {
+        return true;
+    }
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        return ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(u: &str) -> String {
+        key_from_url(u).unwrap()
+    }
+
+    #[test]
+    fn forms_of_one_url_share_a_key() {
+        for u in ["example.com/a", "https://example.com/a", "//example.com/a", "http://example.com/a?x=1#f"] {
+            assert_eq!(key(u), "example.com/a", "{u}");
+        }
+    }
+
+    #[test]
+    fn host_is_lowercased_but_path_is_not() {
+        assert_eq!(key("HTTPS://Example.COM/Path"), "example.com/Path");
+    }
+
+    #[test]
+    fn userinfo_and_default_ports_are_dropped() {
+        assert_eq!(key("https://user:pass@example.com:443/x"), "example.com/x");
+        assert_eq!(key("http://example.com:80/x"), "example.com/x");
+        assert_eq!(key("example.com:8080/x"), "example.com:8080/x");
+        assert_eq!(key("http://[::1]:8080/x"), "[::1]:8080/x");
+        assert_eq!(key("http://[::1]/x"), "[::1]/x");
+    }
+
+    #[test]
+    fn www_and_trailing_slash_stay_significant() {
+        assert_ne!(key("www.example.com/a"), key("example.com/a"));
+        assert_ne!(key("example.com/a/"), key("example.com/a"));
+        assert_eq!(key("https://example.com"), "example.com");
+        assert_eq!(key("https://example.com/"), "example.com/");
+    }
+
+    #[test]
+    fn params_on_the_last_segment_are_dropped() {
+        assert_eq!(key("http://e.com/a/b;jsessionid=1?q"), "e.com/a/b");
+        assert_eq!(key("http://e.com/a;x/b"), "e.com/a;x/b");
+    }
+
+    #[test]
+    fn unusable_urls_are_rejected() {
+        assert!(key_from_url("https:///x").is_err());
+        assert!(key_from_url("/just/a/path").is_err());
+        assert!(key_from_url("exa mple.com").is_err());
+        assert!(key_from_url("e.com:abc/x").is_err());
+    }
+
+    #[test]
+    fn url_param_beats_referer_and_empty_param_falls_back() {
+        assert_eq!(pick(Some("a.com%2Fx"), Some("http://b.com/y")).unwrap(), "a.com/x");
+        assert_eq!(pick(Some(""), Some("http://b.com/y")).unwrap(), "b.com/y");
+        assert_eq!(pick(None, Some("http://b.com/y")).unwrap(), "b.com/y");
+    }
+
+    #[test]
+    fn non_url_referer_counts_as_absent() {
+        assert_eq!(pick(None, Some("not a url")), Err(TargetError::Missing));
+        assert_eq!(pick(None, Some("b.com/y")), Err(TargetError::Missing));
+        assert_eq!(pick(None, None), Err(TargetError::Missing));
+    }
+
+    #[test]
+    fn decoding_happens_once_and_checks_encoding() {
+        assert_eq!(pick(Some("a.com%252Fx"), None).unwrap(), "a.com%2fx");
+        assert_eq!(pick(Some("a.com/%zz"), None), Err(TargetError::BadEncoding));
+        assert_eq!(pick(Some("a.com/%ff"), None), Err(TargetError::BadEncoding));
+        assert_eq!(pick(Some("a.com/%4"), None), Err(TargetError::BadEncoding));
+    }
+
+    #[test]
+    fn length_limit_applies_after_decoding() {
+        let long = format!("a.com/{}", "x".repeat(MAX_URL));
+        assert_eq!(pick(Some(&long), None), Err(TargetError::TooLong));
+        let ok = format!("a.com/{}", "%41".repeat(600));
+        assert!(pick(Some(&ok), None).is_ok());
+    }
+
+    #[test]
+    fn local_hosts_are_recognised() {
+        for h in ["localhost", "127.0.0.1:8080", "192.168.1.4", "10.0.0.1", "[::1]:80", ""] {
+            assert!(is_local_host(h), "{h}");
+        }
+        assert!(!is_local_host("example.com"));
+        assert!(!is_local_host("8.8.8.8"));
+    }
+}
