@@ -18,7 +18,12 @@ pub struct Badge<'a> {
 
 impl Default for Badge<'_> {
     fn default() -> Self {
-        Badge { label: "hits", message: "0", label_color: "#555", color: "#4c1" }
+        Badge {
+            label: "hits",
+            message: "0",
+            label_color: "#555",
+            color: "#4c1",
+        }
     }
 }
 
@@ -29,7 +34,11 @@ const FONT: &str = "Verdana,Geneva,DejaVu Sans,sans-serif";
 pub fn render(b: &Badge) -> String {
     let label = b.label.trim();
     let message = b.message.trim();
-    let left = if label.is_empty() { 0 } else { text_width(label) + 2 * PAD };
+    let left = if label.is_empty() {
+        0
+    } else {
+        text_width(label) + 2 * PAD
+    };
     let right = text_width(message) + 2 * PAD;
     let total = left + right;
     let accessible = if label.is_empty() {
@@ -57,7 +66,11 @@ fn push_text(svg: &mut String, text: &str, margin: u32, background: &str) {
     let width = text_width(text);
     let x = 10 * (margin + PAD) + 5 * width;
     let length = 10 * width;
-    let (fill, shadow) = if is_light(background) { ("#333", "#ccc") } else { ("#fff", "#010101") };
+    let (fill, shadow) = if is_light(background) {
+        ("#333", "#ccc")
+    } else {
+        ("#fff", "#010101")
+    };
     let t = xml_text(text);
     svg.push_str(&format!(
         r#"<text aria-hidden="true" x="{x}" y="150" fill="{shadow}" fill-opacity=".3" transform="scale(.1)" textLength="{length}">{t}</text><text x="{x}" y="140" transform="scale(.1)" fill="{fill}" textLength="{length}">{t}</text>"#
@@ -88,7 +101,10 @@ mod tests {
     use super::*;
 
     fn badge(message: &str) -> String {
-        render(&Badge { message, ..Badge::default() })
+        render(&Badge {
+            message,
+            ..Badge::default()
+        })
     }
 
     fn attr<'a>(svg: &'a str, name: &str) -> &'a str {
@@ -109,7 +125,10 @@ mod tests {
     #[test]
     fn width_grows_snugly_with_digits() {
         assert_eq!(attr(&badge("1"), "width"), (31 + 7 + 10).to_string());
-        assert_eq!(attr(&badge("123456789012"), "width"), (31 + 83 + 10).to_string());
+        assert_eq!(
+            attr(&badge("123456789012"), "width"),
+            (31 + 83 + 10).to_string()
+        );
     }
 
     #[test]
@@ -123,7 +142,11 @@ mod tests {
     #[test]
     fn hostile_text_is_escaped_and_parses() {
         let evil = "--><script>alert(1)</script>&\"'\u{1}";
-        let svg = render(&Badge { label: evil, message: evil, ..Badge::default() });
+        let svg = render(&Badge {
+            label: evil,
+            message: evil,
+            ..Badge::default()
+        });
         assert!(!svg.contains("<script"));
         roxmltree::Document::parse(&svg).expect("well-formed XML");
     }
@@ -142,7 +165,10 @@ mod tests {
         assert!(is_light("#fff"));
         assert!(!is_light("#4c1"));
         assert!(!is_light("#555"));
-        let svg = render(&Badge { color: "#dddddd", ..Badge::default() });
+        let svg = render(&Badge {
+            color: "#dddddd",
+            ..Badge::default()
+        });
         assert!(svg.contains(r##"fill="#333""##));
     }
 }

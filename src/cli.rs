@@ -79,12 +79,31 @@ pub enum Format {
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeConfig),
-    List { db: PathBuf, top: Option<u64> },
-    Get { db: PathBuf, url: String },
-    Set { db: PathBuf, url: String, count: u64 },
-    Delete { db: PathBuf, url: String },
-    Export { db: PathBuf, format: Format },
-    Import { db: PathBuf, file: PathBuf },
+    List {
+        db: PathBuf,
+        top: Option<u64>,
+    },
+    Get {
+        db: PathBuf,
+        url: String,
+    },
+    Set {
+        db: PathBuf,
+        url: String,
+        count: u64,
+    },
+    Delete {
+        db: PathBuf,
+        url: String,
+    },
+    Export {
+        db: PathBuf,
+        format: Format,
+    },
+    Import {
+        db: PathBuf,
+        file: PathBuf,
+    },
     Help,
     Version,
 }
@@ -103,22 +122,33 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Short('V') | Long("version") => return Ok(Command::Version),
             Long("listen") => flags.listen = Some(string(&mut parser)?),
             Long("db") => flags.db = Some(string(&mut parser)?),
-            Long("cookie-window") => flags.cookie_window = Some(number(&mut parser, "--cookie-window")?),
+            Long("cookie-window") => {
+                flags.cookie_window = Some(number(&mut parser, "--cookie-window")?)
+            }
             Long("public-url") => flags.public_url = Some(string(&mut parser)?),
             Long("enable-ssl") => flags.enable_ssl = true,
-            Long("flush-interval") => flags.flush_interval = Some(number(&mut parser, "--flush-interval")?),
+            Long("flush-interval") => {
+                flags.flush_interval = Some(number(&mut parser, "--flush-interval")?)
+            }
             Long("max-pending") => flags.max_pending = Some(number(&mut parser, "--max-pending")?),
             Long("workers") => flags.workers = Some(number(&mut parser, "--workers")?),
             Long("top-domains") => flags.top_domains = Some(number(&mut parser, "--top-domains")?),
             Long("quiet") => flags.quiet = true,
             Long("top") => flags.top = Some(number(&mut parser, "--top")?),
             Long("format") => flags.format = Some(string(&mut parser)?),
-            Value(v) if sub.is_none() => sub = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?),
+            Value(v) if sub.is_none() => {
+                sub = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?)
+            }
             Value(v) => positional.push(v.into_string().map_err(|_| "arguments must be UTF-8")?),
             other => return Err(other.unexpected().to_string()),
         }
     }
-    let db = match flags.db.clone().or_else(|| env("DATABASE_FILE_PATH")).or_else(|| env("HITCOUNTER_DB")) {
+    let db = match flags
+        .db
+        .clone()
+        .or_else(|| env("DATABASE_FILE_PATH"))
+        .or_else(|| env("HITCOUNTER_DB"))
+    {
         Some(p) if p.is_empty() => return Err("the database path must not be empty".into()),
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(DEFAULT_DB),
@@ -148,18 +178,28 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         "get" => {
             want(1, "get URL")?;
-            Ok(Command::Get { db, url: positional.remove(0) })
+            Ok(Command::Get {
+                db,
+                url: positional.remove(0),
+            })
         }
         "set" => {
             want(2, "set URL COUNT")?;
-            let count = positional[1]
-                .parse()
-                .map_err(|_| format!("COUNT must be a whole number >= 0, got {:?}", positional[1]))?;
-            Ok(Command::Set { db, url: positional.remove(0), count })
+            let count = positional[1].parse().map_err(|_| {
+                format!("COUNT must be a whole number >= 0, got {:?}", positional[1])
+            })?;
+            Ok(Command::Set {
+                db,
+                url: positional.remove(0),
+                count,
+            })
         }
         "delete" => {
             want(1, "delete URL")?;
-            Ok(Command::Delete { db, url: positional.remove(0) })
+            Ok(Command::Delete {
+                db,
+                url: positional.remove(0),
+            })
         }
         "export" => {
             want(0, "export [--format csv|json]")?;
@@ -172,7 +212,10 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         "import" => {
             want(1, "import FILE.csv")?;
-            Ok(Command::Import { db, file: PathBuf::from(positional.remove(0)) })
+            Ok(Command::Import {
+                db,
+                file: PathBuf::from(positional.remove(0)),
+            })
         }
         other => Err(format!("unknown command {other:?}; see hitcounter --help")),
     }
@@ -206,7 +249,9 @@ impl Flags {
             || self.top_domains.is_some()
             || self.quiet;
         if serve_only {
-            return Err(format!("server options do not apply to {sub:?}; see hitcounter --help"));
+            return Err(format!(
+                "server options do not apply to {sub:?}; see hitcounter --help"
+            ));
         }
         if self.top.is_some() && sub != "list" {
             return Err("--top belongs to list".into());
@@ -228,7 +273,8 @@ fn string(parser: &mut lexopt::Parser) -> Result<String, String> {
 
 fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, name: &str) -> Result<T, String> {
     let v = string(parser)?;
-    v.parse().map_err(|_| format!("{name} needs a whole number >= 0, got {v:?}"))
+    v.parse()
+        .map_err(|_| format!("{name} needs a whole number >= 0, got {v:?}"))
 }
 
 fn env_number<T: std::str::FromStr>(env: Env, var: &str) -> Result<Option<T>, String> {
@@ -244,7 +290,12 @@ fn env_number<T: std::str::FromStr>(env: Env, var: &str) -> Result<Option<T>, St
 }
 
 fn env_bool(env: Env, var: &str) -> Result<bool, String> {
-    match env(var).as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+    match env(var)
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("") | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
         Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
         Some(v) => Err(format!("{var} must be true or false, got {v:?}")),
@@ -252,11 +303,20 @@ fn env_bool(env: Env, var: &str) -> Result<bool, String> {
 }
 
 fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> {
-    let listen = f.listen.or_else(|| env("HITCOUNTER_LISTEN")).unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let listen = f
+        .listen
+        .or_else(|| env("HITCOUNTER_LISTEN"))
+        .unwrap_or_else(|| DEFAULT_LISTEN.into());
     if listen.parse::<std::net::SocketAddr>().is_err() {
-        return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
+        return Err(format!(
+            "--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"
+        ));
     }
-    let public_url = match f.public_url.or_else(|| env("HITCOUNTER_PUBLIC_URL")).filter(|u| !u.is_empty()) {
+    let public_url = match f
+        .public_url
+        .or_else(|| env("HITCOUNTER_PUBLIC_URL"))
+        .filter(|u| !u.is_empty())
+    {
         None => None,
         Some(u) => Some(check_public_url(&u)?),
     };
@@ -265,7 +325,9 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
         None => env_number(env, "HITCOUNTER_WORKERS")?.unwrap_or(4),
     };
     if workers == 0 || workers > 256 {
-        return Err(format!("--workers must be between 1 and 256, got {workers}"));
+        return Err(format!(
+            "--workers must be between 1 and 256, got {workers}"
+        ));
     }
     let max_pending = match f.max_pending {
         Some(n) => n,
@@ -305,7 +367,9 @@ fn check_public_url(u: &str) -> Result<String, String> {
     if ok {
         Ok(trimmed.to_string())
     } else {
-        Err(format!("--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"))
+        Err(format!(
+            "--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"
+        ))
     }
 }
 
@@ -314,7 +378,10 @@ mod tests {
     use super::*;
 
     fn parse_with(args: &[&str], vars: &[(&str, &str)]) -> Result<Command, String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         parse(args.iter().map(OsString::from).collect(), &env)
     }
@@ -331,13 +398,19 @@ mod tests {
         let c = serve(&[], &[]);
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
-        assert_eq!((c.cookie_window, c.flush_interval_ms, c.top_domains), (300, 100, 10));
+        assert_eq!(
+            (c.cookie_window, c.flush_interval_ms, c.top_domains),
+            (300, 100, 10)
+        );
         assert!(!c.enable_ssl && !c.quiet);
     }
 
     #[test]
     fn flag_beats_env() {
-        let env = [("HITCOUNTER_LISTEN", "127.0.0.1:1"), ("DATABASE_FILE_PATH", "/e.db")];
+        let env = [
+            ("HITCOUNTER_LISTEN", "127.0.0.1:1"),
+            ("DATABASE_FILE_PATH", "/e.db"),
+        ];
         let c = serve(&["serve", "--listen", "127.0.0.1:2"], &env);
         assert_eq!(c.listen, "127.0.0.1:2");
         assert_eq!(c.db, PathBuf::from("/e.db"));
@@ -346,7 +419,13 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        for args in [&["--nope"][..], &["--cookie-window", "x"], &["--listen", "nohost"], &["frob"], &["get"]] {
+        for args in [
+            &["--nope"][..],
+            &["--cookie-window", "x"],
+            &["--listen", "nohost"],
+            &["frob"],
+            &["get"],
+        ] {
             assert!(parse_with(args, &[]).is_err(), "{args:?}");
         }
         assert!(parse_with(&[], &[("ENABLE_SSL", "maybe")]).is_err());
@@ -357,11 +436,18 @@ mod tests {
     fn admin_commands() {
         assert_eq!(
             parse_with(&["set", "e.com/a", "5", "--db", "x.db"], &[]).unwrap(),
-            Command::Set { db: "x.db".into(), url: "e.com/a".into(), count: 5 }
+            Command::Set {
+                db: "x.db".into(),
+                url: "e.com/a".into(),
+                count: 5
+            }
         );
         assert_eq!(
             parse_with(&["export", "--format", "json"], &[]).unwrap(),
-            Command::Export { db: DEFAULT_DB.into(), format: Format::Json }
+            Command::Export {
+                db: DEFAULT_DB.into(),
+                format: Format::Json
+            }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
     }

@@ -29,6 +29,9 @@ use crate::store::{self, Delta};
 
 const SHARDS: usize = 64;
 
+/// Pending hits taken out of the table for one flush: key, hits, per day.
+type Taken = (Box<str>, u64, Vec<(NaiveDate, u64)>);
+
 #[derive(Default)]
 struct Entry {
     total: u64,
@@ -125,7 +128,13 @@ impl Counter {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
                 return Ok(Hit::Overflow(stored));
             }
-            shard.map.insert(key.into(), Entry { total: stored, ..Entry::default() });
+            shard.map.insert(
+                key.into(),
+                Entry {
+                    total: stored,
+                    ..Entry::default()
+                },
+            );
         }
         let Shard { map, dirty } = &mut *shard;
         let entry = map.get_mut(key).expect("inserted above");
@@ -142,7 +151,11 @@ impl Counter {
         self.pending.fetch_add(1, Ordering::Relaxed);
         let total = entry.total;
         if self.write_through {
-            let delta = Delta { key: key.to_string(), hits: 1, days: vec![(day_text(day), 1)] };
+            let delta = Delta {
+                key: key.to_string(),
+                hits: 1,
+                days: vec![(day_text(day), 1)],
+            };
             let written = store::write_tx(conn).and_then(|tx| {
                 store::add(&tx, &[delta])?;
                 tx.commit()
@@ -187,14 +200,18 @@ impl Counter {
         result
     }
 
-    fn take_pending(&self) -> Vec<(Box<str>, u64, Vec<(NaiveDate, u64)>)> {
+    fn take_pending(&self) -> Vec<Taken> {
         let mut batch = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
             let Shard { map, dirty } = &mut *shard;
             for key in dirty.drain(..) {
                 if let Some(e) = map.get_mut(&key).filter(|e| e.pending > 0) {
-                    batch.push((key, std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
+                    batch.push((
+                        key,
+                        std::mem::take(&mut e.pending),
+                        std::mem::take(&mut e.days),
+                    ));
                 }
             }
         }
@@ -207,7 +224,7 @@ impl Counter {
     fn write(
         &self,
         conn: &mut Connection,
-        batch: &mut Vec<(Box<str>, u64, Vec<(NaiveDate, u64)>)>,
+        batch: &mut Vec<Taken>,
         last_event: &mut i64,
     ) -> store::Result<Flushed> {
         let tx = store::write_tx(conn)?;
@@ -229,11 +246,15 @@ impl Counter {
         if let Some((id, _)) = events.last() {
             *last_event = *id;
         }
-        Ok(Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded })
+        Ok(Flushed {
+            hits: deltas.iter().map(|d| d.hits).sum(),
+            keys: deltas.len(),
+            superseded,
+        })
     }
 
     /// Drops the cached entry (and pending hits) of `key`, or of every key.
-    fn forget(&self, key: Option<&str>, batch: &mut Vec<(Box<str>, u64, Vec<(NaiveDate, u64)>)>) -> u64 {
+    fn forget(&self, key: Option<&str>, batch: &mut Vec<Taken>) -> u64 {
         let mut dropped = 0;
         batch.retain(|(k, hits, _)| {
             let keep = key.is_some_and(|key| key != &**k);
@@ -261,13 +282,15 @@ impl Counter {
         dropped
     }
 
-    fn restore(&self, batch: Vec<(Box<str>, u64, Vec<(NaiveDate, u64)>)>) {
+    fn restore(&self, batch: Vec<Taken>) {
         for (key, hits, days) in batch {
             let mut shard = lock(self.shard(&key));
             let Shard { map, dirty } = &mut *shard;
             // An entry forgotten meanwhile belonged to a counter an admin
             // changed: its hits are superseded, as in `forget`.
-            let Some(entry) = map.get_mut(&key) else { continue };
+            let Some(entry) = map.get_mut(&key) else {
+                continue;
+            };
             if entry.pending == 0 {
                 dirty.push(key.clone());
                 self.dirty.fetch_add(1, Ordering::Relaxed);
@@ -334,13 +357,19 @@ mod tests {
         store::set(&mut conn, "e.com/a", 10).unwrap();
         let c = Counter::new(100, 100, false);
         let mut last = store::last_event(&conn).unwrap();
-        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(11));
+        assert_eq!(
+            c.hit("e.com/a", day(), &mut conn).unwrap(),
+            Hit::Counted(11)
+        );
         assert_eq!(c.peek("e.com/a", &conn).unwrap(), 11);
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(10));
         let f = c.flush(&mut conn, &mut last).unwrap();
         assert_eq!((f.hits, f.keys), (1, 1));
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(11));
-        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(12));
+        assert_eq!(
+            c.hit("e.com/a", day(), &mut conn).unwrap(),
+            Hit::Counted(12)
+        );
         assert_eq!(c.pending_hits(), 1);
     }
 
@@ -356,7 +385,10 @@ mod tests {
         let f = c.flush(&mut conn, &mut last).unwrap();
         assert_eq!(f.superseded, 3);
         assert_eq!(c.peek("e.com/a", &conn).unwrap(), 100);
-        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(101));
+        assert_eq!(
+            c.hit("e.com/a", day(), &mut conn).unwrap(),
+            Hit::Counted(101)
+        );
         assert_eq!(c.pending_hits(), 1);
     }
 
@@ -365,7 +397,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let (mut conn, _) = store::prepare(&path).unwrap();
-        conn.busy_timeout(std::time::Duration::from_millis(10)).unwrap();
+        conn.busy_timeout(std::time::Duration::from_millis(10))
+            .unwrap();
         let c = Counter::new(100, 100, false);
         let mut last = 0;
         c.hit("e.com/a", day(), &mut conn).unwrap();
@@ -377,7 +410,9 @@ mod tests {
         drop(blocker);
         assert_eq!(c.flush(&mut conn, &mut last).unwrap().hits, 2);
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(2));
-        let day_hits: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
+        let day_hits: i64 = conn
+            .query_row("SELECT hits FROM daily", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(day_hits, 2);
     }
 

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::time::Duration;
 
 fn stamp() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// An operational message.

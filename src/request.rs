@@ -2,8 +2,9 @@
 
 use tiny_http::Method as TinyMethod;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Method {
+    #[default]
     Get,
     Head,
     Options,
@@ -29,12 +30,6 @@ pub struct Req {
     pub host: Option<String>,
     pub forwarded_proto: Option<String>,
     pub access_control_request_headers: Option<String>,
-}
-
-impl Default for Method {
-    fn default() -> Self {
-        Method::Get
-    }
 }
 
 impl Method {
@@ -68,7 +63,8 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
         let name = h.field.as_str().as_str();
         let value = h.value.as_str();
         req.header_bytes += name.len() + value.len();
-        let slot = if name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("referrer") {
+        let slot = if name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("referrer")
+        {
             // `Referer` wins over the misspelt `Referrer` when both come.
             if req.referer.is_some() && name.eq_ignore_ascii_case("referrer") {
                 continue;

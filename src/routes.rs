@@ -29,7 +29,12 @@ pub struct Resp {
 
 impl Resp {
     fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
-        Resp { status, content_type, body: body.into(), headers: Vec::new() }
+        Resp {
+            status,
+            content_type,
+            body: body.into(),
+            headers: Vec::new(),
+        }
     }
 
     fn text(status: u16, body: impl Into<String>) -> Resp {
@@ -45,18 +50,26 @@ impl Resp {
 const TEXT: &str = "text/plain; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 
+/// The top-sites table and when it was computed.
+type TopSites = (Instant, Vec<(String, u64)>);
+
 /// Shared state of the routes.
 pub struct Ctx {
     pub cfg: ServeConfig,
     pub counter: Arc<Counter>,
     /// The actual bound address, the last-resort origin for snippets.
     pub bound: String,
-    top: Mutex<Option<(Instant, Vec<(String, u64)>)>>,
+    top: Mutex<Option<TopSites>>,
 }
 
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, bound: String) -> Ctx {
-        Ctx { cfg, counter, bound, top: Mutex::new(None) }
+        Ctx {
+            cfg,
+            counter,
+            bound,
+            top: Mutex::new(None),
+        }
     }
 }
 
@@ -73,23 +86,54 @@ pub fn internal_error(req: &Req, ctx: &Ctx) -> Resp {
 
 fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
     if req.target_len > MAX_REQUEST_TARGET {
-        return Resp::text(414, format!("request target longer than {MAX_REQUEST_TARGET} bytes"));
+        return Resp::text(
+            414,
+            format!("request target longer than {MAX_REQUEST_TARGET} bytes"),
+        );
     }
     if req.header_bytes > MAX_HEADER_BYTES {
-        return Resp::text(431, format!("request headers larger than {MAX_HEADER_BYTES} bytes"));
+        return Resp::text(
+            431,
+            format!("request headers larger than {MAX_HEADER_BYTES} bytes"),
+        );
     }
     if req.body_len > MAX_BODY_BYTES {
-        return Resp::text(413, format!("request body larger than {MAX_BODY_BYTES} bytes"));
+        return Resp::text(
+            413,
+            format!("request body larger than {MAX_BODY_BYTES} bytes"),
+        );
     }
-    if ctx.cfg.enable_ssl && req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("http")) {
-        let host = page::origin(ctx.cfg.public_url.as_deref(), true, req.host.as_deref(), &ctx.bound);
-        let host = host.trim_start_matches("https://").trim_start_matches("http://");
-        let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
-        return Resp::text(301, "moved to https").header("Location", format!("https://{host}{}{query}", req.path));
+    if ctx.cfg.enable_ssl
+        && req
+            .forwarded_proto
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("http"))
+    {
+        let host = page::origin(
+            ctx.cfg.public_url.as_deref(),
+            true,
+            req.host.as_deref(),
+            &ctx.bound,
+        );
+        let host = host
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        let query = if req.query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", req.query)
+        };
+        return Resp::text(301, "moved to https")
+            .header("Location", format!("https://{host}{}{query}", req.path));
     }
     let known = matches!(
         req.path.as_str(),
-        "/" | "/count" | "/nocount" | "/count/tag.svg" | "/nocount/tag.svg" | "/assets/style.css" | "/assets/app.js"
+        "/" | "/count"
+            | "/nocount"
+            | "/count/tag.svg"
+            | "/nocount/tag.svg"
+            | "/assets/style.css"
+            | "/assets/app.js"
     );
     if !known {
         return Resp::text(404, "not found");
@@ -136,7 +180,9 @@ fn count(req: &Req, ctx: &Ctx, conn: &mut Connection, counting: bool, svg: bool)
             Decision::Skip => ctx.counter.peek(&key, conn),
             Decision::Count { set_cookie_until } => {
                 set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
-                ctx.counter.hit(&key, clock::today(), conn).map(|h| h.total())
+                ctx.counter
+                    .hit(&key, clock::today(), conn)
+                    .map(|h| h.total())
             }
         }
     } else {
@@ -151,7 +197,14 @@ fn count(req: &Req, ctx: &Ctx, conn: &mut Connection, counting: bool, svg: bool)
     };
     let message = total.to_string();
     let mut resp = if svg {
-        Resp::new(200, SVG, badge::render(&Badge { message: &message, ..Badge::default() }))
+        Resp::new(
+            200,
+            SVG,
+            badge::render(&Badge {
+                message: &message,
+                ..Badge::default()
+            }),
+        )
     } else {
         Resp::text(200, message)
     };
@@ -162,10 +215,23 @@ fn count(req: &Req, ctx: &Ctx, conn: &mut Connection, counting: bool, svg: bool)
 }
 
 fn home(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
-    let https = ctx.cfg.enable_ssl || req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let origin = page::origin(ctx.cfg.public_url.as_deref(), https, req.host.as_deref(), &ctx.bound);
+    let https = ctx.cfg.enable_ssl
+        || req
+            .forwarded_proto
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let origin = page::origin(
+        ctx.cfg.public_url.as_deref(),
+        https,
+        req.host.as_deref(),
+        &ctx.bound,
+    );
     let top = top_sites(ctx, conn);
-    Resp::new(200, "text/html; charset=utf-8", page::render(&origin, &top, ctx.cfg.top_domains))
+    Resp::new(
+        200,
+        "text/html; charset=utf-8",
+        page::render(&origin, &top, ctx.cfg.top_domains),
+    )
 }
 
 fn top_sites(ctx: &Ctx, conn: &Connection) -> Vec<(String, u64)> {
@@ -194,7 +260,10 @@ fn top_sites(ctx: &Ctx, conn: &Connection) -> Vec<(String, u64)> {
 fn finish(req: &Req, ctx: &Ctx, mut resp: Resp) -> Resp {
     let origin = req.origin.clone().unwrap_or_else(|| "*".into());
     let mut common = vec![
-        ("Cache-Control", "no-cache, no-store, must-revalidate".to_string()),
+        (
+            "Cache-Control",
+            "no-cache, no-store, must-revalidate".to_string(),
+        ),
         ("Pragma", "no-cache".into()),
         ("Expires", "0".into()),
         ("Access-Control-Allow-Origin", origin),

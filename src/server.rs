@@ -43,7 +43,10 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let mut last_event = match store::last_event(&conn) {
         Ok(id) => id,
         Err(e) => {
-            info(&format!("error: cannot read database {}: {e}", cfg.db.display()));
+            info(&format!(
+                "error: cannot read database {}: {e}",
+                cfg.db.display()
+            ));
             return 1;
         }
     };
@@ -56,26 +59,41 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         }
     };
     let bound = server.server_addr().to_string();
-    info(&format!("hitcounter listening on http://{bound} (database: {})", cfg.db.display()));
+    info(&format!(
+        "hitcounter listening on http://{bound} (database: {})",
+        cfg.db.display()
+    ));
 
-    let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
+    let counter = Arc::new(Counter::new(
+        cfg.max_pending,
+        CACHE_ENTRIES,
+        cfg.flush_interval_ms == 0,
+    ));
     let shutdown = Arc::new(AtomicBool::new(false));
     let fatal = Arc::new(AtomicBool::new(false));
     watch_signals(shutdown.clone());
 
     let flusher = {
         let (counter, shutdown, db) = (counter.clone(), shutdown.clone(), cfg.db.clone());
-        let period = if cfg.flush_interval_ms == 0 { ADMIN_POLL } else { Duration::from_millis(cfg.flush_interval_ms) };
+        let period = if cfg.flush_interval_ms == 0 {
+            ADMIN_POLL
+        } else {
+            Duration::from_millis(cfg.flush_interval_ms)
+        };
         thread::Builder::new()
             .name("flusher".into())
-            .spawn(move || flush_loop(&counter, &db, period, &shutdown, &mut last_event).map(|c| (c, last_event)))
+            .spawn(move || {
+                flush_loop(&counter, &db, period, &shutdown, &mut last_event)
+                    .map(|c| (c, last_event))
+            })
             .expect("spawn flusher")
     };
 
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), bound));
     let workers: Vec<_> = (0..cfg.workers)
         .map(|i| {
-            let (server, ctx, shutdown, fatal) = (server.clone(), ctx.clone(), shutdown.clone(), fatal.clone());
+            let (server, ctx, shutdown, fatal) =
+                (server.clone(), ctx.clone(), shutdown.clone(), fatal.clone());
             thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn(move || worker(&server, &ctx, &shutdown, &fatal))
@@ -131,10 +149,15 @@ fn worker(server: &tiny_http::Server, ctx: &Ctx, shutdown: &AtomicBool, fatal: &
 fn serve_one(rq: tiny_http::Request, ctx: &Ctx, conn: &mut rusqlite::Connection) {
     let start = Instant::now();
     let req = request::parse(&rq);
-    let resp = catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, conn))).unwrap_or_else(|_| {
-        info(&format!("error: handler panicked on {} {}", req.method.as_str(), req.path));
-        routes::internal_error(&req, ctx)
-    });
+    let resp =
+        catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, conn))).unwrap_or_else(|_| {
+            info(&format!(
+                "error: handler panicked on {} {}",
+                req.method.as_str(),
+                req.path
+            ));
+            routes::internal_error(&req, ctx)
+        });
     let status = resp.status;
     let _ = rq.respond(to_tiny(resp));
     if !ctx.cfg.quiet {
@@ -146,7 +169,11 @@ fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
     let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
     let content_type = tiny_http::Header::from_bytes("Content-Type", resp.content_type);
     for header in std::iter::once(content_type)
-        .chain(resp.headers.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, v.as_bytes())))
+        .chain(
+            resp.headers
+                .iter()
+                .map(|(k, v)| tiny_http::Header::from_bytes(*k, v.as_bytes())),
+        )
         .flatten()
     {
         r.add_header(header);
@@ -164,7 +191,8 @@ fn flush_loop(
     shutdown: &AtomicBool,
     last_event: &mut i64,
 ) -> Result<rusqlite::Connection, ()> {
-    let mut conn = store::open(db).map_err(|e| info(&format!("error: flusher cannot open the database: {e}")))?;
+    let mut conn = store::open(db)
+        .map_err(|e| info(&format!("error: flusher cannot open the database: {e}")))?;
     let mut wait = period;
     let mut failing_since: Option<Instant> = None;
     let mut next_overflow_log = Instant::now();
@@ -187,7 +215,10 @@ fn flush_loop(
                     ));
                 }
                 if f.superseded > 0 {
-                    info(&format!("{} unsaved hits dropped: their counters were changed by an admin command", f.superseded));
+                    info(&format!(
+                        "{} unsaved hits dropped: their counters were changed by an admin command",
+                        f.superseded
+                    ));
                 }
                 wait = period;
             }
@@ -226,7 +257,10 @@ fn final_flush(counter: &Counter, conn: &mut rusqlite::Connection, last_event: &
                 wait = (wait * 2).min(MAX_BACKOFF);
             }
             Err(e) => {
-                info(&format!("error: {} counted hits could not be stored: {e}", counter.pending_hits()));
+                info(&format!(
+                    "error: {} counted hits could not be stored: {e}",
+                    counter.pending_hits()
+                ));
                 return false;
             }
         }
@@ -244,7 +278,9 @@ fn watch_signals(shutdown: Arc<AtomicBool>) {
     };
     thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            info(&format!("received signal {sig}; finishing requests in flight and storing pending hits"));
+            info(&format!(
+                "received signal {sig}; finishing requests in flight and storing pending hits"
+            ));
             shutdown.store(true, Ordering::SeqCst);
         }
     });
@@ -255,7 +291,10 @@ fn watch_signals(shutdown: Arc<AtomicBool>) {
 fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
             lim.rlim_cur = lim.rlim_max;
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {

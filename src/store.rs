@@ -47,12 +47,14 @@ pub fn prepare(path: &Path) -> std::result::Result<(Connection, Vec<String>), St
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
     }
-    let mut conn = open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+    let mut conn =
+        open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
     let mut notes = Vec::new();
     if migrate::is_original(&conn).map_err(|e| e.to_string())? {
         notes.extend(migrate::from_original(&mut conn, path)?);
     }
-    migrate_schema(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
+    migrate_schema(&mut conn)
+        .map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
     Ok((conn, notes))
 }
 
@@ -145,20 +147,29 @@ pub fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
 
 /// Admin events after `after`: (id, key or `None` for "every counter").
 pub fn events_since(conn: &Connection, after: i64) -> Result<Vec<(i64, Option<String>)>> {
-    let mut stmt = conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
     let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// The newest admin event id (0 when there is none).
 pub fn last_event(conn: &Connection) -> Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| r.get(0))
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| {
+        r.get(0)
+    })
 }
 
 fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
     let t = now();
-    tx.execute("INSERT INTO admin_events (key, at) VALUES (?1, ?2)", params![key, t])?;
-    tx.execute("DELETE FROM admin_events WHERE at < ?1", [t - EVENT_RETENTION_SECS])?;
+    tx.execute(
+        "INSERT INTO admin_events (key, at) VALUES (?1, ?2)",
+        params![key, t],
+    )?;
+    tx.execute(
+        "DELETE FROM admin_events WHERE at < ?1",
+        [t - EVENT_RETENTION_SECS],
+    )?;
     Ok(())
 }
 
@@ -238,7 +249,9 @@ pub fn top_domains(conn: &Connection, limit: usize) -> Result<Vec<(String, u64)>
         "SELECT substr(key, 1, instr(key || '/', '/') - 1) AS domain, SUM(count) AS total
          FROM counters GROUP BY domain ORDER BY total DESC, domain LIMIT ?1",
     )?;
-    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+    })?;
     rows.collect()
 }
 
@@ -255,16 +268,24 @@ mod tests {
     #[test]
     fn add_creates_then_increments_one_row() {
         let (_d, mut conn) = db();
-        let delta = Delta { key: "e.com/a".into(), hits: 2, days: vec![("2026-01-01".into(), 2)] };
+        let delta = Delta {
+            key: "e.com/a".into(),
+            hits: 2,
+            days: vec![("2026-01-01".into(), 2)],
+        };
         for _ in 0..3 {
             let tx = write_tx(&mut conn).unwrap();
             add(&tx, std::slice::from_ref(&delta)).unwrap();
             tx.commit().unwrap();
         }
         assert_eq!(get(&conn, "e.com/a").unwrap(), Some(6));
-        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0)).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(rows, 1);
-        let day: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
+        let day: i64 = conn
+            .query_row("SELECT hits FROM daily", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(day, 6);
     }
 
@@ -282,8 +303,19 @@ mod tests {
     #[test]
     fn top_domains_sums_paths() {
         let (_d, mut conn) = db();
-        import(&mut conn, &[("a.com/x".into(), 3), ("a.com/y".into(), 4), ("b.com".into(), 5)]).unwrap();
-        assert_eq!(top_domains(&conn, 10).unwrap(), vec![("a.com".into(), 7), ("b.com".into(), 5)]);
+        import(
+            &mut conn,
+            &[
+                ("a.com/x".into(), 3),
+                ("a.com/y".into(), 4),
+                ("b.com".into(), 5),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            top_domains(&conn, 10).unwrap(),
+            vec![("a.com".into(), 7), ("b.com".into(), 5)]
+        );
     }
 
     #[test]
@@ -291,7 +323,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         prepare(&path).unwrap();
-        open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
         assert!(prepare(&path).unwrap_err().contains("newer"));
     }
 }

@@ -76,8 +76,12 @@ pub fn decode_param(raw: &str) -> Result<String, TargetError> {
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or(TargetError::BadEncoding)?;
-                let hi = (hex[0] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
-                let lo = (hex[1] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
+                let hi = (hex[0] as char)
+                    .to_digit(16)
+                    .ok_or(TargetError::BadEncoding)?;
+                let lo = (hex[1] as char)
+                    .to_digit(16)
+                    .ok_or(TargetError::BadEncoding)?;
                 out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
@@ -146,7 +150,10 @@ fn normalise_authority(authority: &str) -> Result<String, TargetError> {
     if host_port.is_empty() {
         return Err(TargetError::Invalid("no host"));
     }
-    if host_port.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\')) {
+    if host_port
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\'))
+    {
         return Err(TargetError::Invalid("host contains invalid characters"));
     }
     let host_port = host_port.to_lowercase();
@@ -195,7 +202,12 @@ mod tests {
 
     #[test]
     fn forms_of_one_url_share_a_key() {
-        for u in ["example.com/a", "https://example.com/a", "//example.com/a", "http://example.com/a?x=1#f"] {
+        for u in [
+            "example.com/a",
+            "https://example.com/a",
+            "//example.com/a",
+            "http://example.com/a?x=1#f",
+        ] {
             assert_eq!(key(u), "example.com/a", "{u}");
         }
     }
@@ -238,7 +250,10 @@ mod tests {
 
     #[test]
     fn url_param_beats_referer_and_empty_param_falls_back() {
-        assert_eq!(pick(Some("a.com%2Fx"), Some("http://b.com/y")).unwrap(), "a.com/x");
+        assert_eq!(
+            pick(Some("a.com%2Fx"), Some("http://b.com/y")).unwrap(),
+            "a.com/x"
+        );
         assert_eq!(pick(Some(""), Some("http://b.com/y")).unwrap(), "b.com/y");
         assert_eq!(pick(None, Some("http://b.com/y")).unwrap(), "b.com/y");
     }
@@ -268,7 +283,14 @@ mod tests {
 
     #[test]
     fn local_hosts_are_recognised() {
-        for h in ["localhost", "127.0.0.1:8080", "192.168.1.4", "10.0.0.1", "[::1]:80", ""] {
+        for h in [
+            "localhost",
+            "127.0.0.1:8080",
+            "192.168.1.4",
+            "10.0.0.1",
+            "[::1]:80",
+            "",
+        ] {
             assert!(is_local_host(h), "{h}");
         }
         assert!(!is_local_host("example.com"));
