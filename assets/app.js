@@ -8,7 +8,9 @@
 //   #preview        <img>, src = relative /nocount/tag.svg?url=ENC (never adds a view)
 //   #snippet-html   <code>, textContent = <img src="ORIGIN/count/tag.svg?url=ENC" alt="Hits">
 //   #snippet-md     <code>, textContent = ![Hits](ORIGIN/count/tag.svg?url=ENC)
-//   #copy-html, #copy-md   copy buttons; text becomes "Copied!" (class is-copied) on success
+//   #snippet-url    <code>, textContent = ORIGIN/count/tag.svg?url=ENC
+//   #copy-html, #copy-md, #copy-url   copy buttons; text becomes "Copied!"
+//                   (class is-copied) on success, "Press Ctrl+C" if copying failed
 //   #lookup-url, #lookup-btn, #lookup-result   look-up box (GET /nocount?url=ENC)
 //   #top-sites      the top-sites table (rows rendered by the server)
 (function () {
@@ -55,6 +57,7 @@
   var previewNote = $('preview-note');
   var snippetHtml = $('snippet-html');
   var snippetMd = $('snippet-md');
+  var snippetUrl = $('snippet-url');
   var snippetHint = $('snippet-hint');
   var previewTimer = null;
   var previewSeq = 0;
@@ -71,6 +74,7 @@
     var src = badgeUrl(ORIGIN, url);
     snippetHtml.textContent = '<img src="' + src + '" alt="Hits">';
     snippetMd.textContent = '![Hits](' + src + ')';
+    snippetUrl.textContent = src;
     countingDesc.innerHTML = counting.checked
       ? 'Every load of the badge adds a view (<code>/count/tag.svg</code>).'
       : 'Display only: shows the count without adding a view (<code>/nocount/tag.svg</code>).';
@@ -181,7 +185,7 @@
     }, FEEDBACK_MS);
   }
 
-  [$('copy-html'), $('copy-md')].forEach(function (btn) {
+  [$('copy-html'), $('copy-md'), $('copy-url')].forEach(function (btn) {
     btn.addEventListener('click', function () {
       var target = $(btn.getAttribute('data-target'));
       copyText(target.textContent).then(function (ok) { feedback(btn, ok, target); });
