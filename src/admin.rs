@@ -79,8 +79,7 @@ pub fn export(path: &Path, format: Format) -> Outcome {
             let mut w = csv::Writer::from_writer(std::io::BufWriter::new(stdout));
             w.write_record(["url", "count"]).map_err(io)?;
             store::each_by_count(&conn, None, |key, count| {
-                w.write_record([key, &count.to_string()])
-                    .map_err(std::io::Error::other)
+                w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
             })
             .map_err(io)?;
             w.flush().map_err(io)
@@ -90,17 +89,12 @@ pub fn export(path: &Path, format: Format) -> Outcome {
             let mut first = true;
             out.write_all(b"[").map_err(io)?;
             store::each_by_count(&conn, None, |key, count| {
-                let sep = if std::mem::take(&mut first) {
-                    "\n"
-                } else {
-                    ",\n"
-                };
+                let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
                 let key = serde_json::to_string(key).map_err(std::io::Error::other)?;
                 write!(out, "{sep}  {{\"url\": {key}, \"count\": {count}}}")
             })
             .map_err(io)?;
-            out.write_all(if first { b"]\n" } else { b"\n]\n" })
-                .map_err(io)?;
+            out.write_all(if first { b"]\n" } else { b"\n]\n" }).map_err(io)?;
             out.flush().map_err(io)
         }
     }
@@ -109,8 +103,7 @@ pub fn export(path: &Path, format: Format) -> Outcome {
 pub fn import(path: &Path, file: &Path) -> Outcome {
     let rows = read_import(file)?;
     let mut conn = db(path)?;
-    store::import(&mut conn, &rows)
-        .map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
+    store::import(&mut conn, &rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
     eprintln!("imported {} counters from {}", rows.len(), file.display());
     Ok(())
 }
@@ -122,50 +115,34 @@ fn read_import(file: &Path) -> Result<Vec<(String, u64)>, Failure> {
         .trim(csv::Trim::All)
         .from_path(file)
         .map_err(|e| Failure(format!("cannot read {}: {e}", file.display()), 1))?;
-    let header = reader
-        .headers()
-        .map_err(|e| Failure(format!("{}: {e}", file.display()), 1))?;
+    let header = reader.headers().map_err(|e| Failure(format!("{}: {e}", file.display()), 1))?;
     let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
     if names != ["url", "count"] {
-        return Err(Failure(
-            format!(
-                "{}: the first line must be the header url,count",
-                file.display()
-            ),
-            1,
-        ));
+        return Err(Failure(format!("{}: the first line must be the header url,count", file.display()), 1));
     }
     let mut rows = Vec::new();
     let mut seen = std::collections::HashMap::new();
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let parsed = record
-            .map_err(|e| e.to_string())
-            .and_then(|r| parse_row(&r))
-            .and_then(|(key, count)| match seen.insert(key.clone(), line) {
-                Some(first) => Err(format!("same counter as line {first} ({key})")),
-                None => Ok((key, count)),
-            });
+        let parsed = record.map_err(|e| e.to_string()).and_then(|r| parse_row(&r)).and_then(|(key, count)| match seen
+            .insert(key.clone(), line)
+        {
+            Some(first) => Err(format!("same counter as line {first} ({key})")),
+            None => Ok((key, count)),
+        });
         match parsed {
             Ok(row) => rows.push(row),
             Err(e) => errors.push(format!("line {line}: {e}")),
         }
         if rows.len() > MAX_IMPORT_ROWS {
-            return Err(Failure(
-                format!("more than {MAX_IMPORT_ROWS} rows; split the file"),
-                1,
-            ));
+            return Err(Failure(format!("more than {MAX_IMPORT_ROWS} rows; split the file"), 1));
         }
     }
     if errors.is_empty() {
         return Ok(rows);
     }
-    let mut msg = format!(
-        "{}: {} invalid rows, nothing imported",
-        file.display(),
-        errors.len()
-    );
+    let mut msg = format!("{}: {} invalid rows, nothing imported", file.display(), errors.len());
     for e in errors.iter().take(MAX_REPORTED_ERRORS) {
         msg.push_str("\n  ");
         msg.push_str(e);
@@ -178,9 +155,7 @@ fn parse_row(r: &csv::StringRecord) -> Result<(String, u64), String> {
         return Err(format!("expected 2 fields (url,count), found {}", r.len()));
     }
     let key = target::key_from_url(&r[0]).map_err(|e| e.message())?;
-    let count: u64 = r[1]
-        .parse()
-        .map_err(|_| format!("count {:?} is not a whole number >= 0", &r[1]))?;
+    let count: u64 = r[1].parse().map_err(|_| format!("count {:?} is not a whole number >= 0", &r[1]))?;
     check_count(count).map_err(|f| f.0)?;
     Ok((key, count))
 }

@@ -1,10 +1,32 @@
-//! Renders the SVG badge, laid out like shields.io's "flat" badge.
+//! Renders SVG badges the way shields.io draws its four classic styles, so
+//! ours line up with the other badges in a README.
 //!
 //! Text is drawn at 10x scale with `textLength`, as shields does, so the
 //! layout holds in any font. All text goes through `escape::xml_text`.
 
+use crate::color::is_light;
 use crate::escape::xml_text;
-use crate::width::text_width;
+use crate::width::{for_the_badge_width, text_width};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Flat,
+    FlatSquare,
+    Plastic,
+    ForTheBadge,
+}
+
+impl Style {
+    pub fn parse(s: &str) -> Option<Style> {
+        Some(match s {
+            "flat" => Style::Flat,
+            "flat-square" => Style::FlatSquare,
+            "plastic" => Style::Plastic,
+            "for-the-badge" => Style::ForTheBadge,
+            _ => return None,
+        })
+    }
+}
 
 /// What a badge shows.
 pub struct Badge<'a> {
@@ -14,85 +36,138 @@ pub struct Badge<'a> {
     /// `#rgb` / `#rrggbb` colours.
     pub label_color: &'a str,
     pub color: &'a str,
+    pub style: Style,
 }
 
 impl Default for Badge<'_> {
     fn default() -> Self {
-        Badge {
-            label: "hits",
-            message: "0",
-            label_color: "#555",
-            color: "#4c1",
-        }
+        Badge { label: "hits", message: "0", label_color: "#555", color: "#4c1", style: Style::Flat }
     }
 }
 
-const PAD: u32 = 5;
 const FONT: &str = "Verdana,Geneva,DejaVu Sans,sans-serif";
 
-/// Renders the flat badge.
-pub fn render(b: &Badge) -> String {
-    let label = b.label.trim();
-    let message = b.message.trim();
-    let left = if label.is_empty() {
-        0
-    } else {
-        text_width(label) + 2 * PAD
-    };
-    let right = text_width(message) + 2 * PAD;
-    let total = left + right;
-    let accessible = if label.is_empty() {
-        xml_text(message).into_owned()
-    } else {
-        format!("{}: {}", xml_text(label), xml_text(message))
-    };
-    let mut svg = String::with_capacity(1200);
-    svg.push_str(&format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{accessible}"><title>{accessible}</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="{total}" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="{left}" height="20" fill="{lc}"/><rect x="{left}" width="{right}" height="20" fill="{mc}"/><rect width="{total}" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="{FONT}" text-rendering="geometricPrecision" font-size="110">"##,
-        lc = xml_text(b.label_color),
-        mc = xml_text(b.color),
-    ));
-    if !label.is_empty() {
-        push_text(&mut svg, label, 1, b.label_color);
+/// Geometry that differs between styles (tenths of a pixel for baselines).
+struct Look {
+    height: u32,
+    /// Space left and right of each text.
+    pad: u32,
+    radius: u32,
+    baseline: u32,
+    shadow: bool,
+    /// Gradient stops: (offset, colour, opacity).
+    gradient: &'static [(&'static str, &'static str, &'static str)],
+}
+
+fn look(style: Style) -> Look {
+    match style {
+        Style::Flat => Look {
+            height: 20,
+            pad: 5,
+            radius: 3,
+            baseline: 140,
+            shadow: true,
+            gradient: &[("0", "#bbb", ".1"), ("1", "#000", ".1")],
+        },
+        Style::FlatSquare => Look { height: 20, pad: 5, radius: 0, baseline: 140, shadow: false, gradient: &[] },
+        Style::Plastic => Look {
+            height: 18,
+            pad: 5,
+            radius: 4,
+            baseline: 130,
+            shadow: true,
+            gradient: &[("0", "#fff", ".7"), (".1", "#aaa", ".1"), (".9", "#000", ".3"), ("1", "#000", ".5")],
+        },
+        Style::ForTheBadge => Look { height: 28, pad: 12, radius: 0, baseline: 175, shadow: false, gradient: &[] },
     }
-    let margin = if left == 0 { 0 } else { left - 1 };
-    push_text(&mut svg, message, margin, b.color);
+}
+
+/// Renders the badge as a standalone SVG document.
+pub fn render(b: &Badge) -> String {
+    let upper = b.style == Style::ForTheBadge;
+    let label = if upper { b.label.trim().to_uppercase() } else { b.label.trim().to_string() };
+    let message = if upper { b.message.trim().to_uppercase() } else { b.message.trim().to_string() };
+    let lk = look(b.style);
+    let measure = |text: &str, bold: bool| if upper { for_the_badge_width(text, bold) } else { text_width(text) };
+    let label_w = if label.is_empty() { 0 } else { measure(&label, false) };
+    let message_w = measure(&message, upper);
+    let left = if label.is_empty() { 0 } else { label_w + 2 * lk.pad };
+    let right = message_w + 2 * lk.pad;
+    let total = left + right;
+    let h = lk.height;
+    let accessible = if label.is_empty() {
+        xml_text(b.message.trim()).into_owned()
+    } else {
+        format!("{}: {}", xml_text(b.label.trim()), xml_text(b.message.trim()))
+    };
+    let (lc, mc) = (xml_text(b.label_color), xml_text(b.color));
+    let mut svg = String::with_capacity(1400);
+    svg.push_str(&format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{h}" role="img" aria-label="{accessible}"><title>{accessible}</title>"#
+    ));
+    if !lk.gradient.is_empty() {
+        svg.push_str(r#"<linearGradient id="s" x2="0" y2="100%">"#);
+        for (offset, color, opacity) in lk.gradient {
+            svg.push_str(&format!(r#"<stop offset="{offset}" stop-color="{color}" stop-opacity="{opacity}"/>"#));
+        }
+        svg.push_str("</linearGradient>");
+    }
+    let group = if lk.radius > 0 {
+        svg.push_str(&format!(
+            r##"<clipPath id="r"><rect width="{total}" height="{h}" rx="{}" fill="#fff"/></clipPath>"##,
+            lk.radius
+        ));
+        r#"<g clip-path="url(#r)">"#
+    } else {
+        r#"<g shape-rendering="crispEdges">"#
+    };
+    svg.push_str(group);
+    svg.push_str(&format!(
+        r#"<rect width="{left}" height="{h}" fill="{lc}"/><rect x="{left}" width="{right}" height="{h}" fill="{mc}"/>"#
+    ));
+    if !lk.gradient.is_empty() {
+        svg.push_str(&format!(r#"<rect width="{total}" height="{h}" fill="url(#s)"/>"#));
+    }
+    let size = if upper { 100 } else { 110 };
+    svg.push_str(&format!(
+        r##"</g><g fill="#fff" text-anchor="middle" font-family="{FONT}" text-rendering="geometricPrecision" font-size="{size}">"##
+    ));
+    let text = Text { baseline: lk.baseline, shadow: lk.shadow, bold: false };
+    if !label.is_empty() {
+        // shields centres the label one pixel in from the edge on flat styles.
+        let start = if upper { 0 } else { 1 };
+        text.push(&mut svg, &label, label_w, start + lk.pad, b.label_color);
+    }
+    let start = if upper || left == 0 { left } else { left - 1 };
+    Text { bold: upper, ..text }.push(&mut svg, &message, message_w, start + lk.pad, b.color);
     svg.push_str("</g></svg>");
     svg
 }
 
-/// One text with its shadow copy, centred in its part of the badge.
-fn push_text(svg: &mut String, text: &str, margin: u32, background: &str) {
-    let width = text_width(text);
-    let x = 10 * (margin + PAD) + 5 * width;
-    let length = 10 * width;
-    let (fill, shadow) = if is_light(background) {
-        ("#333", "#ccc")
-    } else {
-        ("#fff", "#010101")
-    };
-    let t = xml_text(text);
-    svg.push_str(&format!(
-        r#"<text aria-hidden="true" x="{x}" y="150" fill="{shadow}" fill-opacity=".3" transform="scale(.1)" textLength="{length}">{t}</text><text x="{x}" y="140" transform="scale(.1)" fill="{fill}" textLength="{length}">{t}</text>"#
-    ));
+struct Text {
+    baseline: u32,
+    shadow: bool,
+    bold: bool,
 }
 
-/// shields' rule: dark text when brightness (299R + 587G + 114B) / 255000 > 0.69.
-fn is_light(color: &str) -> bool {
-    match rgb(color) {
-        Some((r, g, b)) => (299 * r + 587 * g + 114 * b) as f64 / 255_000.0 > 0.69,
-        None => false,
-    }
-}
-
-/// Parses `#rgb` or `#rrggbb`.
-pub fn rgb(color: &str) -> Option<(u32, u32, u32)> {
-    let hex = color.strip_prefix('#')?;
-    let digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16)).collect::<Option<_>>()?;
-    match digits.as_slice() {
-        [r, g, b] => Some((r * 17, g * 17, b * 17)),
-        [r1, r2, g1, g2, b1, b2] => Some((r1 * 16 + r2, g1 * 16 + g2, b1 * 16 + b2)),
-        _ => None,
+impl Text {
+    /// One text (and its shadow copy) starting `start` px from the left.
+    fn push(&self, svg: &mut String, text: &str, width: u32, start: u32, background: &str) {
+        let x = 10 * start + 5 * width;
+        let length = 10 * width;
+        let (fill, shadow) = if is_light(background) { ("#333", "#ccc") } else { ("#fff", "#010101") };
+        let t = xml_text(text);
+        let weight = if self.bold { r#" font-weight="bold""# } else { "" };
+        if self.shadow {
+            svg.push_str(&format!(
+                r#"<text aria-hidden="true" x="{x}" y="{}" fill="{shadow}" fill-opacity=".3" transform="scale(.1)" textLength="{length}"{weight}>{t}</text>"#,
+                self.baseline + 10
+            ));
+        }
+        svg.push_str(&format!(
+            r#"<text x="{x}" y="{}" transform="scale(.1)" fill="{fill}" textLength="{length}"{weight}>{t}</text>"#,
+            self.baseline
+        ));
     }
 }
 
@@ -101,10 +176,7 @@ mod tests {
     use super::*;
 
     fn badge(message: &str) -> String {
-        render(&Badge {
-            message,
-            ..Badge::default()
-        })
+        render(&Badge { message, ..Badge::default() })
     }
 
     fn attr<'a>(svg: &'a str, name: &str) -> &'a str {
@@ -125,10 +197,7 @@ mod tests {
     #[test]
     fn width_grows_snugly_with_digits() {
         assert_eq!(attr(&badge("1"), "width"), (31 + 7 + 10).to_string());
-        assert_eq!(
-            attr(&badge("123456789012"), "width"),
-            (31 + 83 + 10).to_string()
-        );
+        assert_eq!(attr(&badge("123456789012"), "width"), (31 + 83 + 10).to_string());
     }
 
     #[test]
@@ -140,35 +209,37 @@ mod tests {
     }
 
     #[test]
-    fn hostile_text_is_escaped_and_parses() {
-        let evil = "--><script>alert(1)</script>&\"'\u{1}";
-        let svg = render(&Badge {
-            label: evil,
-            message: evil,
-            ..Badge::default()
-        });
-        assert!(!svg.contains("<script"));
-        roxmltree::Document::parse(&svg).expect("well-formed XML");
+    fn message_only_badge() {
+        let svg = render(&Badge { label: "", message: "123", ..Badge::default() });
+        assert_eq!(attr(&svg, "width"), "31");
+        assert!(svg.contains("<title>123</title>"));
     }
 
     #[test]
-    fn every_default_badge_parses() {
-        for m in ["0", "1", "999999999999"] {
-            let svg = badge(m);
-            let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
-            assert_eq!(doc.root_element().tag_name().name(), "svg");
+    fn hostile_text_is_escaped_and_parses() {
+        let evil = "--><script>alert(1)</script>&\"'\u{1}";
+        for style in [Style::Flat, Style::FlatSquare, Style::Plastic, Style::ForTheBadge] {
+            let svg = render(&Badge { label: evil, message: evil, style, ..Badge::default() });
+            assert!(!svg.contains("<script"));
+            roxmltree::Document::parse(&svg).expect("well-formed XML");
         }
     }
 
     #[test]
+    fn styles_have_their_geometry() {
+        let of = |style| render(&Badge { message: "123", style, ..Badge::default() });
+        assert_eq!(attr(&of(Style::Plastic), "height"), "18");
+        assert!(of(Style::Plastic).contains(r#"rx="4""#));
+        assert!(of(Style::FlatSquare).contains("crispEdges"));
+        assert!(!of(Style::FlatSquare).contains("linearGradient"));
+        let ftb = of(Style::ForTheBadge);
+        assert_eq!(attr(&ftb, "height"), "28");
+        assert!(ftb.contains(">HITS<") && ftb.contains(r#"font-weight="bold""#));
+    }
+
+    #[test]
     fn light_backgrounds_get_dark_text() {
-        assert!(is_light("#fff"));
-        assert!(!is_light("#4c1"));
-        assert!(!is_light("#555"));
-        let svg = render(&Badge {
-            color: "#dddddd",
-            ..Badge::default()
-        });
+        let svg = render(&Badge { color: "#dddddd", ..Badge::default() });
         assert!(svg.contains(r##"fill="#333""##));
     }
 }

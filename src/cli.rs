@@ -48,6 +48,10 @@ SERVE OPTIONS:                                   [environment variable]
     --workers N            request worker threads; default 4  [HITCOUNTER_WORKERS]
     --top-domains N        sites in the / page's top table; 0 hides it
                            default 10            [NUM_TOP_DOMAINS]
+    --timezone TZ          day boundary for per-day counts: UTC or a fixed
+                           offset like +09:00; default UTC  [HITCOUNTER_TIMEZONE]
+    --metrics              serve Prometheus metrics at /metrics  [EXPOSE_METRICS=true]
+    --metrics-prefix NAME  metric name prefix; default hitcounter  [METRICS_PREFIX]
     --quiet                no per-request log lines  [HITCOUNTER_QUIET=true]
 
     -h, --help             this help
@@ -67,7 +71,17 @@ pub struct ServeConfig {
     pub max_pending: usize,
     pub workers: usize,
     pub top_domains: usize,
+    pub timezone: chrono::FixedOffset,
+    pub metrics: bool,
+    pub metrics_prefix: String,
     pub quiet: bool,
+}
+
+impl ServeConfig {
+    /// How often the flusher runs (write-through mode still polls for admin changes).
+    pub fn flush_period(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(if self.flush_interval_ms == 0 { 250 } else { self.flush_interval_ms })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,31 +93,12 @@ pub enum Format {
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeConfig),
-    List {
-        db: PathBuf,
-        top: Option<u64>,
-    },
-    Get {
-        db: PathBuf,
-        url: String,
-    },
-    Set {
-        db: PathBuf,
-        url: String,
-        count: u64,
-    },
-    Delete {
-        db: PathBuf,
-        url: String,
-    },
-    Export {
-        db: PathBuf,
-        format: Format,
-    },
-    Import {
-        db: PathBuf,
-        file: PathBuf,
-    },
+    List { db: PathBuf, top: Option<u64> },
+    Get { db: PathBuf, url: String },
+    Set { db: PathBuf, url: String, count: u64 },
+    Delete { db: PathBuf, url: String },
+    Export { db: PathBuf, format: Format },
+    Import { db: PathBuf, file: PathBuf },
     Help,
     Version,
 }
@@ -122,33 +117,25 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Short('V') | Long("version") => return Ok(Command::Version),
             Long("listen") => flags.listen = Some(string(&mut parser)?),
             Long("db") => flags.db = Some(string(&mut parser)?),
-            Long("cookie-window") => {
-                flags.cookie_window = Some(number(&mut parser, "--cookie-window")?)
-            }
+            Long("cookie-window") => flags.cookie_window = Some(number(&mut parser, "--cookie-window")?),
             Long("public-url") => flags.public_url = Some(string(&mut parser)?),
             Long("enable-ssl") => flags.enable_ssl = true,
-            Long("flush-interval") => {
-                flags.flush_interval = Some(number(&mut parser, "--flush-interval")?)
-            }
+            Long("flush-interval") => flags.flush_interval = Some(number(&mut parser, "--flush-interval")?),
             Long("max-pending") => flags.max_pending = Some(number(&mut parser, "--max-pending")?),
             Long("workers") => flags.workers = Some(number(&mut parser, "--workers")?),
             Long("top-domains") => flags.top_domains = Some(number(&mut parser, "--top-domains")?),
             Long("quiet") => flags.quiet = true,
+            Long("timezone") => flags.timezone = Some(string(&mut parser)?),
+            Long("metrics") => flags.metrics = true,
+            Long("metrics-prefix") => flags.metrics_prefix = Some(string(&mut parser)?),
             Long("top") => flags.top = Some(number(&mut parser, "--top")?),
             Long("format") => flags.format = Some(string(&mut parser)?),
-            Value(v) if sub.is_none() => {
-                sub = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?)
-            }
+            Value(v) if sub.is_none() => sub = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?),
             Value(v) => positional.push(v.into_string().map_err(|_| "arguments must be UTF-8")?),
             other => return Err(other.unexpected().to_string()),
         }
     }
-    let db = match flags
-        .db
-        .clone()
-        .or_else(|| env("DATABASE_FILE_PATH"))
-        .or_else(|| env("HITCOUNTER_DB"))
-    {
+    let db = match flags.db.clone().or_else(|| env("DATABASE_FILE_PATH")).or_else(|| env("HITCOUNTER_DB")) {
         Some(p) if p.is_empty() => return Err("the database path must not be empty".into()),
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(DEFAULT_DB),
@@ -178,28 +165,18 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         "get" => {
             want(1, "get URL")?;
-            Ok(Command::Get {
-                db,
-                url: positional.remove(0),
-            })
+            Ok(Command::Get { db, url: positional.remove(0) })
         }
         "set" => {
             want(2, "set URL COUNT")?;
-            let count = positional[1].parse().map_err(|_| {
-                format!("COUNT must be a whole number >= 0, got {:?}", positional[1])
-            })?;
-            Ok(Command::Set {
-                db,
-                url: positional.remove(0),
-                count,
-            })
+            let count = positional[1]
+                .parse()
+                .map_err(|_| format!("COUNT must be a whole number >= 0, got {:?}", positional[1]))?;
+            Ok(Command::Set { db, url: positional.remove(0), count })
         }
         "delete" => {
             want(1, "delete URL")?;
-            Ok(Command::Delete {
-                db,
-                url: positional.remove(0),
-            })
+            Ok(Command::Delete { db, url: positional.remove(0) })
         }
         "export" => {
             want(0, "export [--format csv|json]")?;
@@ -212,10 +189,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         "import" => {
             want(1, "import FILE.csv")?;
-            Ok(Command::Import {
-                db,
-                file: PathBuf::from(positional.remove(0)),
-            })
+            Ok(Command::Import { db, file: PathBuf::from(positional.remove(0)) })
         }
         other => Err(format!("unknown command {other:?}; see hitcounter --help")),
     }
@@ -232,6 +206,9 @@ struct Flags {
     max_pending: Option<usize>,
     workers: Option<usize>,
     top_domains: Option<usize>,
+    timezone: Option<String>,
+    metrics: bool,
+    metrics_prefix: Option<String>,
     quiet: bool,
     top: Option<u64>,
     format: Option<String>,
@@ -247,11 +224,12 @@ impl Flags {
             || self.max_pending.is_some()
             || self.workers.is_some()
             || self.top_domains.is_some()
+            || self.timezone.is_some()
+            || self.metrics
+            || self.metrics_prefix.is_some()
             || self.quiet;
         if serve_only {
-            return Err(format!(
-                "server options do not apply to {sub:?}; see hitcounter --help"
-            ));
+            return Err(format!("server options do not apply to {sub:?}; see hitcounter --help"));
         }
         if self.top.is_some() && sub != "list" {
             return Err("--top belongs to list".into());
@@ -264,38 +242,24 @@ impl Flags {
 }
 
 fn string(parser: &mut lexopt::Parser) -> Result<String, String> {
-    parser
-        .value()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|_| "option values must be UTF-8".to_string())
+    parser.value().map_err(|e| e.to_string())?.into_string().map_err(|_| "option values must be UTF-8".to_string())
 }
 
 fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, name: &str) -> Result<T, String> {
     let v = string(parser)?;
-    v.parse()
-        .map_err(|_| format!("{name} needs a whole number >= 0, got {v:?}"))
+    v.parse().map_err(|_| format!("{name} needs a whole number >= 0, got {v:?}"))
 }
 
 fn env_number<T: std::str::FromStr>(env: Env, var: &str) -> Result<Option<T>, String> {
     match env(var) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{var} needs a whole number >= 0, got {v:?}")),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| format!("{var} needs a whole number >= 0, got {v:?}")),
     }
 }
 
 fn env_bool(env: Env, var: &str) -> Result<bool, String> {
-    match env(var)
-        .as_deref()
-        .map(str::trim)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    match env(var).as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
         None | Some("") | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
         Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
         Some(v) => Err(format!("{var} must be true or false, got {v:?}")),
@@ -303,20 +267,11 @@ fn env_bool(env: Env, var: &str) -> Result<bool, String> {
 }
 
 fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> {
-    let listen = f
-        .listen
-        .or_else(|| env("HITCOUNTER_LISTEN"))
-        .unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let listen = f.listen.or_else(|| env("HITCOUNTER_LISTEN")).unwrap_or_else(|| DEFAULT_LISTEN.into());
     if listen.parse::<std::net::SocketAddr>().is_err() {
-        return Err(format!(
-            "--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"
-        ));
+        return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
     }
-    let public_url = match f
-        .public_url
-        .or_else(|| env("HITCOUNTER_PUBLIC_URL"))
-        .filter(|u| !u.is_empty())
-    {
+    let public_url = match f.public_url.or_else(|| env("HITCOUNTER_PUBLIC_URL")).filter(|u| !u.is_empty()) {
         None => None,
         Some(u) => Some(check_public_url(&u)?),
     };
@@ -325,9 +280,7 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
         None => env_number(env, "HITCOUNTER_WORKERS")?.unwrap_or(4),
     };
     if workers == 0 || workers > 256 {
-        return Err(format!(
-            "--workers must be between 1 and 256, got {workers}"
-        ));
+        return Err(format!("--workers must be between 1 and 256, got {workers}"));
     }
     let max_pending = match f.max_pending {
         Some(n) => n,
@@ -336,8 +289,18 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
     if max_pending == 0 {
         return Err("--max-pending must be at least 1".into());
     }
+    let timezone = crate::clock::parse_offset(&f.timezone.or_else(|| env("HITCOUNTER_TIMEZONE")).unwrap_or_default())?;
+    let metrics_prefix = f.metrics_prefix.or_else(|| env("METRICS_PREFIX")).unwrap_or_else(|| "hitcounter".into());
+    let valid_prefix = metrics_prefix.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && metrics_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if !valid_prefix {
+        return Err(format!("METRICS_PREFIX must be a Prometheus metric name like hitcounter, got {metrics_prefix:?}"));
+    }
     Ok(ServeConfig {
         listen,
+        timezone,
+        metrics: f.metrics || env_bool(env, "EXPOSE_METRICS")?,
+        metrics_prefix,
         db,
         cookie_window: match f.cookie_window {
             Some(w) => w,
@@ -367,9 +330,7 @@ fn check_public_url(u: &str) -> Result<String, String> {
     if ok {
         Ok(trimmed.to_string())
     } else {
-        Err(format!(
-            "--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"
-        ))
+        Err(format!("--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"))
     }
 }
 
@@ -378,10 +339,7 @@ mod tests {
     use super::*;
 
     fn parse_with(args: &[&str], vars: &[(&str, &str)]) -> Result<Command, String> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         parse(args.iter().map(OsString::from).collect(), &env)
     }
@@ -398,19 +356,13 @@ mod tests {
         let c = serve(&[], &[]);
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
-        assert_eq!(
-            (c.cookie_window, c.flush_interval_ms, c.top_domains),
-            (300, 100, 10)
-        );
+        assert_eq!((c.cookie_window, c.flush_interval_ms, c.top_domains), (300, 100, 10));
         assert!(!c.enable_ssl && !c.quiet);
     }
 
     #[test]
     fn flag_beats_env() {
-        let env = [
-            ("HITCOUNTER_LISTEN", "127.0.0.1:1"),
-            ("DATABASE_FILE_PATH", "/e.db"),
-        ];
+        let env = [("HITCOUNTER_LISTEN", "127.0.0.1:1"), ("DATABASE_FILE_PATH", "/e.db")];
         let c = serve(&["serve", "--listen", "127.0.0.1:2"], &env);
         assert_eq!(c.listen, "127.0.0.1:2");
         assert_eq!(c.db, PathBuf::from("/e.db"));
@@ -419,13 +371,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        for args in [
-            &["--nope"][..],
-            &["--cookie-window", "x"],
-            &["--listen", "nohost"],
-            &["frob"],
-            &["get"],
-        ] {
+        for args in [&["--nope"][..], &["--cookie-window", "x"], &["--listen", "nohost"], &["frob"], &["get"]] {
             assert!(parse_with(args, &[]).is_err(), "{args:?}");
         }
         assert!(parse_with(&[], &[("ENABLE_SSL", "maybe")]).is_err());
@@ -436,18 +382,11 @@ mod tests {
     fn admin_commands() {
         assert_eq!(
             parse_with(&["set", "e.com/a", "5", "--db", "x.db"], &[]).unwrap(),
-            Command::Set {
-                db: "x.db".into(),
-                url: "e.com/a".into(),
-                count: 5
-            }
+            Command::Set { db: "x.db".into(), url: "e.com/a".into(), count: 5 }
         );
         assert_eq!(
             parse_with(&["export", "--format", "json"], &[]).unwrap(),
-            Command::Export {
-                db: DEFAULT_DB.into(),
-                format: Format::Json
-            }
+            Command::Export { db: DEFAULT_DB.into(), format: Format::Json }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
     }

@@ -45,18 +45,12 @@ pub fn find<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 /// forged far-future cookie never outlives one window of its own.
 pub fn decide(value: Option<&str>, now: u64, window: u64) -> Decision {
     if window == 0 {
-        return Decision::Count {
-            set_cookie_until: None,
-        };
+        return Decision::Count { set_cookie_until: None };
     }
-    let expiry = value
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|e| e.min(now + window));
+    let expiry = value.and_then(|v| v.parse::<u64>().ok()).map(|e| e.min(now + window));
     match expiry {
         Some(e) if now < e => Decision::Skip,
-        _ => Decision::Count {
-            set_cookie_until: Some(now + window),
-        },
+        _ => Decision::Count { set_cookie_until: Some(now + window) },
     }
 }
 
@@ -81,36 +75,20 @@ mod tests {
 
     #[test]
     fn no_cookie_counts_and_sets_one() {
-        assert_eq!(
-            decide(None, 1000, 300),
-            Decision::Count {
-                set_cookie_until: Some(1300)
-            }
-        );
+        assert_eq!(decide(None, 1000, 300), Decision::Count { set_cookie_until: Some(1300) });
     }
 
     #[test]
     fn valid_cookie_skips_until_expiry() {
         assert_eq!(decide(Some("1300"), 1000, 300), Decision::Skip);
         assert_eq!(decide(Some("1300"), 1299, 300), Decision::Skip);
-        assert_eq!(
-            decide(Some("1300"), 1300, 300),
-            Decision::Count {
-                set_cookie_until: Some(1600)
-            }
-        );
+        assert_eq!(decide(Some("1300"), 1300, 300), Decision::Count { set_cookie_until: Some(1600) });
     }
 
     #[test]
     fn garbled_values_count_as_no_cookie() {
         for v in ["", "abc", "-5", "1e9", "99999999999999999999999", "12 34"] {
-            assert_eq!(
-                decide(Some(v), 1000, 300),
-                Decision::Count {
-                    set_cookie_until: Some(1300)
-                },
-                "{v}"
-            );
+            assert_eq!(decide(Some(v), 1000, 300), Decision::Count { set_cookie_until: Some(1300) }, "{v}");
         }
     }
 
@@ -123,12 +101,7 @@ mod tests {
 
     #[test]
     fn window_zero_always_counts_without_cookie() {
-        assert_eq!(
-            decide(Some("5000"), 1000, 0),
-            Decision::Count {
-                set_cookie_until: None
-            }
-        );
+        assert_eq!(decide(Some("5000"), 1000, 0), Decision::Count { set_cookie_until: None });
     }
 
     #[test]
@@ -142,9 +115,6 @@ mod tests {
 
     #[test]
     fn set_cookie_has_all_attributes() {
-        assert_eq!(
-            set_cookie("hc_1", 1300, 1000),
-            "hc_1=1300; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly"
-        );
+        assert_eq!(set_cookie("hc_1", 1300, 1000), "hc_1=1300; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly");
     }
 }

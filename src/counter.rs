@@ -35,8 +35,27 @@ type Taken = (Box<str>, u64, Vec<(NaiveDate, u64)>);
 #[derive(Default)]
 struct Entry {
     total: u64,
+    /// Hits on the newest day seen (stored + pending), for "today" views.
+    day: Option<(NaiveDate, u64)>,
     pending: u64,
     days: Vec<(NaiveDate, u64)>,
+}
+
+impl Entry {
+    fn counts(&self, today: NaiveDate) -> Counts {
+        let today = match self.day {
+            Some((d, n)) if d == today => n,
+            _ => 0,
+        };
+        Counts { total: self.total, today }
+    }
+}
+
+/// A counter's total and its hits today.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: u64,
+    pub today: u64,
 }
 
 #[derive(Default)]
@@ -49,16 +68,16 @@ struct Shard {
 /// What a counted request got.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Hit {
-    /// Counted; the new total.
-    Counted(u64),
-    /// Not counted because the pending table is full; the current total.
-    Overflow(u64),
+    /// Counted; the new counts.
+    Counted(Counts),
+    /// Not counted because the pending table is full; the current counts.
+    Overflow(Counts),
 }
 
 impl Hit {
-    pub fn total(&self) -> u64 {
+    pub fn counts(&self) -> Counts {
         match self {
-            Hit::Counted(n) | Hit::Overflow(n) => *n,
+            Hit::Counted(c) | Hit::Overflow(c) => *c,
         }
     }
 }
@@ -109,13 +128,18 @@ impl Counter {
         &self.shards[h.finish() as usize % SHARDS]
     }
 
-    /// Current total without counting.
-    pub fn peek(&self, key: &str, conn: &Connection) -> store::Result<u64> {
+    /// Current counts without counting.
+    pub fn peek(&self, key: &str, today: NaiveDate, conn: &Connection) -> store::Result<Counts> {
         if let Some(e) = lock(self.shard(key)).map.get(key) {
-            return Ok(e.total);
+            return Ok(e.counts(today));
         }
         // Not cached: nothing is pending for it, so the database is current.
-        Ok(store::get(conn, key)?.unwrap_or(0))
+        stored(conn, key, today)
+    }
+
+    /// Hits not yet stored, per day, for a key (history views add them).
+    pub fn pending_days(&self, key: &str) -> Vec<(NaiveDate, u64)> {
+        lock(self.shard(key)).map.get(key).map(|e| e.days.clone()).unwrap_or_default()
     }
 
     /// Counts one hit on `key` for `day`. In write-through mode the hit is
@@ -123,18 +147,13 @@ impl Counter {
     pub fn hit(&self, key: &str, day: NaiveDate, conn: &mut Connection) -> store::Result<Hit> {
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
-            let stored = store::get(conn, key)?.unwrap_or(0);
+            let stored = stored(conn, key, day)?;
             if !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
                 return Ok(Hit::Overflow(stored));
             }
-            shard.map.insert(
-                key.into(),
-                Entry {
-                    total: stored,
-                    ..Entry::default()
-                },
-            );
+            let entry = Entry { total: stored.total, day: Some((day, stored.today)), ..Entry::default() };
+            shard.map.insert(key.into(), entry);
         }
         let Shard { map, dirty } = &mut *shard;
         let entry = map.get_mut(key).expect("inserted above");
@@ -143,19 +162,21 @@ impl Counter {
             self.dirty.fetch_add(1, Ordering::Relaxed);
         }
         entry.total += 1;
+        entry.day = match entry.day {
+            Some((d, n)) if d == day => Some((d, n + 1)),
+            // Stored hits of a new day only exist when the entry is new, and
+            // then `day` was loaded above.
+            _ => Some((day, 1)),
+        };
         entry.pending += 1;
         match entry.days.last_mut() {
             Some((d, n)) if *d == day => *n += 1,
             _ => entry.days.push((day, 1)),
         }
         self.pending.fetch_add(1, Ordering::Relaxed);
-        let total = entry.total;
+        let counts = entry.counts(day);
         if self.write_through {
-            let delta = Delta {
-                key: key.to_string(),
-                hits: 1,
-                days: vec![(day_text(day), 1)],
-            };
+            let delta = Delta { key: key.to_string(), hits: 1, days: vec![(day_text(day), 1)] };
             let written = store::write_tx(conn).and_then(|tx| {
                 store::add(&tx, &[delta])?;
                 tx.commit()
@@ -173,7 +194,7 @@ impl Counter {
             self.dirty.fetch_sub(1, Ordering::Relaxed);
             dirty.pop();
         }
-        Ok(Hit::Counted(total))
+        Ok(Hit::Counted(counts))
     }
 
     /// Hits counted but not yet stored.
@@ -207,11 +228,7 @@ impl Counter {
             let Shard { map, dirty } = &mut *shard;
             for key in dirty.drain(..) {
                 if let Some(e) = map.get_mut(&key).filter(|e| e.pending > 0) {
-                    batch.push((
-                        key,
-                        std::mem::take(&mut e.pending),
-                        std::mem::take(&mut e.days),
-                    ));
+                    batch.push((key, std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
                 }
             }
         }
@@ -221,12 +238,7 @@ impl Counter {
         batch
     }
 
-    fn write(
-        &self,
-        conn: &mut Connection,
-        batch: &mut Vec<Taken>,
-        last_event: &mut i64,
-    ) -> store::Result<Flushed> {
+    fn write(&self, conn: &mut Connection, batch: &mut Vec<Taken>, last_event: &mut i64) -> store::Result<Flushed> {
         let tx = store::write_tx(conn)?;
         let events = store::events_since(&tx, *last_event)?;
         let mut superseded = 0;
@@ -246,11 +258,7 @@ impl Counter {
         if let Some((id, _)) = events.last() {
             *last_event = *id;
         }
-        Ok(Flushed {
-            hits: deltas.iter().map(|d| d.hits).sum(),
-            keys: deltas.len(),
-            superseded,
-        })
+        Ok(Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded })
     }
 
     /// Drops the cached entry (and pending hits) of `key`, or of every key.
@@ -318,8 +326,17 @@ impl Counter {
     }
 }
 
+/// Counts as stored in the database (zero for an unknown key).
+fn stored(conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Counts> {
+    let (total, today) = store::counts(conn, key, &day_text(today))?;
+    Ok(Counts { total, today })
+}
+
 fn undo_one(entry: &mut Entry, day: NaiveDate) {
     entry.total -= 1;
+    if let Some((_, n)) = entry.day.as_mut() {
+        *n -= 1;
+    }
     entry.pending -= 1;
     if let Some((d, n)) = entry.days.last_mut() {
         if *d == day {
@@ -357,19 +374,13 @@ mod tests {
         store::set(&mut conn, "e.com/a", 10).unwrap();
         let c = Counter::new(100, 100, false);
         let mut last = store::last_event(&conn).unwrap();
-        assert_eq!(
-            c.hit("e.com/a", day(), &mut conn).unwrap(),
-            Hit::Counted(11)
-        );
-        assert_eq!(c.peek("e.com/a", &conn).unwrap(), 11);
+        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 11, today: 1 }));
+        assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 11);
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(10));
         let f = c.flush(&mut conn, &mut last).unwrap();
         assert_eq!((f.hits, f.keys), (1, 1));
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(11));
-        assert_eq!(
-            c.hit("e.com/a", day(), &mut conn).unwrap(),
-            Hit::Counted(12)
-        );
+        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 12, today: 2 }));
         assert_eq!(c.pending_hits(), 1);
     }
 
@@ -384,11 +395,8 @@ mod tests {
         store::set(&mut conn, "e.com/a", 100).unwrap();
         let f = c.flush(&mut conn, &mut last).unwrap();
         assert_eq!(f.superseded, 3);
-        assert_eq!(c.peek("e.com/a", &conn).unwrap(), 100);
-        assert_eq!(
-            c.hit("e.com/a", day(), &mut conn).unwrap(),
-            Hit::Counted(101)
-        );
+        assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 100);
+        assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 101, today: 1 }));
         assert_eq!(c.pending_hits(), 1);
     }
 
@@ -397,8 +405,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let (mut conn, _) = store::prepare(&path).unwrap();
-        conn.busy_timeout(std::time::Duration::from_millis(10))
-            .unwrap();
+        conn.busy_timeout(std::time::Duration::from_millis(10)).unwrap();
         let c = Counter::new(100, 100, false);
         let mut last = 0;
         c.hit("e.com/a", day(), &mut conn).unwrap();
@@ -410,9 +417,7 @@ mod tests {
         drop(blocker);
         assert_eq!(c.flush(&mut conn, &mut last).unwrap().hits, 2);
         assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(2));
-        let day_hits: i64 = conn
-            .query_row("SELECT hits FROM daily", [], |r| r.get(0))
-            .unwrap();
+        let day_hits: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
         assert_eq!(day_hits, 2);
     }
 
@@ -420,9 +425,9 @@ mod tests {
     fn full_table_answers_without_counting_new_keys() {
         let (_d, mut conn) = setup();
         let c = Counter::new(1, 100, false);
-        assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(1));
-        assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(2));
-        assert_eq!(c.hit("b", day(), &mut conn).unwrap(), Hit::Overflow(0));
+        assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 1, today: 1 }));
+        assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 2, today: 2 }));
+        assert_eq!(c.hit("b", day(), &mut conn).unwrap(), Hit::Overflow(Counts::default()));
         assert_eq!(c.take_overflow(), 1);
     }
 

@@ -19,3 +19,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Cookie header bytes inspected for the anti-refresh cookie.
 pub const MAX_COOKIE_SCAN: usize = 8 * 1024;
+
+/// Longest badge label, in characters; longer gets 400.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// Most days a history or chart covers.
+pub const MAX_DAYS: u32 = 366;

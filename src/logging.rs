@@ -6,9 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 fn stamp() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// An operational message.
@@ -33,11 +31,7 @@ pub fn request(method: &str, path: &str, status: u16, took: Duration) {
 /// Keeps one request on one line: control characters and spaces become `?`
 /// and long values are cut.
 fn printable(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() || c == ' ' { '?' } else { c })
-        .collect();
+    let mut out: String = s.chars().take(max).map(|c| if c.is_control() || c == ' ' { '?' } else { c }).collect();
     if s.chars().count() > max {
         out.push('…');
     }

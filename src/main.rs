@@ -6,18 +6,24 @@
 
 mod admin;
 mod badge;
+mod chart;
 mod cli;
 mod clock;
+mod color;
 mod cookie;
 mod counter;
+mod counts;
 mod escape;
 mod limits;
 mod logging;
+mod metrics;
 mod migrate;
 mod page;
+mod params;
 mod request;
 mod routes;
 mod server;
+mod stats;
 mod store;
 mod target;
 mod width;

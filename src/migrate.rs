@@ -15,11 +15,9 @@ use crate::{store, target};
 /// True when the database has the original's `url` table and none of ours.
 pub fn is_original(conn: &Connection) -> rusqlite::Result<bool> {
     let has = |name: &str| -> rusqlite::Result<bool> {
-        conn.query_row(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [name],
-            |r| r.get::<_, i64>(0),
-        )
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+            r.get::<_, i64>(0)
+        })
         .map(|n| n > 0)
     };
     Ok(has("url")? && !has("counters")?)
@@ -67,22 +65,14 @@ pub fn merge(rows: &[(String, i64)]) -> (BTreeMap<String, u64>, usize, usize) {
 pub fn from_original(conn: &mut Connection, db: &Path) -> Result<Vec<String>, String> {
     let backup = backup_path(db);
     let backup_str = backup.to_str().ok_or("backup path is not UTF-8")?;
-    conn.execute("VACUUM INTO ?1", [backup_str]).map_err(|e| {
-        format!(
-            "cannot back up original database to {}: {e}",
-            backup.display()
-        )
-    })?;
-    let fail =
-        |e: rusqlite::Error| format!("converting the original database failed (unchanged): {e}");
+    conn.execute("VACUUM INTO ?1", [backup_str])
+        .map_err(|e| format!("cannot back up original database to {}: {e}", backup.display()))?;
+    let fail = |e: rusqlite::Error| format!("converting the original database failed (unchanged): {e}");
     let tx = store::write_tx(conn).map_err(fail)?;
     let rows: Vec<(String, i64)> = {
-        let mut stmt = tx
-            .prepare("SELECT CAST(url AS TEXT), COALESCE(count, 0) FROM url WHERE url IS NOT NULL")
-            .map_err(fail)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(fail)?;
+        let mut stmt =
+            tx.prepare("SELECT CAST(url AS TEXT), COALESCE(count, 0) FROM url WHERE url IS NOT NULL").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
         rows.collect::<rusqlite::Result<_>>().map_err(fail)?
     };
     let (keys, kept_raw, dropped) = merge(&rows);
@@ -90,35 +80,21 @@ pub fn from_original(conn: &mut Connection, db: &Path) -> Result<Vec<String>, St
     let now = chrono::Utc::now().timestamp();
     {
         let mut insert = tx
-            .prepare(
-                "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            )
+            .prepare("INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)")
             .map_err(fail)?;
         for (key, count) in &keys {
-            insert
-                .execute(rusqlite::params![key, *count as i64, now])
-                .map_err(fail)?;
+            insert.execute(rusqlite::params![key, *count as i64, now]).map_err(fail)?;
         }
     }
     tx.execute_batch("DROP TABLE url").map_err(fail)?;
-    tx.pragma_update(None, "user_version", store::SCHEMA_VERSION)
-        .map_err(fail)?;
+    tx.pragma_update(None, "user_version", store::SCHEMA_VERSION).map_err(fail)?;
     tx.commit().map_err(fail)?;
     let mut notes = vec![
-        format!(
-            "converted a database of the original hit counter; a copy of it is at {}",
-            backup.display()
-        ),
-        format!(
-            "{} old rows became {} counters (duplicates merged by largest count)",
-            rows.len(),
-            keys.len()
-        ),
+        format!("converted a database of the original hit counter; a copy of it is at {}", backup.display()),
+        format!("{} old rows became {} counters (duplicates merged by largest count)", rows.len(), keys.len()),
     ];
     if kept_raw > 0 {
-        notes.push(format!(
-            "{kept_raw} old keys were not URLs and were kept as they were"
-        ));
+        notes.push(format!("{kept_raw} old keys were not URLs and were kept as they were"));
     }
     if dropped > 0 {
         notes.push(format!("{dropped} rows with an empty URL were dropped"));

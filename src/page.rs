@@ -10,10 +10,8 @@ pub const SCRIPT: &str = include_str!("../assets/app.js");
 /// Fills the page template. `origin` is the public origin for snippets;
 /// `top` is the top-sites table (domain, views), already filtered.
 pub fn render(origin: &str, top: &[(String, u64)], top_n: usize) -> String {
-    let rows: String = top
-        .iter()
-        .map(|(domain, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(domain)))
-        .collect();
+    let rows: String =
+        top.iter().map(|(domain, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(domain))).collect();
     TEMPLATE
         .replace("{{ORIGIN}}", &markup(origin))
         .replace("{{TOP_ROWS}}", &rows)
@@ -36,8 +34,7 @@ pub fn origin(public_url: Option<&str>, https: bool, host: Option<&str>, fallbac
 pub fn is_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
-        && h.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
 }
 
 #[cfg(test)]
@@ -54,17 +51,8 @@ mod tests {
 
     #[test]
     fn origin_prefers_public_url_then_host() {
-        assert_eq!(
-            origin(Some("https://c.example"), false, Some("x"), "f"),
-            "https://c.example"
-        );
-        assert_eq!(
-            origin(None, true, Some("c.example:8080"), "f"),
-            "https://c.example:8080"
-        );
-        assert_eq!(
-            origin(None, false, Some("bad host\"><"), "127.0.0.1:8080"),
-            "http://127.0.0.1:8080"
-        );
+        assert_eq!(origin(Some("https://c.example"), false, Some("x"), "f"), "https://c.example");
+        assert_eq!(origin(None, true, Some("c.example:8080"), "f"), "https://c.example:8080");
+        assert_eq!(origin(None, false, Some("bad host\"><"), "127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

@@ -63,8 +63,7 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
         let name = h.field.as_str().as_str();
         let value = h.value.as_str();
         req.header_bytes += name.len() + value.len();
-        let slot = if name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("referrer")
-        {
+        let slot = if name.eq_ignore_ascii_case("referer") || name.eq_ignore_ascii_case("referrer") {
             // `Referer` wins over the misspelt `Referrer` when both come.
             if req.referer.is_some() && name.eq_ignore_ascii_case("referrer") {
                 continue;

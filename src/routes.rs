@@ -1,24 +1,27 @@
 //! The path dispatcher: from a parsed request to a complete response.
 //!
-//! Order of checks: size limits, https redirect, method, route. Headers that
+//! Order of checks: size limits, https redirect, route, method. Headers that
 //! every response carries (no-cache, CORS, nosniff) are added in `finish`.
 
 use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::badge::{self, Badge};
 use crate::cli::ServeConfig;
-use crate::cookie::{self, Decision};
 use crate::counter::Counter;
 use crate::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_REQUEST_TARGET};
-use crate::request::{param, Method, Req};
-use crate::target::{self, TargetError};
-use crate::{clock, page, store};
+use crate::metrics::Metrics;
+use crate::request::{Method, Req};
+use crate::{counts, page, stats, store, target};
 
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 /// The top-sites table is a full scan; recompute it at most this often.
 const TOP_CACHE: Duration = Duration::from_secs(2);
+
+pub const TEXT: &str = "text/plain; charset=utf-8";
+pub const SVG: &str = "image/svg+xml";
+pub const JSON: &str = "application/json";
+pub const HTML: &str = "text/html; charset=utf-8";
 
 pub struct Resp {
     pub status: u16,
@@ -28,27 +31,20 @@ pub struct Resp {
 }
 
 impl Resp {
-    fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
-        Resp {
-            status,
-            content_type,
-            body: body.into(),
-            headers: Vec::new(),
-        }
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
+        Resp { status, content_type, body: body.into(), headers: Vec::new() }
     }
 
-    fn text(status: u16, body: impl Into<String>) -> Resp {
+    /// A plain-text response, e.g. a one-line error.
+    pub fn text(status: u16, body: impl Into<String>) -> Resp {
         Resp::new(status, TEXT, body.into())
     }
 
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Resp {
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Resp {
         self.headers.push((name, value.into()));
         self
     }
 }
-
-const TEXT: &str = "text/plain; charset=utf-8";
-const SVG: &str = "image/svg+xml";
 
 /// The top-sites table and when it was computed.
 type TopSites = (Instant, Vec<(String, u64)>);
@@ -57,19 +53,22 @@ type TopSites = (Instant, Vec<(String, u64)>);
 pub struct Ctx {
     pub cfg: ServeConfig,
     pub counter: Arc<Counter>,
+    pub metrics: Arc<Metrics>,
     /// The actual bound address, the last-resort origin for snippets.
     pub bound: String,
     top: Mutex<Option<TopSites>>,
 }
 
 impl Ctx {
-    pub fn new(cfg: ServeConfig, counter: Arc<Counter>, bound: String) -> Ctx {
-        Ctx {
-            cfg,
-            counter,
-            bound,
-            top: Mutex::new(None),
-        }
+    pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
+        Ctx { cfg, counter, metrics, bound, top: Mutex::new(None) }
+    }
+
+    /// The origin generated links should use.
+    pub fn origin(&self, req: &Req) -> String {
+        let https =
+            self.cfg.enable_ssl || req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        page::origin(self.cfg.public_url.as_deref(), https, req.host.as_deref(), &self.bound)
     }
 }
 
@@ -86,55 +85,27 @@ pub fn internal_error(req: &Req, ctx: &Ctx) -> Resp {
 
 fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
     if req.target_len > MAX_REQUEST_TARGET {
-        return Resp::text(
-            414,
-            format!("request target longer than {MAX_REQUEST_TARGET} bytes"),
-        );
+        return Resp::text(414, format!("request target longer than {MAX_REQUEST_TARGET} bytes"));
     }
     if req.header_bytes > MAX_HEADER_BYTES {
-        return Resp::text(
-            431,
-            format!("request headers larger than {MAX_HEADER_BYTES} bytes"),
-        );
+        return Resp::text(431, format!("request headers larger than {MAX_HEADER_BYTES} bytes"));
     }
     if req.body_len > MAX_BODY_BYTES {
-        return Resp::text(
-            413,
-            format!("request body larger than {MAX_BODY_BYTES} bytes"),
-        );
+        return Resp::text(413, format!("request body larger than {MAX_BODY_BYTES} bytes"));
     }
-    if ctx.cfg.enable_ssl
-        && req
-            .forwarded_proto
-            .as_deref()
-            .is_some_and(|p| p.eq_ignore_ascii_case("http"))
-    {
-        let host = page::origin(
-            ctx.cfg.public_url.as_deref(),
-            true,
-            req.host.as_deref(),
-            &ctx.bound,
-        );
-        let host = host
-            .trim_start_matches("https://")
-            .trim_start_matches("http://");
-        let query = if req.query.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", req.query)
-        };
-        return Resp::text(301, "moved to https")
-            .header("Location", format!("https://{host}{}{query}", req.path));
+    if ctx.cfg.enable_ssl && req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("http")) {
+        let origin = ctx.origin(req);
+        let host = origin.trim_start_matches("https://").trim_start_matches("http://");
+        let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
+        return Resp::text(301, "moved to https").header("Location", format!("https://{host}{}{query}", req.path));
     }
-    let known = matches!(
-        req.path.as_str(),
-        "/" | "/count"
-            | "/nocount"
-            | "/count/tag.svg"
-            | "/nocount/tag.svg"
-            | "/assets/style.css"
-            | "/assets/app.js"
-    );
+    let path = req.path.as_str();
+    let known = match path {
+        "/metrics" => ctx.cfg.metrics,
+        "/" | "/healthz" | "/stats" | "/assets/style.css" | "/assets/app.js" => true,
+        "/nocount/stats.json" | "/nocount/graph.svg" => true,
+        _ => counts::Endpoint::parse(path).is_some(),
+    };
     if !known {
         return Resp::text(404, "not found");
     }
@@ -152,86 +123,32 @@ fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
         }
         Method::Other(_) => return Resp::text(405, "method not allowed").header("Allow", ALLOW),
     }
-    match req.path.as_str() {
+    match path {
         "/" => home(req, ctx, conn),
         "/assets/style.css" => Resp::new(200, "text/css; charset=utf-8", page::STYLE),
         "/assets/app.js" => Resp::new(200, "text/javascript; charset=utf-8", page::SCRIPT),
-        "/count" => count(req, ctx, conn, true, false),
-        "/nocount" => count(req, ctx, conn, false, false),
-        "/count/tag.svg" => count(req, ctx, conn, true, true),
-        _ => count(req, ctx, conn, false, true),
+        "/healthz" => match ctx.metrics.health(ctx.cfg.flush_period()) {
+            Ok(()) => Resp::text(200, "ok"),
+            Err(reason) => Resp::text(503, reason),
+        },
+        "/metrics" => {
+            let counters = store::counter_rows(conn).ok();
+            let text = ctx.metrics.render(&ctx.cfg.metrics_prefix, ctx.counter.pending_hits(), counters);
+            Resp::new(200, "text/plain; version=0.0.4; charset=utf-8", text)
+        }
+        "/stats" => stats::page(req, ctx, conn),
+        "/nocount/stats.json" => stats::json(req, ctx, conn),
+        "/nocount/graph.svg" => stats::graph(req, ctx, conn),
+        _ => match counts::Endpoint::parse(path) {
+            Some(endpoint) => counts::serve(req, ctx, conn, endpoint),
+            None => Resp::text(404, "not found"),
+        },
     }
-}
-
-fn count(req: &Req, ctx: &Ctx, conn: &mut Connection, counting: bool, svg: bool) -> Resp {
-    let key = match target::pick(param(&req.query, "url"), req.referer.as_deref()) {
-        Ok(k) => k,
-        Err(e) => {
-            let status = if e == TargetError::TooLong { 414 } else { 400 };
-            return Resp::text(status, e.message());
-        }
-    };
-    let mut set_cookie = None;
-    let total = if counting {
-        let now = clock::now_secs();
-        let name = cookie::name_for(&key);
-        let sent = req.cookie.as_deref().and_then(|c| cookie::find(c, &name));
-        match cookie::decide(sent, now, ctx.cfg.cookie_window) {
-            Decision::Skip => ctx.counter.peek(&key, conn),
-            Decision::Count { set_cookie_until } => {
-                set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
-                ctx.counter
-                    .hit(&key, clock::today(), conn)
-                    .map(|h| h.total())
-            }
-        }
-    } else {
-        ctx.counter.peek(&key, conn)
-    };
-    let total = match total {
-        Ok(t) => t,
-        Err(e) => {
-            crate::logging::info(&format!("database error: {e}"));
-            return Resp::text(503, "database unavailable, try again").header("Retry-After", "1");
-        }
-    };
-    let message = total.to_string();
-    let mut resp = if svg {
-        Resp::new(
-            200,
-            SVG,
-            badge::render(&Badge {
-                message: &message,
-                ..Badge::default()
-            }),
-        )
-    } else {
-        Resp::text(200, message)
-    };
-    if let Some(c) = set_cookie {
-        resp = resp.header("Set-Cookie", c);
-    }
-    resp
 }
 
 fn home(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
-    let https = ctx.cfg.enable_ssl
-        || req
-            .forwarded_proto
-            .as_deref()
-            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let origin = page::origin(
-        ctx.cfg.public_url.as_deref(),
-        https,
-        req.host.as_deref(),
-        &ctx.bound,
-    );
     let top = top_sites(ctx, conn);
-    Resp::new(
-        200,
-        "text/html; charset=utf-8",
-        page::render(&origin, &top, ctx.cfg.top_domains),
-    )
+    Resp::new(200, HTML, page::render(&ctx.origin(req), &top, ctx.cfg.top_domains))
 }
 
 fn top_sites(ctx: &Ctx, conn: &Connection) -> Vec<(String, u64)> {
@@ -260,10 +177,7 @@ fn top_sites(ctx: &Ctx, conn: &Connection) -> Vec<(String, u64)> {
 fn finish(req: &Req, ctx: &Ctx, mut resp: Resp) -> Resp {
     let origin = req.origin.clone().unwrap_or_else(|| "*".into());
     let mut common = vec![
-        (
-            "Cache-Control",
-            "no-cache, no-store, must-revalidate".to_string(),
-        ),
+        ("Cache-Control", "no-cache, no-store, must-revalidate".to_string()),
         ("Pragma", "no-cache".into()),
         ("Expires", "0".into()),
         ("Access-Control-Allow-Origin", origin),

@@ -44,17 +44,14 @@ pub fn open(path: &Path) -> Result<Connection> {
 /// Returns what it did, for the log.
 pub fn prepare(path: &Path) -> std::result::Result<(Connection, Vec<String>), String> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
     }
-    let mut conn =
-        open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+    let mut conn = open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
     let mut notes = Vec::new();
     if migrate::is_original(&conn).map_err(|e| e.to_string())? {
         notes.extend(migrate::from_original(&mut conn, path)?);
     }
-    migrate_schema(&mut conn)
-        .map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
+    migrate_schema(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
     Ok((conn, notes))
 }
 
@@ -110,6 +107,32 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<u64>> {
         .map(|c| c.map(|c| c.max(0) as u64))
 }
 
+/// A key's stored total and its hits on `day` (zeros for an unknown key).
+pub fn counts(conn: &Connection, key: &str, day: &str) -> Result<(u64, u64)> {
+    conn.prepare_cached(
+        "SELECT c.count, COALESCE((SELECT hits FROM daily WHERE counter_id = c.id AND day = ?2), 0)
+         FROM counters c WHERE c.key = ?1",
+    )?
+    .query_row(params![key, day], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)))
+    .optional()
+    .map(|c| c.unwrap_or((0, 0)))
+}
+
+/// Stored hits per day from `from` to `to` (inclusive, `YYYY-MM-DD`).
+pub fn history(conn: &Connection, key: &str, from: &str, to: &str) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.day, d.hits FROM daily d JOIN counters c ON c.id = d.counter_id
+         WHERE c.key = ?1 AND d.day BETWEEN ?2 AND ?3 ORDER BY d.day",
+    )?;
+    let rows = stmt.query_map(params![key, from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+    rows.collect()
+}
+
+/// Number of counters.
+pub fn counter_rows(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64)
+}
+
 /// Hits to add to one counter: a total and its split over days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
@@ -147,29 +170,20 @@ pub fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>> {
 
 /// Admin events after `after`: (id, key or `None` for "every counter").
 pub fn events_since(conn: &Connection, after: i64) -> Result<Vec<(i64, Option<String>)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
     let rows = stmt.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 /// The newest admin event id (0 when there is none).
 pub fn last_event(conn: &Connection) -> Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| {
-        r.get(0)
-    })
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| r.get(0))
 }
 
 fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
     let t = now();
-    tx.execute(
-        "INSERT INTO admin_events (key, at) VALUES (?1, ?2)",
-        params![key, t],
-    )?;
-    tx.execute(
-        "DELETE FROM admin_events WHERE at < ?1",
-        [t - EVENT_RETENTION_SECS],
-    )?;
+    tx.execute("INSERT INTO admin_events (key, at) VALUES (?1, ?2)", params![key, t])?;
+    tx.execute("DELETE FROM admin_events WHERE at < ?1", [t - EVENT_RETENTION_SECS])?;
     Ok(())
 }
 
@@ -194,10 +208,7 @@ fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
 /// Deletes a counter and its history. Returns false when there was none.
 pub fn delete(conn: &mut Connection, key: &str) -> Result<bool> {
     let tx = write_tx(conn)?;
-    tx.execute(
-        "DELETE FROM daily WHERE counter_id = (SELECT id FROM counters WHERE key = ?1)",
-        [key],
-    )?;
+    tx.execute("DELETE FROM daily WHERE counter_id = (SELECT id FROM counters WHERE key = ?1)", [key])?;
     let n = tx.execute("DELETE FROM counters WHERE key = ?1", [key])?;
     if n > 0 {
         record_event(&tx, Some(key))?;
@@ -230,9 +241,8 @@ pub fn each_by_count(
     mut f: impl FnMut(&str, u64) -> std::io::Result<()>,
 ) -> std::result::Result<(), String> {
     let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
-    let mut stmt = conn
-        .prepare("SELECT key, count FROM counters ORDER BY count DESC, key LIMIT ?1")
-        .map_err(|e| e.to_string())?;
+    let mut stmt =
+        conn.prepare("SELECT key, count FROM counters ORDER BY count DESC, key LIMIT ?1").map_err(|e| e.to_string())?;
     let mut rows = stmt.query([limit]).map_err(|e| e.to_string())?;
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
         let key: String = row.get(0).map_err(|e| e.to_string())?;
@@ -249,9 +259,7 @@ pub fn top_domains(conn: &Connection, limit: usize) -> Result<Vec<(String, u64)>
         "SELECT substr(key, 1, instr(key || '/', '/') - 1) AS domain, SUM(count) AS total
          FROM counters GROUP BY domain ORDER BY total DESC, domain LIMIT ?1",
     )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-    })?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
     rows.collect()
 }
 
@@ -268,24 +276,16 @@ mod tests {
     #[test]
     fn add_creates_then_increments_one_row() {
         let (_d, mut conn) = db();
-        let delta = Delta {
-            key: "e.com/a".into(),
-            hits: 2,
-            days: vec![("2026-01-01".into(), 2)],
-        };
+        let delta = Delta { key: "e.com/a".into(), hits: 2, days: vec![("2026-01-01".into(), 2)] };
         for _ in 0..3 {
             let tx = write_tx(&mut conn).unwrap();
             add(&tx, std::slice::from_ref(&delta)).unwrap();
             tx.commit().unwrap();
         }
         assert_eq!(get(&conn, "e.com/a").unwrap(), Some(6));
-        let rows: i64 = conn
-            .query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0))
-            .unwrap();
+        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 1);
-        let day: i64 = conn
-            .query_row("SELECT hits FROM daily", [], |r| r.get(0))
-            .unwrap();
+        let day: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
         assert_eq!(day, 6);
     }
 
@@ -303,19 +303,8 @@ mod tests {
     #[test]
     fn top_domains_sums_paths() {
         let (_d, mut conn) = db();
-        import(
-            &mut conn,
-            &[
-                ("a.com/x".into(), 3),
-                ("a.com/y".into(), 4),
-                ("b.com".into(), 5),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            top_domains(&conn, 10).unwrap(),
-            vec![("a.com".into(), 7), ("b.com".into(), 5)]
-        );
+        import(&mut conn, &[("a.com/x".into(), 3), ("a.com/y".into(), 4), ("b.com".into(), 5)]).unwrap();
+        assert_eq!(top_domains(&conn, 10).unwrap(), vec![("a.com".into(), 7), ("b.com".into(), 5)]);
     }
 
     #[test]
@@ -323,10 +312,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         prepare(&path).unwrap();
-        open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
+        open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
         assert!(prepare(&path).unwrap_err().contains("newer"));
     }
 }

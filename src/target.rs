@@ -24,13 +24,9 @@ pub enum TargetError {
 impl TargetError {
     pub fn message(&self) -> String {
         match self {
-            TargetError::Missing => {
-                "no target URL: pass ?url=<encoded page URL> or send a Referer header".into()
-            }
+            TargetError::Missing => "no target URL: pass ?url=<encoded page URL> or send a Referer header".into(),
             TargetError::Invalid(why) => format!("invalid url parameter: {why}"),
-            TargetError::BadEncoding => {
-                "invalid url parameter: bad percent-encoding or not UTF-8".into()
-            }
+            TargetError::BadEncoding => "invalid url parameter: bad percent-encoding or not UTF-8".into(),
             TargetError::TooLong => format!("url is longer than {MAX_URL} bytes"),
         }
     }
@@ -76,12 +72,8 @@ pub fn decode_param(raw: &str) -> Result<String, TargetError> {
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or(TargetError::BadEncoding)?;
-                let hi = (hex[0] as char)
-                    .to_digit(16)
-                    .ok_or(TargetError::BadEncoding)?;
-                let lo = (hex[1] as char)
-                    .to_digit(16)
-                    .ok_or(TargetError::BadEncoding)?;
+                let hi = (hex[0] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
+                let lo = (hex[1] as char).to_digit(16).ok_or(TargetError::BadEncoding)?;
                 out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
@@ -120,9 +112,7 @@ pub fn key_from_url(url: &str) -> Result<String, TargetError> {
     if url.chars().any(|c| c.is_control()) {
         return Err(TargetError::Invalid("contains control characters"));
     }
-    let rest = split_scheme(url)
-        .or_else(|| url.strip_prefix("//"))
-        .unwrap_or(url);
+    let rest = split_scheme(url).or_else(|| url.strip_prefix("//")).unwrap_or(url);
     // The authority ends at the first of / ? #; the path at ? or #.
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(auth_end);
@@ -150,10 +140,7 @@ fn normalise_authority(authority: &str) -> Result<String, TargetError> {
     if host_port.is_empty() {
         return Err(TargetError::Invalid("no host"));
     }
-    if host_port
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\'))
-    {
+    if host_port.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\')) {
         return Err(TargetError::Invalid("host contains invalid characters"));
     }
     let host_port = host_port.to_lowercase();
@@ -202,12 +189,7 @@ mod tests {
 
     #[test]
     fn forms_of_one_url_share_a_key() {
-        for u in [
-            "example.com/a",
-            "https://example.com/a",
-            "//example.com/a",
-            "http://example.com/a?x=1#f",
-        ] {
+        for u in ["example.com/a", "https://example.com/a", "//example.com/a", "http://example.com/a?x=1#f"] {
             assert_eq!(key(u), "example.com/a", "{u}");
         }
     }
@@ -250,10 +232,7 @@ mod tests {
 
     #[test]
     fn url_param_beats_referer_and_empty_param_falls_back() {
-        assert_eq!(
-            pick(Some("a.com%2Fx"), Some("http://b.com/y")).unwrap(),
-            "a.com/x"
-        );
+        assert_eq!(pick(Some("a.com%2Fx"), Some("http://b.com/y")).unwrap(), "a.com/x");
         assert_eq!(pick(Some(""), Some("http://b.com/y")).unwrap(), "b.com/y");
         assert_eq!(pick(None, Some("http://b.com/y")).unwrap(), "b.com/y");
     }
@@ -283,14 +262,7 @@ mod tests {
 
     #[test]
     fn local_hosts_are_recognised() {
-        for h in [
-            "localhost",
-            "127.0.0.1:8080",
-            "192.168.1.4",
-            "10.0.0.1",
-            "[::1]:80",
-            "",
-        ] {
+        for h in ["localhost", "127.0.0.1:8080", "192.168.1.4", "10.0.0.1", "[::1]:80", ""] {
             assert!(is_local_host(h), "{h}");
         }
         assert!(!is_local_host("example.com"));

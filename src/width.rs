@@ -8,8 +8,7 @@
 
 /// Verdana 11px widths of ASCII 0x20..=0x7E.
 const ASCII: [f64; 95] = [
-    3.87, 4.33, 5.05, 9.0, 6.99, 11.84, 7.99, 2.95, 5.0, 5.0, 6.99, 9.0, 4.0, 5.0, 4.0,
-    5.0, // space../
+    3.87, 4.33, 5.05, 9.0, 6.99, 11.84, 7.99, 2.95, 5.0, 5.0, 6.99, 9.0, 4.0, 5.0, 4.0, 5.0, // space../
     6.99, 6.99, 6.99, 6.99, 6.99, 6.99, 6.99, 6.99, 6.99, 6.99, // 0-9
     5.0, 5.0, 9.0, 9.0, 9.0, 6.0, 11.0, // : ; < = > ? @
     7.52, 7.54, 7.68, 8.48, 6.96, 6.32, 8.53, 8.27, 4.63, 5.0, 7.62, 6.12, 9.27, // A-M
@@ -131,4 +130,49 @@ mod tests {
         assert!(char_width('🎉') >= 12.0);
         assert_eq!(char_width('\u{7}'), 0.0);
     }
+}
+
+/// Verdana 10px widths shields publishes for `for-the-badge` (normal, bold).
+/// Characters not listed are estimated from the 11px table scaled by 10/11,
+/// and by a further 1.1 when bold.
+fn verdana10(c: char, bold: bool) -> f64 {
+    let known = match (c, bold) {
+        ('0'..='9', false) => 6.36,
+        ('0'..='9', true) => 7.11,
+        (' ', false) => 3.52,
+        (' ', true) => 3.42,
+        ('A' | 'S' | 'V', false) => 6.84,
+        ('H', false) => 7.51,
+        ('I', false) => 4.21,
+        ('T', false) => 6.16,
+        ('A', true) => 7.76,
+        ('B', true) => 7.62,
+        ('C', true) => 7.24,
+        ('D', true) => 8.3,
+        ('E', true) => 6.83,
+        ('H', true) => 8.37,
+        ('I', true) => 5.46,
+        ('K', true) => 7.71,
+        ('S', true) => 7.1,
+        ('T', true) => 6.82,
+        ('V', true) => 7.64,
+        ('W', true) => 11.28,
+        _ => 0.0,
+    };
+    if known > 0.0 {
+        return known;
+    }
+    let scaled = char_width(c) * 10.0 / 11.0;
+    if bold {
+        scaled * 1.1
+    } else {
+        scaled
+    }
+}
+
+/// `for-the-badge` text width: the sum floored, plus 1.25 px letter spacing
+/// per character (no odd rounding).
+pub fn for_the_badge_width(text: &str, bold: bool) -> u32 {
+    let sum: f64 = text.chars().map(|c| verdana10(c, bold)).sum();
+    (sum.floor() + 1.25 * text.chars().count() as f64).round() as u32
 }

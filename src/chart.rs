@@ -1,0 +1,119 @@
+//! The per-day bar chart, drawn as inline SVG on the server (no JS, no
+//! library): used on the `/stats` page and as `/nocount/graph.svg`.
+
+use chrono::NaiveDate;
+
+use crate::escape::xml_text;
+use crate::params::thousands;
+
+const W: u32 = 720;
+const H: u32 = 240;
+const LEFT: u32 = 48;
+const RIGHT: u32 = 12;
+const TOP: u32 = 36;
+const BOTTOM: u32 = 28;
+const FONT: &str = "-apple-system,Segoe UI,Helvetica,Arial,DejaVu Sans,sans-serif";
+
+/// Renders `days` (oldest first) as a bar chart titled with `key`.
+pub fn render(key: &str, days: &[(NaiveDate, u64)]) -> String {
+    let max = days.iter().map(|d| d.1).max().unwrap_or(0);
+    let scale_max = nice_ceiling(max);
+    let plot_w = (W - LEFT - RIGHT) as f64;
+    let plot_h = (H - TOP - BOTTOM) as f64;
+    let slot = plot_w / days.len().max(1) as f64;
+    let bar_w = (slot * 0.8).max(1.0);
+    let total: u64 = days.iter().map(|d| d.1).sum();
+    let title = format!("{}: {} hits in {} days", xml_text(key), thousands(total), days.len());
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect width="{W}" height="{H}" rx="6" fill="#fff"/><text x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
+    );
+    // Horizontal grid lines at 0, half and the top of the scale.
+    for (i, value) in [0, scale_max / 2, scale_max].into_iter().enumerate() {
+        let y = TOP as f64 + plot_h - plot_h * i as f64 / 2.0;
+        svg.push_str(&format!(
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#57606a">{}</text>"##,
+            W - RIGHT,
+            LEFT - 6,
+            y + 4.0,
+            thousands(value)
+        ));
+    }
+    svg.push_str(r##"<g fill="#4c1">"##);
+    for (i, (day, hits)) in days.iter().enumerate() {
+        let h = if scale_max == 0 { 0.0 } else { plot_h * *hits as f64 / scale_max as f64 };
+        let x = LEFT as f64 + slot * i as f64 + (slot - bar_w) / 2.0;
+        let y = TOP as f64 + plot_h - h;
+        svg.push_str(&format!(
+            r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="1"><title>{day}: {} hits</title></rect>"#,
+            thousands(*hits)
+        ));
+    }
+    svg.push_str("</g>");
+    if let (Some(first), Some(last)) = (days.first(), days.last()) {
+        let y = H - 8;
+        svg.push_str(&format!(
+            r##"<text x="{LEFT}" y="{y}" font-size="11" fill="#57606a">{}</text><text x="{}" y="{y}" font-size="11" text-anchor="end" fill="#57606a">{}</text>"##,
+            first.0,
+            W - RIGHT,
+            last.0
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A round number at or above `n` for the top of the scale (1, 2, 5 × 10^k).
+fn nice_ceiling(n: u64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let mut base = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if let Some(v) = base.checked_mul(m) {
+                if v >= n {
+                    return v;
+                }
+            }
+        }
+        match base.checked_mul(10) {
+            Some(b) => base = b,
+            None => return n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    #[test]
+    fn one_bar_per_day_and_valid_xml() {
+        let days: Vec<_> = (1..=7).map(|d| (day(d), d as u64 * 3)).collect();
+        let svg = render("<evil>&key", &days);
+        let doc = roxmltree::Document::parse(&svg).expect("well-formed");
+        let bars = doc.descendants().filter(|n| n.attribute("class") == Some("bar")).count();
+        assert_eq!(bars, 7);
+        assert!(svg.contains("&lt;evil&gt;&amp;key"));
+    }
+
+    #[test]
+    fn empty_history_still_renders() {
+        let days: Vec<_> = (1..=3).map(|d| (day(d), 0)).collect();
+        roxmltree::Document::parse(&render("k", &days)).expect("well-formed");
+        roxmltree::Document::parse(&render("k", &[])).expect("well-formed");
+    }
+
+    #[test]
+    fn scale_tops_are_round() {
+        assert_eq!(nice_ceiling(0), 0);
+        assert_eq!(nice_ceiling(7), 10);
+        assert_eq!(nice_ceiling(11), 20);
+        assert_eq!(nice_ceiling(450), 500);
+        assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
+    }
+}

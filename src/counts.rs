@@ -1,0 +1,144 @@
+//! The counter endpoints: `/count`, `/nocount` and their `tag.svg` and
+//! `tag.json` forms. Picks the key, applies the anti-refresh cookie, counts
+//! or peeks, and renders the number as text, badge or shields endpoint JSON.
+
+use rusqlite::Connection;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::badge::{self, Badge};
+use crate::cookie::{self, Decision};
+use crate::counter::Counts;
+use crate::request::{param, Req};
+use crate::routes::{Ctx, Resp, JSON, SVG};
+use crate::target::{self, TargetError};
+use crate::{clock, params};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Svg,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub counting: bool,
+    pub format: Format,
+}
+
+impl Endpoint {
+    pub fn parse(path: &str) -> Option<Endpoint> {
+        let (counting, rest) = match path.strip_prefix("/count") {
+            Some(rest) => (true, rest),
+            None => (false, path.strip_prefix("/nocount")?),
+        };
+        let format = match rest {
+            "" => Format::Text,
+            "/tag.svg" => Format::Svg,
+            "/tag.json" => Format::Json,
+            _ => return None,
+        };
+        Some(Endpoint { counting, format })
+    }
+}
+
+/// The counter key a request is about, or the error response.
+pub fn key(req: &Req) -> Result<String, Resp> {
+    target::pick(param(&req.query, "url"), req.referer.as_deref()).map_err(|e| {
+        let status = if e == TargetError::TooLong { 414 } else { 400 };
+        Resp::text(status, e.message())
+    })
+}
+
+/// The response for a database error on the request path.
+pub fn unavailable(e: rusqlite::Error) -> Resp {
+    crate::logging::info(&format!("database error: {e}"));
+    Resp::text(503, "database unavailable, try again").header("Retry-After", "1")
+}
+
+pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) -> Resp {
+    let key = match key(req) {
+        Ok(k) => k,
+        Err(resp) => return resp,
+    };
+    // Validate display parameters before counting: a bad request never counts.
+    let display = match endpoint.format {
+        Format::Text => None,
+        _ => match params::badge(&req.query) {
+            Ok(p) => Some(p),
+            Err(e) => return Resp::text(400, e),
+        },
+    };
+    let today = clock::today(ctx.cfg.timezone);
+    let mut set_cookie = None;
+    let counts = if endpoint.counting {
+        let now = clock::now_secs();
+        let name = cookie::name_for(&key);
+        let sent = req.cookie.as_deref().and_then(|c| cookie::find(c, &name));
+        match cookie::decide(sent, now, ctx.cfg.cookie_window) {
+            Decision::Skip => {
+                ctx.metrics.hits_deduplicated.fetch_add(1, Relaxed);
+                ctx.counter.peek(&key, today, conn)
+            }
+            Decision::Count { set_cookie_until } => {
+                set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
+                ctx.counter.hit(&key, today, conn).map(|h| {
+                    if matches!(h, crate::counter::Hit::Counted(_)) {
+                        ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+                    }
+                    h.counts()
+                })
+            }
+        }
+    } else {
+        ctx.counter.peek(&key, today, conn)
+    };
+    let counts: Counts = match counts {
+        Ok(c) => c,
+        Err(e) => return unavailable(e),
+    };
+    let resp = match (endpoint.format, display) {
+        (Format::Svg, Some(p)) => {
+            let message = p.message(counts);
+            let b = Badge {
+                label: &p.label,
+                message: &message,
+                label_color: &p.label_color,
+                color: &p.color,
+                style: p.style,
+            };
+            Resp::new(200, SVG, badge::render(&b))
+        }
+        (Format::Json, Some(p)) => {
+            let mut body = serde_json::json!({
+                "schemaVersion": 1,
+                "label": p.label,
+                "message": p.message(counts),
+                "color": p.color.trim_start_matches('#'),
+            });
+            if p.label_color != "#555" {
+                body["labelColor"] = p.label_color.trim_start_matches('#').into();
+            }
+            Resp::new(200, JSON, body.to_string())
+        }
+        _ => Resp::text(200, counts.total.to_string()),
+    };
+    match set_cookie {
+        Some(c) => resp.header("Set-Cookie", c),
+        None => resp,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse_exactly() {
+        assert_eq!(Endpoint::parse("/count"), Some(Endpoint { counting: true, format: Format::Text }));
+        assert_eq!(Endpoint::parse("/nocount/tag.json"), Some(Endpoint { counting: false, format: Format::Json }));
+        for bad in ["/count/", "/counter", "/nocount/tag.svg/", "/count/tag.png", "/"] {
+            assert_eq!(Endpoint::parse(bad), None, "{bad}");
+        }
+    }
+}

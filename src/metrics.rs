@@ -1,0 +1,178 @@
+//! Operational counters: Prometheus text for `/metrics` and the state
+//! `/healthz` reports. Lock-free on the request path (fixed arrays of
+//! atomics indexed by route and status).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Route labels; anything else is "other".
+pub const ROUTES: [&str; 15] = [
+    "/",
+    "/count",
+    "/nocount",
+    "/count/tag.svg",
+    "/nocount/tag.svg",
+    "/count/tag.json",
+    "/nocount/tag.json",
+    "/nocount/stats.json",
+    "/nocount/graph.svg",
+    "/stats",
+    "/metrics",
+    "/healthz",
+    "/assets/style.css",
+    "/assets/app.js",
+    "other",
+];
+const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];
+
+pub struct Metrics {
+    requests: [[AtomicU64; STATUSES.len()]; ROUTES.len()],
+    pub hits_counted: AtomicU64,
+    pub hits_deduplicated: AtomicU64,
+    flushes: AtomicU64,
+    flush_failures: AtomicU64,
+    flush_micros: AtomicU64,
+    started: Instant,
+    /// Micros since `started` of the last successful flush.
+    last_flush_ok: AtomicU64,
+    failure: Mutex<Option<String>>,
+}
+
+fn route_index(path: &str) -> usize {
+    ROUTES.iter().position(|r| *r == path).unwrap_or(ROUTES.len() - 1)
+}
+
+/// Index of a status; statuses not listed share the last slot ("other").
+fn status_index(status: u16) -> usize {
+    STATUSES.iter().position(|s| *s == status && status != 0).unwrap_or(STATUSES.len() - 1)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            hits_counted: AtomicU64::new(0),
+            hits_deduplicated: AtomicU64::new(0),
+            flushes: AtomicU64::new(0),
+            flush_failures: AtomicU64::new(0),
+            flush_micros: AtomicU64::new(0),
+            started: Instant::now(),
+            last_flush_ok: AtomicU64::new(0),
+            failure: Mutex::new(None),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, path: &str, status: u16) {
+        self.requests[route_index(path)][status_index(status)].fetch_add(1, Relaxed);
+    }
+
+    pub fn flushed(&self, took: Duration, result: Result<(), String>) {
+        self.flushes.fetch_add(1, Relaxed);
+        self.flush_micros.fetch_add(took.as_micros() as u64, Relaxed);
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(()) => {
+                self.last_flush_ok.store(self.started.elapsed().as_micros() as u64, Relaxed);
+                *failure = None;
+            }
+            Err(e) => {
+                self.flush_failures.fetch_add(1, Relaxed);
+                *failure = Some(e);
+            }
+        }
+    }
+
+    /// `Ok` when the last write worked and writes keep up with `period`.
+    pub fn health(&self, period: Duration) -> Result<(), String> {
+        if let Some(e) = self.failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Err(format!("database not writable: {e}"));
+        }
+        let since_ok = self.started.elapsed().saturating_sub(Duration::from_micros(self.last_flush_ok.load(Relaxed)));
+        let allowed = (period * 20).max(Duration::from_secs(10));
+        if since_ok > allowed {
+            return Err(format!("no successful write for {}s", since_ok.as_secs()));
+        }
+        Ok(())
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self, prefix: &str, pending: u64, counters: Option<u64>) -> String {
+        let mut out = String::with_capacity(4096);
+        let p = prefix;
+        let _ = writeln!(out, "# HELP {p}_requests_total HTTP requests by route and status.");
+        let _ = writeln!(out, "# TYPE {p}_requests_total counter");
+        for (r, route) in ROUTES.iter().enumerate() {
+            for (s, status) in STATUSES.iter().enumerate() {
+                let n = self.requests[r][s].load(Relaxed);
+                if n > 0 {
+                    let status = if *status == 0 { "other".to_string() } else { status.to_string() };
+                    let _ = writeln!(out, "{p}_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+                }
+            }
+        }
+        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+            let _ = writeln!(out, "# HELP {p}_{name} {help}\n# TYPE {p}_{name} counter\n{p}_{name} {v}");
+        };
+        let gauge = |out: &mut String, name: &str, help: &str, v: String| {
+            let _ = writeln!(out, "# HELP {p}_{name} {help}\n# TYPE {p}_{name} gauge\n{p}_{name} {v}");
+        };
+        counter(&mut out, "hits_counted_total", "Hits added to counters.", self.hits_counted.load(Relaxed));
+        counter(
+            &mut out,
+            "hits_deduplicated_total",
+            "Counting requests not counted because of the anti-refresh cookie.",
+            self.hits_deduplicated.load(Relaxed),
+        );
+        counter(&mut out, "flushes_total", "Writes of pending hits to the database.", self.flushes.load(Relaxed));
+        counter(&mut out, "flush_failures_total", "Failed writes of pending hits.", self.flush_failures.load(Relaxed));
+        let secs = self.flush_micros.load(Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "# HELP {p}_flush_duration_seconds_total Time spent writing pending hits.\n# TYPE {p}_flush_duration_seconds_total counter\n{p}_flush_duration_seconds_total {secs:.6}"
+        );
+        gauge(&mut out, "pending_hits", "Hits counted but not yet written.", pending.to_string());
+        if let Some(n) = counters {
+            gauge(&mut out, "counters", "Number of counters in the database.", n.to_string());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.request("/count", 200);
+        m.request("/count", 200);
+        m.request("/nope", 404);
+        m.request("/count", 418);
+        m.flushed(Duration::from_millis(2), Ok(()));
+        let text = m.render("hc", 3, Some(7));
+        assert!(text.contains("hc_requests_total{route=\"/count\",status=\"200\"} 2"));
+        assert!(text.contains("hc_requests_total{route=\"other\",status=\"404\"} 1"));
+        assert!(text.contains("hc_requests_total{route=\"/count\",status=\"other\"} 1"));
+        assert!(text.contains("hc_flush_duration_seconds_total 0.002000"));
+        assert!(text.contains("hc_pending_hits 3"));
+        assert!(text.contains("hc_counters 7"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert_eq!(line.split(' ').count(), 2, "{line}");
+        }
+    }
+
+    #[test]
+    fn health_follows_flushes() {
+        let m = Metrics::default();
+        assert!(m.health(Duration::from_millis(100)).is_ok());
+        m.flushed(Duration::ZERO, Err("disk full".into()));
+        assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("disk full"));
+        m.flushed(Duration::ZERO, Ok(()));
+        assert!(m.health(Duration::from_millis(100)).is_ok());
+    }
+}

@@ -1,0 +1,80 @@
+//! History views of one counter: `/nocount/stats.json`, the embeddable
+//! `/nocount/graph.svg` chart and the `/stats` page. None of them counts.
+
+use chrono::NaiveDate;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+use crate::counter::{day_text, Counts};
+use crate::counts::{key, unavailable};
+use crate::escape::markup;
+use crate::params::{self, thousands};
+use crate::request::Req;
+use crate::routes::{Ctx, Resp, HTML, JSON, SVG};
+use crate::{chart, clock, store};
+
+const TEMPLATE: &str = include_str!("../assets/stats.html");
+
+/// A counter's counts and its last `n` days, oldest first.
+struct History {
+    key: String,
+    counts: Counts,
+    days: Vec<(NaiveDate, u64)>,
+}
+
+fn history(req: &Req, ctx: &Ctx, conn: &Connection) -> Result<History, Resp> {
+    let key = key(req)?;
+    let n = params::days(&req.query).map_err(|e| Resp::text(400, e))?;
+    let today = clock::today(ctx.cfg.timezone);
+    let counts = ctx.counter.peek(&key, today, conn).map_err(unavailable)?;
+    let days = clock::days_ending(today, n);
+    let (first, last) = (day_text(days[0]), day_text(today));
+    let mut hits: HashMap<String, u64> =
+        store::history(conn, &key, &first, &last).map_err(unavailable)?.into_iter().collect();
+    for (day, n) in ctx.counter.pending_days(&key) {
+        *hits.entry(day_text(day)).or_insert(0) += n;
+    }
+    let days = days
+        .into_iter()
+        .map(|d| {
+            // Today's figure comes from the exact in-memory count.
+            let n = if d == today { counts.today } else { hits.get(&day_text(d)).copied().unwrap_or(0) };
+            (d, n)
+        })
+        .collect();
+    Ok(History { key, counts, days })
+}
+
+pub fn json(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
+    let h = match history(req, ctx, conn) {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
+    let days: Vec<_> = h.days.iter().map(|(d, n)| serde_json::json!({ "date": day_text(*d), "hits": n })).collect();
+    let body = serde_json::json!({ "url": h.key, "total": h.counts.total, "today": h.counts.today, "days": days });
+    Resp::new(200, JSON, body.to_string())
+}
+
+pub fn graph(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
+    match history(req, ctx, conn) {
+        Ok(h) => Resp::new(200, SVG, chart::render(&h.key, &h.days)),
+        Err(resp) => resp,
+    }
+}
+
+pub fn page(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
+    let h = match history(req, ctx, conn) {
+        Ok(h) => h,
+        Err(resp) => return resp,
+    };
+    let html = TEMPLATE
+        .replace("{{KEY}}", &markup(&h.key))
+        .replace("{{TOTAL}}", &thousands(h.counts.total))
+        .replace("{{TODAY}}", &thousands(h.counts.today))
+        .replace("{{DAYS}}", &h.days.len().to_string())
+        .replace("{{URL_PARAM}}", &utf8_percent_encode(&h.key, NON_ALPHANUMERIC).to_string())
+        .replace("{{ORIGIN}}", &markup(&ctx.origin(req)))
+        .replace("{{CHART}}", &chart::render(&h.key, &h.days));
+    Resp::new(200, HTML, html)
+}
