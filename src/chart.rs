@@ -62,18 +62,19 @@ pub fn render(key: &str, days: &[(NaiveDate, u64)]) -> String {
     svg
 }
 
-/// A round number at or above `n` for the top of the scale (1, 2, 5 × 10^k).
+/// A round, even number at or above `n` for the top of the scale (2, 4, 6,
+/// 8 or 10 × 10^k), so the middle grid line sits on a whole number too.
 fn nice_ceiling(n: u64) -> u64 {
     if n == 0 {
         return 0;
     }
     let mut base = 1u64;
     loop {
-        for m in [1, 2, 5] {
-            if let Some(v) = base.checked_mul(m) {
-                if v >= n {
-                    return v;
-                }
+        for m in [2, 4, 6, 8, 10] {
+            match base.checked_mul(m) {
+                Some(v) if v >= n => return v,
+                Some(_) => {}
+                None => return n,
             }
         }
         match base.checked_mul(10) {
@@ -111,9 +112,11 @@ mod tests {
     #[test]
     fn scale_tops_are_round() {
         assert_eq!(nice_ceiling(0), 0);
-        assert_eq!(nice_ceiling(7), 10);
+        assert_eq!(nice_ceiling(1), 2);
+        assert_eq!(nice_ceiling(3), 4);
+        assert_eq!(nice_ceiling(7), 8);
         assert_eq!(nice_ceiling(11), 20);
-        assert_eq!(nice_ceiling(450), 500);
+        assert_eq!(nice_ceiling(450), 600);
         assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
     }
 }

@@ -22,6 +22,8 @@ USAGE:
     hitcounter export [--format csv|json]   all counters to stdout (default csv)
     hitcounter import FILE.csv        set counters from a CSV with header url,count
                                       (validated first; all rows or none)
+    hitcounter cgi                    answer one CGI request (automatic when
+                                      GATEWAY_INTERFACE is set)
 
 Admin commands work on the database file directly and are safe while a
 server runs; the server shows their effect within 2 seconds. They take
@@ -57,7 +59,10 @@ SERVE OPTIONS:                                   [environment variable]
     -h, --help             this help
     -V, --version          version
 
-A flag beats its environment variable. Logs go to stderr.
+A flag beats its environment variable, which beats a config file:
+HITCOUNTER_CONFIG, else hitcounter.toml next to the binary, with lines
+`NAME = value` (NAME an environment variable above, or a flag name such as
+db or cookie-window). Logs go to stderr.
 ";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +104,7 @@ pub enum Command {
     Delete { db: PathBuf, url: String },
     Export { db: PathBuf, format: Format },
     Import { db: PathBuf, file: PathBuf },
+    Cgi(ServeConfig),
     Help,
     Version,
 }
@@ -148,7 +154,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Err(format!("usage: hitcounter {usage}"))
         }
     };
-    if sub != "serve" {
+    if sub != "serve" && sub != "cgi" {
         flags.only_admin(&sub)?;
     }
     match sub.as_str() {
@@ -186,6 +192,16 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
                 Some(f) => return Err(format!("--format must be csv or json, got {f:?}")),
             };
             Ok(Command::Export { db, format })
+        }
+        "cgi" => {
+            want(0, "cgi")?;
+            // Like automatic CGI mode, the database defaults to the binary's directory.
+            let db = if flags.db.is_some() || env("DATABASE_FILE_PATH").is_some() || env("HITCOUNTER_DB").is_some() {
+                db
+            } else {
+                crate::config::exe_dir().unwrap_or_default().join("hitcounter.db")
+            };
+            serve_config(flags, db, env).map(Command::Cgi)
         }
         "import" => {
             want(1, "import FILE.csv")?;
@@ -264,6 +280,13 @@ fn env_bool(env: Env, var: &str) -> Result<bool, String> {
         Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
         Some(v) => Err(format!("{var} must be true or false, got {v:?}")),
     }
+}
+
+/// The configuration of a CGI request: environment and config file only
+/// (web servers may pass the query as arguments, so those are ignored).
+pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> {
+    let db = env("DATABASE_FILE_PATH").or_else(|| env("HITCOUNTER_DB")).filter(|p| !p.is_empty());
+    serve_config(Flags::default(), db.map_or(default_db, PathBuf::from), env)
 }
 
 fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> {

@@ -6,10 +6,12 @@
 
 mod admin;
 mod badge;
+mod cgi;
 mod chart;
 mod cli;
 mod clock;
 mod color;
+mod config;
 mod cookie;
 mod counter;
 mod counts;
@@ -31,8 +33,29 @@ mod width;
 use cli::Command;
 
 fn main() {
+    let real = |k: &str| std::env::var(k).ok();
+    let file = match config::load(&real) {
+        Ok(vars) => vars,
+        Err(e) => {
+            eprintln!("hitcounter: {e}");
+            std::process::exit(2);
+        }
+    };
+    let env = |k: &str| real(k).or_else(|| file.get(k).cloned());
+    if real("GATEWAY_INTERFACE").is_some() {
+        // Under a web server: the arguments may be the query (RFC 3875 4.4).
+        let default_db = config::exe_dir().unwrap_or_default().join("hitcounter.db");
+        let code = match cli::cgi_config(&env, default_db) {
+            Ok(cfg) => cgi::run(cfg),
+            Err(e) => {
+                let resp = cgi::encode(routes::Resp::text(500, format!("hitcounter configuration error: {e}")), false);
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), &resp);
+                1
+            }
+        };
+        std::process::exit(code);
+    }
     let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let env = |k: &str| std::env::var(k).ok();
     let command = match cli::parse(args, &env) {
         Ok(c) => c,
         Err(e) => {
@@ -50,6 +73,7 @@ fn main() {
             Ok(())
         }
         Command::Serve(cfg) => std::process::exit(server::serve(cfg)),
+        Command::Cgi(cfg) => std::process::exit(cgi::run(cfg)),
         Command::List { db, top } => admin::list(&db, top),
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),

@@ -30,6 +30,8 @@ pub struct Req {
     pub host: Option<String>,
     pub forwarded_proto: Option<String>,
     pub access_control_request_headers: Option<String>,
+    /// Path prefix the app is mounted under (CGI `SCRIPT_NAME`), for links.
+    pub base_path: String,
 }
 
 impl Method {

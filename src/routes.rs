@@ -68,7 +68,12 @@ impl Ctx {
     pub fn origin(&self, req: &Req) -> String {
         let https =
             self.cfg.enable_ssl || req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        page::origin(self.cfg.public_url.as_deref(), https, req.host.as_deref(), &self.bound)
+        let origin = page::origin(self.cfg.public_url.as_deref(), https, req.host.as_deref(), &self.bound);
+        if self.cfg.public_url.is_some() {
+            origin
+        } else {
+            format!("{origin}{}", req.base_path)
+        }
     }
 }
 

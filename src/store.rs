@@ -62,6 +62,10 @@ fn migrate_schema(conn: &mut Connection) -> Result<()> {
             "database schema version {version} is newer than this hitcounter ({SCHEMA_VERSION})"
         )));
     }
+    if version == SCHEMA_VERSION {
+        // The common case, and the only one on a CGI request: no write lock.
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < 1 {
