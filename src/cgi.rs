@@ -43,6 +43,7 @@ pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req
         origin: env("HTTP_ORIGIN"),
         host: env("HTTP_HOST").or_else(|| env("SERVER_NAME")),
         forwarded_proto: Some(if https { "https" } else { "http" }.into()),
+        forwarded_host: None,
         access_control_request_headers: env("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         base_path: env("SCRIPT_NAME").unwrap_or_default().trim_end_matches('/').to_string(),
     }
@@ -77,7 +78,8 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
         Err(e) => return not_writable(&cfg.db, &e),
     };
     let bound = req.host.clone().unwrap_or_else(|| "localhost".into());
-    let ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::default()), bound);
+    let mut ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::default()), bound);
+    ctx.cgi = true;
     catch_unwind(AssertUnwindSafe(|| routes::handle(req, &ctx, &mut conn))).unwrap_or_else(|_| {
         eprintln!("hitcounter: handler panicked on {} {}", req.method.as_str(), req.path);
         routes::internal_error(req, &ctx)

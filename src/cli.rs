@@ -54,6 +54,9 @@ SERVE OPTIONS:                                   [environment variable]
                            offset like +09:00; default UTC  [HITCOUNTER_TIMEZONE]
     --metrics              serve Prometheus metrics at /metrics  [EXPOSE_METRICS=true]
     --metrics-prefix NAME  metric name prefix; default hitcounter  [METRICS_PREFIX]
+    --trust-proxy          believe X-Forwarded-Proto and X-Forwarded-Host from a
+                           reverse proxy (nginx) for https detection and links
+                           [HITCOUNTER_TRUST_PROXY=true]
     --quiet                no per-request log lines  [HITCOUNTER_QUIET=true]
 
     -h, --help             this help
@@ -79,6 +82,7 @@ pub struct ServeConfig {
     pub timezone: chrono::FixedOffset,
     pub metrics: bool,
     pub metrics_prefix: String,
+    pub trust_proxy: bool,
     pub quiet: bool,
 }
 
@@ -131,6 +135,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Long("workers") => flags.workers = Some(number(&mut parser, "--workers")?),
             Long("top-domains") => flags.top_domains = Some(number(&mut parser, "--top-domains")?),
             Long("quiet") => flags.quiet = true,
+            Long("trust-proxy") => flags.trust_proxy = true,
             Long("timezone") => flags.timezone = Some(string(&mut parser)?),
             Long("metrics") => flags.metrics = true,
             Long("metrics-prefix") => flags.metrics_prefix = Some(string(&mut parser)?),
@@ -225,6 +230,7 @@ struct Flags {
     timezone: Option<String>,
     metrics: bool,
     metrics_prefix: Option<String>,
+    trust_proxy: bool,
     quiet: bool,
     top: Option<u64>,
     format: Option<String>,
@@ -243,6 +249,7 @@ impl Flags {
             || self.timezone.is_some()
             || self.metrics
             || self.metrics_prefix.is_some()
+            || self.trust_proxy
             || self.quiet;
         if serve_only {
             return Err(format!("server options do not apply to {sub:?}; see hitcounter --help"));
@@ -324,6 +331,7 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
         timezone,
         metrics: f.metrics || env_bool(env, "EXPOSE_METRICS")?,
         metrics_prefix,
+        trust_proxy: f.trust_proxy || env_bool(env, "HITCOUNTER_TRUST_PROXY")?,
         db,
         cookie_window: match f.cookie_window {
             Some(w) => w,

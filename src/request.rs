@@ -28,7 +28,10 @@ pub struct Req {
     pub cookie: Option<String>,
     pub origin: Option<String>,
     pub host: Option<String>,
+    /// `X-Forwarded-Proto` (in CGI mode: from `HTTPS`); see `Ctx::scheme`.
     pub forwarded_proto: Option<String>,
+    /// `X-Forwarded-Host`; believed only with `--trust-proxy`.
+    pub forwarded_host: Option<String>,
     pub access_control_request_headers: Option<String>,
     /// Path prefix the app is mounted under (CGI `SCRIPT_NAME`), for links.
     pub base_path: String,
@@ -84,6 +87,8 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
             &mut req.host
         } else if name.eq_ignore_ascii_case("x-forwarded-proto") {
             &mut req.forwarded_proto
+        } else if name.eq_ignore_ascii_case("x-forwarded-host") {
+            &mut req.forwarded_host
         } else if name.eq_ignore_ascii_case("access-control-request-headers") {
             &mut req.access_control_request_headers
         } else {

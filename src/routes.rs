@@ -56,19 +56,31 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// The actual bound address, the last-resort origin for snippets.
     pub bound: String,
+    /// Answering one CGI request (the web server vouches for `HTTPS`).
+    pub cgi: bool,
     top: Mutex<Option<TopSites>>,
 }
 
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
-        Ctx { cfg, counter, metrics, bound, top: Mutex::new(None) }
+        Ctx { cfg, counter, metrics, bound, cgi: false, top: Mutex::new(None) }
+    }
+
+    /// The scheme the client used as the proxy reports it. `X-Forwarded-Proto`
+    /// is believed with `--trust-proxy`, and with `ENABLE_SSL`, whose whole
+    /// meaning is "behind a TLS proxy" (a forged value can at worst cause a
+    /// redirect to https). CGI requests carry it from the web server.
+    fn forwarded_proto<'a>(&self, req: &'a Req) -> Option<&'a str> {
+        let believed = self.cfg.trust_proxy || self.cfg.enable_ssl || self.cgi;
+        req.forwarded_proto.as_deref().filter(|_| believed)
     }
 
     /// The origin generated links should use.
     pub fn origin(&self, req: &Req) -> String {
-        let https =
-            self.cfg.enable_ssl || req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let origin = page::origin(self.cfg.public_url.as_deref(), https, req.host.as_deref(), &self.bound);
+        let https = self.cfg.enable_ssl || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let forwarded_host = req.forwarded_host.as_deref().filter(|_| self.cfg.trust_proxy);
+        let host = forwarded_host.or(req.host.as_deref());
+        let origin = page::origin(self.cfg.public_url.as_deref(), https, host, &self.bound);
         if self.cfg.public_url.is_some() {
             origin
         } else {
@@ -98,7 +110,7 @@ fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
     if req.body_len > MAX_BODY_BYTES {
         return Resp::text(413, format!("request body larger than {MAX_BODY_BYTES} bytes"));
     }
-    if ctx.cfg.enable_ssl && req.forwarded_proto.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("http")) {
+    if ctx.cfg.enable_ssl && ctx.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("http")) {
         let origin = ctx.origin(req);
         let host = origin.trim_start_matches("https://").trim_start_matches("http://");
         let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
