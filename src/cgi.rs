@@ -65,6 +65,12 @@ pub fn run(cfg: ServeConfig) -> i32 {
 }
 
 fn answer(req: &Req, cfg: ServeConfig) -> Resp {
+    if req.path == "/" && !req.base_path.is_empty() && !std::env::var("PATH_INFO").is_ok_and(|p| p == "/") {
+        // `/cgi-bin/hitcounter.cgi` -> `/cgi-bin/hitcounter.cgi/`, so that the
+        // page's relative links (assets, look-up) resolve under the script.
+        let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
+        return Resp::text(301, "moved").header("Location", format!("{}/{query}", req.base_path));
+    }
     if let Err(why) = writable(&cfg.db) {
         return not_writable(&cfg.db, &why);
     }

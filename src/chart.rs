@@ -25,13 +25,13 @@ pub fn render(key: &str, days: &[(NaiveDate, u64)]) -> String {
     let total: u64 = days.iter().map(|d| d.1).sum();
     let title = format!("{}: {} hits in {} days", xml_text(key), thousands(total), days.len());
     let mut svg = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect width="{W}" height="{H}" rx="6" fill="#fff"/><text x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect class="background" width="{W}" height="{H}" rx="6" fill="#fff"/><text class="title" x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
     );
     // Horizontal grid lines at 0, half and the top of the scale.
     for (i, value) in [0, scale_max / 2, scale_max].into_iter().enumerate() {
         let y = TOP as f64 + plot_h - plot_h * i as f64 / 2.0;
         svg.push_str(&format!(
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#57606a">{}</text>"##,
+            r##"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de" stroke-width="1"/><text class="axis" x="{}" y="{:.1}" font-size="11" text-anchor="end" fill="#57606a">{}</text>"##,
             W - RIGHT,
             LEFT - 6,
             y + 4.0,

@@ -54,6 +54,9 @@ SERVE OPTIONS:                                   [environment variable]
                            offset like +09:00; default UTC  [HITCOUNTER_TIMEZONE]
     --metrics              serve Prometheus metrics at /metrics  [EXPOSE_METRICS=true]
     --metrics-prefix NAME  metric name prefix; default hitcounter  [METRICS_PREFIX]
+    --tls-cert FILE        serve HTTPS directly with this PEM certificate chain
+    --tls-key FILE         and this PEM private key (PKCS#8 or RSA)
+                           [HITCOUNTER_TLS_CERT, HITCOUNTER_TLS_KEY]
     --trust-proxy          believe X-Forwarded-Proto and X-Forwarded-Host from a
                            reverse proxy (nginx) for https detection and links
                            [HITCOUNTER_TRUST_PROXY=true]
@@ -83,6 +86,8 @@ pub struct ServeConfig {
     pub metrics: bool,
     pub metrics_prefix: String,
     pub trust_proxy: bool,
+    /// Certificate chain and private key files for native HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     pub quiet: bool,
 }
 
@@ -136,6 +141,8 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Long("top-domains") => flags.top_domains = Some(number(&mut parser, "--top-domains")?),
             Long("quiet") => flags.quiet = true,
             Long("trust-proxy") => flags.trust_proxy = true,
+            Long("tls-cert") => flags.tls_cert = Some(string(&mut parser)?),
+            Long("tls-key") => flags.tls_key = Some(string(&mut parser)?),
             Long("timezone") => flags.timezone = Some(string(&mut parser)?),
             Long("metrics") => flags.metrics = true,
             Long("metrics-prefix") => flags.metrics_prefix = Some(string(&mut parser)?),
@@ -231,6 +238,8 @@ struct Flags {
     metrics: bool,
     metrics_prefix: Option<String>,
     trust_proxy: bool,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
     quiet: bool,
     top: Option<u64>,
     format: Option<String>,
@@ -250,6 +259,8 @@ impl Flags {
             || self.metrics
             || self.metrics_prefix.is_some()
             || self.trust_proxy
+            || self.tls_cert.is_some()
+            || self.tls_key.is_some()
             || self.quiet;
         if serve_only {
             return Err(format!("server options do not apply to {sub:?}; see hitcounter --help"));
@@ -326,12 +337,20 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
     if !valid_prefix {
         return Err(format!("METRICS_PREFIX must be a Prometheus metric name like hitcounter, got {metrics_prefix:?}"));
     }
+    let cert = f.tls_cert.or_else(|| env("HITCOUNTER_TLS_CERT")).filter(|s| !s.is_empty());
+    let key = f.tls_key.or_else(|| env("HITCOUNTER_TLS_KEY")).filter(|s| !s.is_empty());
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     Ok(ServeConfig {
         listen,
         timezone,
         metrics: f.metrics || env_bool(env, "EXPOSE_METRICS")?,
         metrics_prefix,
         trust_proxy: f.trust_proxy || env_bool(env, "HITCOUNTER_TRUST_PROXY")?,
+        tls,
         db,
         cookie_window: match f.cookie_window {
             Some(w) => w,

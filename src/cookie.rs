@@ -14,7 +14,9 @@ pub enum Decision {
     /// Add a hit; set the cookie when `set_cookie_until` is given.
     Count { set_cookie_until: Option<u64> },
     /// This browser counted this key within the window: do not add a hit.
-    Skip,
+    /// `reset_cookie_until` replaces a cookie whose expiry lay beyond the
+    /// window (forged, or set under a longer window) with the capped one.
+    Skip { reset_cookie_until: Option<u64> },
 }
 
 /// Cookie name for a key: `hc_` + 16 hex digits of FNV-1a 64. Stable across
@@ -41,16 +43,18 @@ pub fn find<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Decides from the cookie value the browser sent (if any). A garbled value
-/// counts as no cookie; a value beyond now + window is capped to it, so a
-/// forged far-future cookie never outlives one window of its own.
+/// counts as no cookie; a value beyond now + window is capped to it and the
+/// cookie is replaced with the capped value, so a forged far-future cookie
+/// stops counting for one window at most (the original's bug: forever).
 pub fn decide(value: Option<&str>, now: u64, window: u64) -> Decision {
     if window == 0 {
         return Decision::Count { set_cookie_until: None };
     }
-    let expiry = value.and_then(|v| v.parse::<u64>().ok()).map(|e| e.min(now + window));
-    match expiry {
-        Some(e) if now < e => Decision::Skip,
-        _ => Decision::Count { set_cookie_until: Some(now + window) },
+    let cap = now + window;
+    match value.and_then(|v| v.parse::<u64>().ok()) {
+        Some(e) if e > cap => Decision::Skip { reset_cookie_until: Some(cap) },
+        Some(e) if now < e => Decision::Skip { reset_cookie_until: None },
+        _ => Decision::Count { set_cookie_until: Some(cap) },
     }
 }
 
@@ -80,8 +84,8 @@ mod tests {
 
     #[test]
     fn valid_cookie_skips_until_expiry() {
-        assert_eq!(decide(Some("1300"), 1000, 300), Decision::Skip);
-        assert_eq!(decide(Some("1300"), 1299, 300), Decision::Skip);
+        assert_eq!(decide(Some("1300"), 1000, 300), Decision::Skip { reset_cookie_until: None });
+        assert_eq!(decide(Some("1300"), 1299, 300), Decision::Skip { reset_cookie_until: None });
         assert_eq!(decide(Some("1300"), 1300, 300), Decision::Count { set_cookie_until: Some(1600) });
     }
 
@@ -94,9 +98,10 @@ mod tests {
 
     #[test]
     fn far_future_values_are_capped() {
-        // Capped to now + window: it skips now, but the cap keeps moving with
-        // the clock only as long as the browser keeps sending the forged value.
-        assert_eq!(decide(Some("99999999999"), 1000, 300), Decision::Skip);
+        // Skipped now, but the browser gets the capped value back, so it
+        // counts again once that passes.
+        assert_eq!(decide(Some("99999999999"), 1000, 300), Decision::Skip { reset_cookie_until: Some(1300) });
+        assert_eq!(decide(Some("1300"), 1300, 300), Decision::Count { set_cookie_until: Some(1600) });
     }
 
     #[test]

@@ -221,6 +221,21 @@ impl Counter {
         result
     }
 
+    /// Applies admin events newer than `last_event` without writing: between
+    /// flushes, so an admin change shows within one poll even when the flush
+    /// interval is long. Returns the pending hits dropped.
+    pub fn apply_admin_events(&self, conn: &Connection, last_event: &mut i64) -> store::Result<u64> {
+        let events = store::events_since(conn, *last_event)?;
+        let mut dropped = 0;
+        for (_, key) in &events {
+            dropped += self.forget(key.as_deref(), &mut Vec::new());
+        }
+        if let Some((id, _)) = events.last() {
+            *last_event = *id;
+        }
+        Ok(dropped)
+    }
+
     fn take_pending(&self) -> Vec<Taken> {
         let mut batch = Vec::new();
         for shard in &self.shards {

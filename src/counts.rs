@@ -76,7 +76,8 @@ pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) ->
         let name = cookie::name_for(&key);
         let sent = req.cookie.as_deref().and_then(|c| cookie::find(c, &name));
         match cookie::decide(sent, now, ctx.cfg.cookie_window) {
-            Decision::Skip => {
+            Decision::Skip { reset_cookie_until } => {
+                set_cookie = reset_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
                 ctx.metrics.hits_deduplicated.fetch_add(1, Relaxed);
                 ctx.counter.peek(&key, today, conn)
             }
@@ -110,16 +111,19 @@ pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) ->
             Resp::new(200, SVG, badge::render(&b))
         }
         (Format::Json, Some(p)) => {
-            let mut body = serde_json::json!({
-                "schemaVersion": 1,
-                "label": p.label,
-                "message": p.message(counts),
-                "color": p.color.trim_start_matches('#'),
-            });
+            // Written by hand to keep shields' documented key order.
+            let text = |s: &str| serde_json::Value::from(s).to_string();
+            let mut body = format!(
+                r#"{{"schemaVersion":1,"label":{},"message":{},"color":{}"#,
+                text(&p.label),
+                text(&p.message(counts)),
+                text(p.color.trim_start_matches('#'))
+            );
             if p.label_color != "#555" {
-                body["labelColor"] = p.label_color.trim_start_matches('#').into();
+                body.push_str(&format!(r#","labelColor":{}"#, text(p.label_color.trim_start_matches('#'))));
             }
-            Resp::new(200, JSON, body.to_string())
+            body.push('}');
+            Resp::new(200, JSON, body)
         }
         _ => Resp::text(200, counts.total.to_string()),
     };

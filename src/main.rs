@@ -16,7 +16,9 @@ mod cookie;
 mod counter;
 mod counts;
 mod escape;
+mod flusher;
 mod limits;
+mod listener;
 mod logging;
 mod metrics;
 mod migrate;
@@ -28,6 +30,7 @@ mod server;
 mod stats;
 mod store;
 mod target;
+mod template;
 mod width;
 
 use cli::Command;

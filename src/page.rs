@@ -12,10 +12,7 @@ pub const SCRIPT: &str = include_str!("../assets/app.js");
 pub fn render(origin: &str, top: &[(String, u64)], top_n: usize) -> String {
     let rows: String =
         top.iter().map(|(domain, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(domain))).collect();
-    TEMPLATE
-        .replace("{{ORIGIN}}", &markup(origin))
-        .replace("{{TOP_ROWS}}", &rows)
-        .replace("{{TOP_N}}", &top_n.to_string())
+    crate::template::fill(TEMPLATE, &[("ORIGIN", &markup(origin)), ("TOP_ROWS", &rows), ("TOP_N", &top_n.to_string())])
 }
 
 /// The origin snippets should point at: `--public-url` if set, else the

@@ -2,7 +2,7 @@
 //! `/nocount/graph.svg` chart and the `/stats` page. None of them counts.
 
 use chrono::NaiveDate;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rusqlite::Connection;
 use std::collections::HashMap;
 
@@ -12,9 +12,12 @@ use crate::escape::markup;
 use crate::params::{self, thousands};
 use crate::request::Req;
 use crate::routes::{Ctx, Resp, HTML, JSON, SVG};
-use crate::{chart, clock, store};
+use crate::{chart, clock, store, template};
 
 const TEMPLATE: &str = include_str!("../assets/stats.html");
+
+/// What `encodeURIComponent` leaves alone stays readable in links.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// A counter's counts and its last `n` days, oldest first.
 struct History {
@@ -51,9 +54,17 @@ pub fn json(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
         Ok(h) => h,
         Err(resp) => return resp,
     };
-    let days: Vec<_> = h.days.iter().map(|(d, n)| serde_json::json!({ "date": day_text(*d), "hits": n })).collect();
-    let body = serde_json::json!({ "url": h.key, "total": h.counts.total, "today": h.counts.today, "days": days });
-    Resp::new(200, JSON, body.to_string())
+    // Written by hand to keep the documented key order.
+    let days: Vec<String> =
+        h.days.iter().map(|(d, n)| format!(r#"{{"date":"{}","hits":{n}}}"#, day_text(*d))).collect();
+    let body = format!(
+        r#"{{"url":{},"total":{},"today":{},"days":[{}]}}"#,
+        serde_json::Value::from(h.key.as_str()),
+        h.counts.total,
+        h.counts.today,
+        days.join(",")
+    );
+    Resp::new(200, JSON, body)
 }
 
 pub fn graph(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
@@ -68,13 +79,17 @@ pub fn page(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
         Ok(h) => h,
         Err(resp) => return resp,
     };
-    let html = TEMPLATE
-        .replace("{{KEY}}", &markup(&h.key))
-        .replace("{{TOTAL}}", &thousands(h.counts.total))
-        .replace("{{TODAY}}", &thousands(h.counts.today))
-        .replace("{{DAYS}}", &h.days.len().to_string())
-        .replace("{{URL_PARAM}}", &utf8_percent_encode(&h.key, NON_ALPHANUMERIC).to_string())
-        .replace("{{ORIGIN}}", &markup(&ctx.origin(req)))
-        .replace("{{CHART}}", &chart::render(&h.key, &h.days));
+    let html = template::fill(
+        TEMPLATE,
+        &[
+            ("KEY", &markup(&h.key)),
+            ("TOTAL", &thousands(h.counts.total)),
+            ("TODAY", &thousands(h.counts.today)),
+            ("DAYS", &h.days.len().to_string()),
+            ("URL_PARAM", &utf8_percent_encode(&h.key, COMPONENT).to_string()),
+            ("ORIGIN", &markup(&ctx.origin(req))),
+            ("CHART", &chart::render(&h.key, &h.days)),
+        ],
+    );
     Resp::new(200, HTML, html)
 }

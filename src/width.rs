@@ -100,38 +100,6 @@ fn is_wide(cp: u32) -> bool {
         | 0xffe0..=0xffe6 | 0x20000..=0x3fffd)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matches_shields_examples() {
-        assert_eq!(text_width("hits"), 21);
-        assert_eq!(text_width("views"), 31);
-        assert_eq!(text_width("123"), 21);
-        assert_eq!(text_width("1.2k"), 25);
-        assert_eq!(text_width("0"), 7);
-    }
-
-    #[test]
-    fn n_digits_follow_the_formula() {
-        for n in 1..=12 {
-            let w = (6.99 * n as f64) as u32;
-            let expected = if w % 2 == 0 { w + 1 } else { w };
-            assert_eq!(text_width(&"9".repeat(n)), expected, "{n} digits");
-        }
-    }
-
-    #[test]
-    fn non_ascii_gets_a_generous_width() {
-        assert_eq!(char_width('Å'), 7.52);
-        assert_eq!(char_width('\u{a0}'), 3.87);
-        assert!(char_width('漢') >= 11.0);
-        assert!(char_width('🎉') >= 12.0);
-        assert_eq!(char_width('\u{7}'), 0.0);
-    }
-}
-
 /// Verdana 10px widths shields publishes for `for-the-badge` (normal, bold).
 /// Characters not listed are estimated from the 11px table scaled by 10/11,
 /// and by a further 1.1 when bold.
@@ -175,4 +143,36 @@ fn verdana10(c: char, bold: bool) -> f64 {
 pub fn for_the_badge_width(text: &str, bold: bool) -> u32 {
     let sum: f64 = text.chars().map(|c| verdana10(c, bold)).sum();
     (sum.floor() + 1.25 * text.chars().count() as f64).round() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_shields_examples() {
+        assert_eq!(text_width("hits"), 21);
+        assert_eq!(text_width("views"), 31);
+        assert_eq!(text_width("123"), 21);
+        assert_eq!(text_width("1.2k"), 25);
+        assert_eq!(text_width("0"), 7);
+    }
+
+    #[test]
+    fn n_digits_follow_the_formula() {
+        for n in 1..=12 {
+            let w = (6.99 * n as f64) as u32;
+            let expected = if w % 2 == 0 { w + 1 } else { w };
+            assert_eq!(text_width(&"9".repeat(n)), expected, "{n} digits");
+        }
+    }
+
+    #[test]
+    fn non_ascii_gets_a_generous_width() {
+        assert_eq!(char_width('Å'), 7.52);
+        assert_eq!(char_width('\u{a0}'), 3.87);
+        assert!(char_width('漢') >= 11.0);
+        assert!(char_width('🎉') >= 12.0);
+        assert_eq!(char_width('\u{7}'), 0.0);
+    }
 }

@@ -9,514 +9,17 @@
 //!
 //! Screenshots go to `target/browser-screenshots/` (relative to the crate root):
 //! `home.png` (1200x900), `phone.png` (390x844), full-page variants
-//! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark)
-//! and `empty.png` (no counters yet).
+//! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark),
+//! `home-options.png` (badge options set) and `empty.png` (no counters yet).
+//! The WebDriver client itself is `tests/support_browser/mod.rs`.
 
 mod common;
+mod support_browser;
 use common::*;
+use support_browser::*;
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-const ENTER: &str = "\u{E007}";
-/// Upper bound for every "wait until the page shows X".
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The page encodes `url` once, like `encodeURIComponent` plus `!'()*`:
-/// everything but the RFC 3986 unreserved characters is percent-encoded.
-fn enc_component(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            std::fs::metadata(p)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
-}
-
-fn find_tool(env_var: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env_var) {
-        let p = PathBuf::from(p);
-        return p.exists().then_some(p);
-    }
-    names.iter().find_map(|n| which(n))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn b64decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b'\r' | b'\n' => continue,
-            _ => panic!("bad base64 byte {c}"),
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// Reads one HTTP response: up to the end of the headers, then `Content-Length`
-/// bytes (chromedriver may keep the connection open), or to EOF without one.
-fn read_http_response(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if let Some(len) = len {
-                while buf.len() < end + 4 + len {
-                    let n = s.read(&mut chunk)?;
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                return Ok(buf);
-            }
-            s.read_to_end(&mut buf)?;
-            return Ok(buf);
-        }
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(buf);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("browser-screenshots")
-}
-
-/// chromedriver plus the Chromium it starts. Everything runs in its own process
-/// group, which is killed on drop (after a polite `DELETE /session`).
-struct Driver {
-    child: Child,
-    port: u16,
-    session: Option<String>,
-    profile: tempfile::TempDir,
-}
-
-impl Driver {
-    /// Finds (chromium, chromedriver) or fails the test with what to install.
-    fn tools() -> (PathBuf, PathBuf) {
-        let chromium = find_tool("HITCOUNTER_CHROMIUM", &["chromium", "chromium-browser"]);
-        let chromedriver = find_tool("HITCOUNTER_CHROMEDRIVER", &["chromedriver"]);
-        match (chromium, chromedriver) {
-            (Some(a), Some(b)) => (a, b),
-            (a, b) => panic!(
-                "the browser test needs `chromium` ({}) and `chromedriver` ({}) on PATH (Debian: \
-                 `apt-get install -y chromium chromium-driver fonts-dejavu-core`); \
-                 set HITCOUNTER_SKIP_BROWSER=1 to skip it deliberately",
-                if a.is_some() { "found" } else { "MISSING" },
-                if b.is_some() { "found" } else { "MISSING" },
-            ),
-        }
-    }
-
-    fn start((chromium, chromedriver): (PathBuf, PathBuf)) -> Driver {
-        let profile = tempfile::tempdir().expect("tempdir");
-        let log_path = profile.path().join("chromedriver.log");
-        let log = std::fs::File::create(&log_path).expect("log file");
-        let port = free_port();
-        let child = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
-        let mut d = Driver {
-            child,
-            port,
-            session: None,
-            profile,
-        };
-
-        let start = Instant::now();
-        loop {
-            if let Ok(v) = d.call("GET", "/status", None) {
-                if v["ready"] == json!(true) {
-                    break;
-                }
-            }
-            if let Ok(Some(st)) = d.child.try_wait() {
-                panic!("chromedriver exited early ({st}); log:\n{}", d.log());
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                panic!("chromedriver not ready after 10 s; log:\n{}", d.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-
-        let user_data = d.profile.path().join("chromium-profile");
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "pageLoadStrategy": "normal",
-            "timeouts": {"pageLoad": 15000, "script": 5000, "implicit": 0},
-            "goog:loggingPrefs": {"browser": "ALL"},
-            "goog:chromeOptions": {
-                "binary": chromium.to_str().expect("utf-8 path"),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--disable-quic",
-                    "--hide-scrollbars", "--window-size=1200,900", "--lang=en-US",
-                    format!("--user-data-dir={}", user_data.display()),
-                ]
-            }
-        }}});
-        let v = d
-            .call("POST", "/session", Some(&caps))
-            .unwrap_or_else(|e| panic!("cannot start a Chromium session: {e}; log:\n{}", d.log()));
-        let id = v["sessionId"].as_str().expect("sessionId").to_string();
-        d.session = Some(id);
-        d
-    }
-
-    fn log(&self) -> String {
-        let text = std::fs::read_to_string(self.profile.path().join("chromedriver.log"))
-            .unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    /// One WebDriver command. Ok(value) on success, Err(error + message) otherwise.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
-        self.call_timeout(method, path, body, Duration::from_secs(30))
-    }
-
-    fn call_timeout(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        limit: Duration,
-    ) -> Result<Value, String> {
-        let addr = format!("127.0.0.1:{}", self.port);
-        let payload = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        if body.is_some() || method == "POST" {
-            let payload = if payload.is_empty() {
-                "{}"
-            } else {
-                payload.as_str()
-            };
-            raw.push_str(&format!(
-                "Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{payload}",
-                payload.len()
-            ));
-        } else {
-            raw.push_str("\r\n");
-        }
-        let mut s = TcpStream::connect(&addr).map_err(|e| format!("connect chromedriver: {e}"))?;
-        s.set_read_timeout(Some(limit)).ok();
-        s.write_all(raw.as_bytes())
-            .map_err(|e| format!("write: {e}"))?;
-        let buf = read_http_response(&mut s).map_err(|e| format!("{method} {path}: read: {e}"))?;
-        let resp = parse_response(&buf).map_err(|e| format!("{method} {path}: {e}"))?;
-        let v: Value = serde_json::from_slice(&resp.body)
-            .map_err(|e| format!("{method} {path}: bad JSON ({e}): {}", resp.text()))?;
-        let value = v.get("value").cloned().unwrap_or(Value::Null);
-        if resp.status != 200 {
-            return Err(format!(
-                "{method} {path} -> {}: {} {}",
-                resp.status,
-                value["error"].as_str().unwrap_or("?"),
-                value["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            ));
-        }
-        Ok(value)
-    }
-
-    fn cmd(&self, method: &str, rel: &str, body: Option<Value>) -> Value {
-        let path = format!("/session/{}{rel}", self.session.as_ref().expect("session"));
-        self.call(method, &path, body.as_ref())
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url })));
-    }
-
-    fn find(&self, css: &str) -> String {
-        let v = self.cmd(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        v[ELEMENT_KEY]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element id for {css}: {v}"))
-            .to_string()
-    }
-
-    fn click(&self, css: &str) {
-        let el = self.find(css);
-        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
-    }
-
-    fn clear(&self, css: &str) {
-        let el = self.find(css);
-        self.cmd("POST", &format!("/element/{el}/clear"), Some(json!({})));
-    }
-
-    fn type_into(&self, css: &str, text: &str) {
-        let el = self.find(css);
-        self.cmd(
-            "POST",
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": text })),
-        );
-    }
-
-    fn js(&self, script: &str, args: Value) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-    }
-
-    fn text_of(&self, css: &str) -> String {
-        self.js(
-            "var e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
-            json!([css]),
-        )
-        .as_str()
-        .unwrap_or_else(|| panic!("{css} not found"))
-        .to_string()
-    }
-
-    /// Polls `probe` (a JS function body returning a JSON value) until `ok`
-    /// accepts the value; panics with the last value after `WAIT`.
-    fn wait_js(&self, what: &str, script: &str, args: Value, ok: impl Fn(&Value) -> bool) -> Value {
-        let start = Instant::now();
-        loop {
-            let v = self.js(script, args.clone());
-            if ok(&v) {
-                return v;
-            }
-            if start.elapsed() > WAIT {
-                panic!("timed out after {WAIT:?} waiting for {what}; last seen: {v}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits until the element's rendered text (`innerText`) satisfies `ok`.
-    fn wait_text(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_prop(css, "innerText", what, ok)
-    }
-
-    /// Waits until `element[prop]` (a string property) satisfies `ok`.
-    fn wait_prop(&self, css: &str, prop: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let v = self.wait_js(
-            what,
-            "var e = document.querySelector(arguments[0]); return e ? e[arguments[1]] : null;",
-            json!([css, prop]),
-            |v| v.as_str().is_some_and(&ok),
-        );
-        v.as_str().unwrap().to_string()
-    }
-
-    fn set_window(&self, width: u32, height: u32) {
-        self.cmd(
-            "POST",
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        );
-        // Let layout settle, then check the viewport really changed.
-        self.wait_js(
-            "the viewport to resize",
-            "return window.innerWidth;",
-            json!([]),
-            |v| v.as_u64().is_some_and(|w| w.abs_diff(width as u64) <= 20),
-        );
-    }
-
-    fn screenshot(&self, name: &str) -> PathBuf {
-        self.js("window.scrollTo(0, 0); return true;", json!([]));
-        let v = self.cmd("GET", "/screenshot", None);
-        self.save_png(v.as_str().expect("base64 screenshot"), name)
-    }
-
-    fn save_png(&self, base64: &str, name: &str) -> PathBuf {
-        let png = b64decode(base64);
-        assert!(
-            png.starts_with(b"\x89PNG\r\n\x1a\n"),
-            "screenshot is not a PNG"
-        );
-        let dir = screenshot_dir();
-        std::fs::create_dir_all(&dir).expect("screenshot dir");
-        let path = dir.join(name);
-        std::fs::write(&path, png).expect("write screenshot");
-        eprintln!("screenshot: {}", path.display());
-        path
-    }
-
-    /// Screenshot of the whole page (beyond the viewport), through chromedriver's CDP bridge.
-    fn full_page_screenshot(&self, name: &str) {
-        self.js("window.scrollTo(0, 0); return true;", json!([]));
-        let v = self.cdp(
-            "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true}),
-        );
-        self.save_png(v["data"].as_str().expect("CDP screenshot data"), name);
-    }
-
-    fn cdp(&self, cmd: &str, params: Value) -> Value {
-        self.cmd(
-            "POST",
-            "/goog/cdp/execute",
-            Some(json!({"cmd": cmd, "params": params})),
-        )
-    }
-
-    fn color_scheme(&self, scheme: &str) {
-        self.cdp(
-            "Emulation.setEmulatedMedia",
-            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
-        );
-    }
-
-    /// Browser console entries at SEVERE level (chromedriver's log extension).
-    fn severe_console(&self) -> Vec<String> {
-        let path = format!("/session/{}/se/log", self.session.as_ref().unwrap());
-        match self.call("POST", &path, Some(&json!({"type": "browser"}))) {
-            Ok(Value::Array(entries)) => entries
-                .iter()
-                .filter(|e| e["level"] == json!("SEVERE"))
-                .map(|e| e["message"].as_str().unwrap_or("").to_string())
-                .collect(),
-            Ok(_) => vec![],
-            Err(e) => {
-                eprintln!("(console log not available: {e})");
-                vec![]
-            }
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if let Some(id) = self.session.take() {
-            let _ = self.call_timeout(
-                "DELETE",
-                &format!("/session/{id}"),
-                None,
-                Duration::from_secs(5),
-            );
-        }
-        let pgid = self.child.id() as i32;
-        unsafe { libc::kill(-pgid, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Whatever is left of the group (chromium helpers), and chromedriver itself.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Belt and braces: any process still using our private profile dir.
-        let marker = self.profile.path().to_string_lossy().into_owned();
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                    continue;
-                };
-                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-                if String::from_utf8_lossy(&cmdline).contains(&marker) {
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            }
-        }
-    }
-}
-
-fn skip_requested() -> bool {
-    if std::env::var("HITCOUNTER_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser test SKIPPED: HITCOUNTER_SKIP_BROWSER=1");
-        return true;
-    }
-    false
-}
-
-fn set_count(srv: &Server, url: &str, count: &str) {
-    let out = run_db(&srv.db, &["set", url, count]);
-    assert!(
-        out.status.success(),
-        "hitcounter set {url} {count} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Waits until the running server reports `count` for `url` (admin writes show
-/// up within 2 s by contract).
-fn wait_server_count(srv: &Server, url: &str, count: &str) {
-    let path = format!("/nocount?url={}", enc(url));
-    let ok = eventually(Duration::from_secs(5), || {
-        let r = srv.get(&path);
-        r.status == 200 && r.text().trim() == count
-    });
-    assert!(
-        ok,
-        "server never reported {count} for {url}: {:?}",
-        srv.get(&path).text()
-    );
-}
 
 #[test]
 fn home_page_in_headless_chromium() {
@@ -529,11 +32,7 @@ fn home_page_in_headless_chromium() {
     let origin = format!("http://{}", srv.addr);
 
     // Seed some counters; wait until the running server sees them.
-    let seeded = [
-        ("example.com/x", "42"),
-        ("github.com/octo/hello-world", "1234"),
-        ("blog.example.org/post", "7"),
-    ];
+    let seeded = [("example.com/x", "42"), ("github.com/octo/hello-world", "1234"), ("blog.example.org/post", "7")];
     for (url, count) in seeded {
         set_count(&srv, url, count);
     }
@@ -541,54 +40,30 @@ fn home_page_in_headless_chromium() {
         wait_server_count(&srv, url, count);
     }
     let home = srv.get("/");
-    assert_eq!(
-        home.status,
-        200,
-        "GET / -> {}: {}",
-        home.status,
-        home.text()
-    );
+    assert_eq!(home.status, 200, "GET / -> {}: {}", home.status, home.text());
     assert!(
-        home.header("content-type")
-            .is_some_and(|c| c.starts_with("text/html")),
+        home.header("content-type").is_some_and(|c| c.starts_with("text/html")),
         "GET / content-type: {:?}",
         home.header("content-type")
     );
     // The top table is rendered from the DB; give it the same 2 s grace.
-    let top_ok = eventually(Duration::from_secs(5), || {
-        srv.get("/").text().contains("github.com")
-    });
-    assert!(
-        top_ok,
-        "top sites table never listed github.com:\n{}",
-        srv.get("/").text()
-    );
+    let top_ok = eventually(Duration::from_secs(5), || srv.get("/").text().contains("github.com"));
+    assert!(top_ok, "top sites table never listed github.com:\n{}", srv.get("/").text());
 
     let d = Driver::start(tools);
     d.set_window(1200, 900);
     d.goto(&format!("{origin}/"));
 
     // The template was filled in, and both assets loaded from this server only.
-    let body_origin = d.js(
-        "return document.body.getAttribute('data-origin');",
-        json!([]),
-    );
+    let body_origin = d.js("return document.body.getAttribute('data-origin');", json!([]));
     assert_eq!(body_origin, json!(origin), "data-origin");
-    let css_applied = d.js(
-        "return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;",
-        json!([]),
-    );
+    let css_applied = d.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
     assert_ne!(css_applied, json!("0px"), "style.css not applied");
-    let resources = d.js(
-        "return performance.getEntriesByType('resource').map(function (e) { return e.name; });",
-        json!([]),
-    );
+    let resources =
+        d.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
     for r in resources.as_array().expect("resource list") {
         let r = r.as_str().unwrap_or("");
-        assert!(
-            r.starts_with(&origin),
-            "page loaded a resource from elsewhere: {r}"
-        );
+        assert!(r.starts_with(&origin), "page loaded a resource from elsewhere: {r}");
     }
 
     // Generator: type a URL, the preview loads (relative /nocount/ src), the snippets follow.
@@ -603,7 +78,12 @@ fn home_page_in_headless_chromium() {
         "var i = document.getElementById('preview');
          return {src: i.getAttribute('src') || '', complete: i.complete, w: i.naturalWidth, hidden: i.hidden};",
         json!([]),
-        |v| v["src"] == json!(want_src) && v["complete"] == json!(true) && v["w"].as_u64().unwrap_or(0) > 0 && v["hidden"] == json!(false),
+        |v| {
+            v["src"] == json!(want_src)
+                && v["complete"] == json!(true)
+                && v["w"].as_u64().unwrap_or(0) > 0
+                && v["hidden"] == json!(false)
+        },
     );
     let html_count = format!(r#"<img src="{origin}/count/tag.svg?url={e}" alt="Hits">"#);
     let md_count = format!("![Hits]({origin}/count/tag.svg?url={e})");
@@ -611,82 +91,51 @@ fn home_page_in_headless_chromium() {
     assert_eq!(d.text_of("#snippet-md"), md_count);
 
     // Display-only switch: /count/ <-> /nocount/ in both snippets.
-    assert_eq!(
-        d.js(
-            "return document.getElementById('counting').checked;",
-            json!([])
-        ),
-        json!(true)
-    );
+    assert_eq!(d.js("return document.getElementById('counting').checked;", json!([])), json!(true));
     d.click("#counting");
     let html_nocount = html_count.replace("/count/tag.svg", "/nocount/tag.svg");
     let md_nocount = md_count.replace("/count/tag.svg", "/nocount/tag.svg");
-    d.wait_prop(
-        "#snippet-html",
-        "textContent",
-        "the display-only HTML snippet",
-        |t| t == html_nocount,
-    );
+    d.wait_prop("#snippet-html", "textContent", "the display-only HTML snippet", |t| t == html_nocount);
     assert_eq!(d.text_of("#snippet-md"), md_nocount);
     d.click("#counting");
-    d.wait_prop(
-        "#snippet-html",
-        "textContent",
-        "the counting HTML snippet again",
-        |t| t == html_count,
-    );
+    d.wait_prop("#snippet-html", "textContent", "the counting HTML snippet again", |t| t == html_count);
     assert_eq!(d.text_of("#snippet-md"), md_count);
 
     // Copy buttons give visible feedback.
     d.click("#copy-html");
-    d.wait_text("#copy-html", "\"Copied\" feedback on #copy-html", |t| {
-        t.contains("Copied")
-    });
+    d.wait_text("#copy-html", "\"Copied\" feedback on #copy-html", |t| t.contains("Copied"));
     d.click("#copy-md");
-    d.wait_text("#copy-md", "\"Copied\" feedback on #copy-md", |t| {
-        t.contains("Copied")
-    });
-    assert_eq!(
-        d.text_of("#snippet-url"),
-        format!("{origin}/count/tag.svg?url={e}")
-    );
+    d.wait_text("#copy-md", "\"Copied\" feedback on #copy-md", |t| t.contains("Copied"));
+    assert_eq!(d.text_of("#snippet-url"), format!("{origin}/count/tag.svg?url={e}"));
+
+    badge_options(&d, &srv, &origin, &e);
 
     // Look-up: button click, then Enter; a fresh URL reads 0; a 4xx shows the server's text.
     d.click("#lookup-url");
     d.type_into("#lookup-url", "example.com/x");
     d.click("#lookup-btn");
-    let shown = d.wait_text("#lookup-result", "the look-up to show 42", |t| {
-        t.contains("42")
-    });
+    let shown = d.wait_text("#lookup-result", "the look-up to show 42", |t| t.contains("42"));
     assert!(shown.contains("42 views"), "look-up result: {shown:?}");
+    // The result links to the page's history.
+    let history = d.js(
+        "var a = document.getElementById('lookup-stats'); return a ? [a.getAttribute('href'), a.textContent] : null;",
+        json!([]),
+    );
+    assert_eq!(history, json!(["/stats?url=example.com%2Fx", "history"]), "#lookup-stats");
 
     d.clear("#lookup-url");
-    d.type_into(
-        "#lookup-url",
-        &format!("https://github.com/octo/hello-world{ENTER}"),
-    );
-    d.wait_text("#lookup-result", "the look-up (Enter) to show 1,234", |t| {
-        t.contains("1,234 views")
-    });
+    d.type_into("#lookup-url", &format!("https://github.com/octo/hello-world{ENTER}"));
+    d.wait_text("#lookup-result", "the look-up (Enter) to show 1,234", |t| t.contains("1,234 views"));
 
     d.clear("#lookup-url");
     d.type_into("#lookup-url", "never-seen.example.net/page");
     d.click("#lookup-btn");
-    d.wait_text("#lookup-result", "the look-up to show 0", |t| {
-        t.contains("0 views")
-    });
+    d.wait_text("#lookup-result", "the look-up to show 0", |t| t.contains("0 views"));
 
     let long_url = format!("example.com/{}", "a".repeat(2100));
     let server_says = srv.get(&format!("/nocount?url={}", enc(&long_url)));
-    assert!(
-        (400..500).contains(&server_says.status),
-        "long url -> {}",
-        server_says.status
-    );
-    d.js(
-        "document.getElementById('lookup-url').value = arguments[0]; return true;",
-        json!([long_url]),
-    );
+    assert!((400..500).contains(&server_says.status), "long url -> {}", server_says.status);
+    d.js("document.getElementById('lookup-url').value = arguments[0]; return true;", json!([long_url]));
     d.click("#lookup-btn");
     let err = server_says.text().trim().to_string();
     d.wait_js(
@@ -699,9 +148,7 @@ fn home_page_in_headless_chromium() {
     d.clear("#lookup-url");
     d.type_into("#lookup-url", "example.com/x");
     d.click("#lookup-btn");
-    d.wait_text("#lookup-result", "the look-up to show 42 again", |t| {
-        t.contains("42 views")
-    });
+    d.wait_text("#lookup-result", "the look-up to show 42 again", |t| t.contains("42 views"));
 
     // The preview and the look-ups never counted.
     assert_eq!(srv.get(&format!("/nocount?url={e}")).text().trim(), "1234");
@@ -709,19 +156,13 @@ fn home_page_in_headless_chromium() {
 
     // Top sites table.
     let top = d.text_of("#top-sites");
-    assert!(
-        top.contains("github.com") && top.contains("example.com"),
-        "top sites: {top:?}"
-    );
+    assert!(top.contains("github.com") && top.contains("example.com"), "top sites: {top:?}");
 
     // No console errors, except the 4xx we provoked on purpose above.
     let severe: Vec<String> = d
         .severe_console()
         .into_iter()
-        .filter(|m| {
-            !(m.contains("/nocount?url=example.com%2Faaaa")
-                && m.contains("Failed to load resource"))
-        })
+        .filter(|m| !(m.contains("/nocount?url=example.com%2Faaaa") && m.contains("Failed to load resource")))
         .map(|m| m.chars().take(300).collect())
         .collect();
     assert!(severe.is_empty(), "console errors: {severe:#?}");
@@ -731,31 +172,29 @@ fn home_page_in_headless_chromium() {
     d.full_page_screenshot("home-full.png");
 
     // Dark colour scheme (prefers-color-scheme), emulated through chromedriver's CDP bridge.
-    let light_bg = d.js(
-        "return getComputedStyle(document.body).backgroundColor;",
-        json!([]),
-    );
+    let light_bg = d.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
     d.color_scheme("dark");
-    d.wait_js(
-        "the dark colour scheme",
-        "return getComputedStyle(document.body).backgroundColor;",
-        json!([]),
-        |v| *v != light_bg,
-    );
+    d.wait_js("the dark colour scheme", "return getComputedStyle(document.body).backgroundColor;", json!([]), |v| {
+        *v != light_bg
+    });
     std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
     d.screenshot("home-dark.png");
     d.color_scheme("light");
     d.set_window(390, 844);
-    let overflow = d.js(
-        "return {doc: document.documentElement.scrollWidth, view: window.innerWidth};",
-        json!([]),
-    );
-    assert!(
-        overflow["doc"].as_u64() <= overflow["view"].as_u64(),
-        "page scrolls sideways on a phone: {overflow}"
-    );
+    let overflow = d.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
+    assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
     d.screenshot("phone.png");
     d.full_page_screenshot("phone-full.png");
+
+    // `/?url=…&style=…` pre-fills the generator, options included (the same names as the badge).
+    d.set_window(1200, 900);
+    d.goto(&format!("{origin}/?url=example.com%2Fx&style=plastic&label=&color=blue&labelColor=%23abc&abbreviate=true"));
+    expect_query(
+        &d,
+        &origin,
+        "url=example.com%2Fx&style=plastic&label=&color=blue&labelColor=aabbcc&abbreviate=true",
+        "options pre-filled from the address",
+    );
 
     // Empty database: the "no hits yet" note replaces the table.
     let empty = Server::start();
@@ -766,14 +205,118 @@ fn home_page_in_headless_chromium() {
         json!([]),
     );
     assert_eq!(shown, json!(true), "empty top-sites note not visible");
-    assert_eq!(
-        d.js(
-            "return document.querySelectorAll('#top-sites tbody tr').length;",
-            json!([])
-        ),
-        json!(0)
-    );
+    assert_eq!(d.js("return document.querySelectorAll('#top-sites tbody tr').length;", json!([])), json!(0));
     d.screenshot("empty.png");
 
     eprintln!("browser test took {:?}", t0.elapsed());
+}
+
+/// The preview `<img>` once it shows `src`: `{w, h}` natural size.
+fn wait_preview(d: &Driver, src: &str, what: &str) -> Value {
+    d.wait_js(
+        what,
+        "var i = document.getElementById('preview');
+         return {src: i.getAttribute('src') || '', complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,
+                 hidden: i.hidden};",
+        json!([]),
+        |v| {
+            v["src"] == json!(src)
+                && v["complete"] == json!(true)
+                && v["w"].as_u64().unwrap_or(0) > 0
+                && v["hidden"] == json!(false)
+        },
+    )
+}
+
+/// Picks `value` in a `<select>` the way a user does: by clicking its option.
+fn choose(d: &Driver, select: &str, value: &str) {
+    d.click(&format!("{select} option[value='{value}']"));
+    let now = d.js("return document.querySelector(arguments[0]).value;", json!([select]));
+    assert_eq!(now, json!(value), "{select} did not take {value:?}");
+}
+
+/// Waits until the preview and the three snippets all use `query` (after `?`),
+/// the preview through `/nocount/`, the snippets through `/count/`.
+fn expect_query(d: &Driver, origin: &str, query: &str, what: &str) -> Value {
+    let src = format!("{origin}/count/tag.svg?{query}");
+    d.wait_prop("#snippet-url", "textContent", what, |t| t == src);
+    assert_eq!(d.text_of("#snippet-html"), format!(r#"<img src="{src}" alt="Hits">"#), "{what}: HTML");
+    assert_eq!(d.text_of("#snippet-md"), format!("![Hits]({src})"), "{what}: Markdown");
+    wait_preview(d, &format!("/nocount/tag.svg?{query}"), &format!("{what}: the preview"))
+}
+
+/// Generator options: style, label, colours (named and custom), view and
+/// abbreviate reach the preview and both snippets, only when not the default,
+/// and the server draws what the preview asked for.
+fn badge_options(d: &Driver, srv: &Server, origin: &str, e: &str) {
+    // Defaults: nothing but the URL, and no "Reset" link.
+    assert_eq!(
+        d.js(
+            "return ['style','label','color','label-color','view'].map(function (id) {
+                 return document.getElementById(id).value; }).concat([
+                 document.getElementById('abbreviate').checked, document.getElementById('options-reset').hidden]);",
+            json!([])
+        ),
+        json!(["flat", "hits", "", "", "total", false, true]),
+        "option defaults"
+    );
+
+    choose(d, "#style", "for-the-badge");
+    d.clear("#label");
+    d.type_into("#label", "views");
+    choose(d, "#color", "red");
+    let q = format!("url={e}&style=for-the-badge&label=views&color=red");
+    let img = expect_query(d, origin, &q, "style + label + color in the snippets");
+    // for-the-badge badges are 28 px high (flat ones 20): the server got the style.
+    assert_eq!(img["h"], json!(28), "for-the-badge preview: {img}");
+    let badge = srv.get(&format!("/nocount/tag.svg?{q}"));
+    assert_eq!(badge.status, 200, "{}", badge.text());
+    let svg = badge.text();
+    assert!(svg.contains("VIEWS") && svg.contains("#e05d44"), "for-the-badge / label / red badge:\n{svg}");
+    // The swatch next to the colour list shows the named colour.
+    assert_eq!(d.js("return document.getElementById('color-custom').value;", json!([])), json!("#e05d44"));
+    assert_eq!(d.js("return document.getElementById('options-reset').hidden;", json!([])), json!(false));
+
+    // A custom label colour from the colour picker (six hex digits, no '#'),
+    // today / total, abbreviated.
+    d.js(
+        "var p = document.getElementById('label-color-custom'); p.value = '#123456';
+         p.dispatchEvent(new Event('input', {bubbles: true})); return true;",
+        json!([]),
+    );
+    assert_eq!(d.js("return document.getElementById('label-color').value;", json!([])), json!("custom"));
+    choose(d, "#view", "today-total");
+    d.click("#abbreviate");
+    let q2 = format!("{q}&labelColor=123456&view=today-total&abbreviate=true");
+    expect_query(d, origin, &q2, "custom label colour, view and abbreviate");
+    let svg = srv.get(&format!("/nocount/tag.svg?{q2}")).text();
+    // (for-the-badge upper-cases the text, so compare without case)
+    assert!(
+        svg.contains("#123456") && svg.to_lowercase().contains("0 / 1.2k"),
+        "today-total abbreviated badge:\n{svg}"
+    );
+    d.screenshot("home-options.png");
+
+    // Display-only switch keeps the options.
+    d.click("#counting");
+    let want = format!("{origin}/nocount/tag.svg?{q2}");
+    d.wait_prop("#snippet-url", "textContent", "display-only snippet with options", |t| t == want);
+    d.click("#counting");
+
+    // An empty label (number only) is not the default, so it is sent.
+    choose(d, "#style", "flat");
+    choose(d, "#view", "total");
+    d.click("#abbreviate");
+    choose(d, "#color", "");
+    choose(d, "#label-color", "");
+    d.clear("#label");
+    expect_query(d, origin, &format!("url={e}&label="), "an empty label");
+
+    // Reset puts everything back: the snippets are the plain ones again.
+    choose(d, "#style", "plastic");
+    expect_query(d, origin, &format!("url={e}&style=plastic&label="), "plastic, empty label");
+    d.click("#options-reset");
+    expect_query(d, origin, &format!("url={e}"), "defaults after Reset");
+    assert_eq!(d.js("return document.getElementById('label').value;", json!([])), json!("hits"));
+    assert_eq!(d.js("return document.getElementById('options-reset').hidden;", json!([])), json!(true));
 }

@@ -40,10 +40,7 @@ impl Server {
     }
 
     pub fn start_args(args: &[&str]) -> Server {
-        Server::start_with(Opts {
-            args: args.to_vec(),
-            ..Opts::default()
-        })
+        Server::start_with(Opts { args: args.to_vec(), ..Opts::default() })
     }
 
     /// Starts `hitcounter serve --listen 127.0.0.1:0 --db DIR/hitcounter.db ARGS`
@@ -52,26 +49,15 @@ impl Server {
         let dir = opts.dir.unwrap_or_else(tempdir);
         let db = dir.path().join("hitcounter.db");
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--db")
-            .arg(&db);
+        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--db").arg(&db);
         cmd.args(&opts.args);
-        for var in [
-            "HITCOUNTER_LISTEN",
-            "DATABASE_FILE_PATH",
-            "ENABLE_SSL",
-            "NUM_TOP_DOMAINS",
-        ] {
+        for var in ["HITCOUNTER_LISTEN", "DATABASE_FILE_PATH", "ENABLE_SSL", "NUM_TOP_DOMAINS"] {
             cmd.env_remove(var);
         }
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn hitcounter");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -93,19 +79,10 @@ impl Server {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();
-                panic!(
-                    "server did not print its listen line; log: {:?}",
-                    log.lock().unwrap()
-                );
+                panic!("server did not print its listen line; log: {:?}", log.lock().unwrap());
             }
         };
-        Server {
-            child,
-            addr,
-            db,
-            dir,
-            log,
-        }
+        Server { child, addr, db, dir, log }
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -140,13 +117,9 @@ impl Drop for Server {
 
 /// The startup line is `hitcounter listening on http://ADDR (database: PATH)`.
 fn parse_listen_line(line: &str) -> Option<String> {
-    let rest = line.split("listening on http://").nth(1)?;
-    Some(
-        rest.split_whitespace()
-            .next()?
-            .trim_end_matches('/')
-            .to_string(),
-    )
+    let rest = line.split("listening on ").nth(1)?;
+    let rest = rest.strip_prefix("http://").or_else(|| rest.strip_prefix("https://"))?;
+    Some(rest.split_whitespace().next()?.trim_end_matches('/').to_string())
 }
 
 pub fn libc_sigterm() -> i32 {
@@ -154,11 +127,7 @@ pub fn libc_sigterm() -> i32 {
 }
 
 pub fn signal(child: &Child, sig: i32) {
-    let status = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill");
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().expect("kill");
     assert!(status.success());
 }
 
@@ -208,9 +177,7 @@ impl Resp {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(|s| s.as_str())
+        self.headers.get(&name.to_ascii_lowercase()).map(|s| s.as_str())
     }
     pub fn count(&self) -> u64 {
         assert_eq!(self.status, 200, "body: {}", self.text());
@@ -240,18 +207,12 @@ pub fn raw_request(addr: &str, bytes: &[u8]) -> std::io::Result<Resp> {
 
 pub fn parse_response(buf: &[u8]) -> std::io::Result<Resp> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no header end"))?;
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
     let head = std::str::from_utf8(&buf[..end]).map_err(|_| bad("head not utf-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().ok_or_else(|| bad("no status line"))?;
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad status line"))?;
+    let status: u16 =
+        status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| bad("bad status line"))?;
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
@@ -267,17 +228,10 @@ pub fn parse_response(buf: &[u8]) -> std::io::Result<Resp> {
         }
     }
     let mut body = buf[end + 4..].to_vec();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|t| t.contains("chunked"))
-    {
+    if headers.get("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
         body = dechunk(&body);
     }
-    Ok(Resp {
-        status,
-        headers,
-        body,
-    })
+    Ok(Resp { status, headers, body })
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -312,15 +266,8 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 /// approach: ask the binary itself.
 pub fn get_count(db: &Path, url: &str) -> u64 {
     let out = run_db(db, &["get", url]);
-    assert!(
-        out.status.success(),
-        "get failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("numeric get")
+    assert!(out.status.success(), "get failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("numeric get")
 }
 
 pub fn enc(s: &str) -> String {

@@ -1,0 +1,134 @@
+//! The background writer of pending hits, and the final write at shutdown.
+//!
+//! It wakes every tick (at most `TICK`): flushes when the flush interval has
+//! passed, else only applies admin events, so that admin changes show within
+//! a tick even with a long `--flush-interval`. A failing flush keeps the hits
+//! in memory, is logged once per incident and retried with backoff.
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::counter::{Counter, Flushed};
+use crate::logging::info;
+use crate::metrics::Metrics;
+use crate::store;
+
+/// Longest pause between retries of a failing flush.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long shutdown keeps retrying the final flush.
+const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(30);
+/// Longest sleep between looks at admin events and the overflow tally.
+const TICK: Duration = Duration::from_millis(250);
+/// Least time between two overflow warnings.
+const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
+
+pub struct Flusher<'a> {
+    pub counter: &'a Counter,
+    pub metrics: &'a Metrics,
+    pub period: Duration,
+}
+
+impl Flusher<'_> {
+    /// Runs until `shutdown`; returns its connection for the final flush.
+    pub fn run(&self, db: &Path, shutdown: &AtomicBool, last_event: &mut i64) -> Result<Connection, ()> {
+        let mut conn = store::open(db).map_err(|e| info(&format!("error: flusher cannot open the database: {e}")))?;
+        let mut wait = self.period;
+        let mut next_flush = Instant::now() + wait;
+        let mut failing_since: Option<Instant> = None;
+        let mut next_overflow_log = Instant::now();
+        loop {
+            let wake = next_flush.min(Instant::now() + TICK);
+            while Instant::now() < wake && !shutdown.load(Ordering::SeqCst) {
+                std::thread::sleep((wake - Instant::now()).min(Duration::from_millis(20)));
+            }
+            if shutdown.load(Ordering::SeqCst) {
+                return Ok(conn);
+            }
+            if Instant::now() >= next_overflow_log && self.log_overflow() {
+                next_overflow_log = Instant::now() + OVERFLOW_LOG_EVERY;
+            }
+            if Instant::now() < next_flush {
+                if let Ok(dropped) = self.counter.apply_admin_events(&conn, last_event) {
+                    log_superseded(dropped);
+                }
+                continue;
+            }
+            match self.flush(&mut conn, last_event) {
+                Ok(f) => {
+                    if let Some(since) = failing_since.take() {
+                        info(&format!(
+                            "flush recovered after {:.1}s; wrote {} hits on {} counters",
+                            since.elapsed().as_secs_f64(),
+                            f.hits,
+                            f.keys
+                        ));
+                    }
+                    wait = self.period;
+                }
+                Err(e) => {
+                    if failing_since.is_none() {
+                        failing_since = Some(Instant::now());
+                        info(&format!(
+                            "error: writing hits failed ({e}); {} hits kept in memory, retrying with backoff",
+                            self.counter.pending_hits()
+                        ));
+                    }
+                    wait = (wait * 2).min(MAX_BACKOFF);
+                }
+            }
+            next_flush = Instant::now() + wait;
+        }
+    }
+
+    /// One flush, recorded in the metrics.
+    fn flush(&self, conn: &mut Connection, last_event: &mut i64) -> rusqlite::Result<Flushed> {
+        let start = Instant::now();
+        let result = self.counter.flush(conn, last_event);
+        self.metrics.flushed(start.elapsed(), result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        if let Ok(f) = &result {
+            log_superseded(f.superseded);
+        }
+        result
+    }
+
+    /// Reports hits that were answered but not counted; true if any.
+    fn log_overflow(&self) -> bool {
+        let dropped = self.counter.take_overflow();
+        if dropped > 0 {
+            info(&format!(
+                "warning: {dropped} hits on new URLs were answered but not counted: too many URLs with unsaved hits (--max-pending)"
+            ));
+        }
+        dropped > 0
+    }
+
+    /// Writes everything still pending, retrying for a while; false if hits
+    /// could not be stored.
+    pub fn finish(&self, conn: &mut Connection, last_event: &mut i64) -> bool {
+        let start = Instant::now();
+        let mut wait = Duration::from_millis(50);
+        self.log_overflow();
+        loop {
+            match self.flush(conn, last_event) {
+                Ok(_) => return true,
+                Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
+                    info(&format!("final write failed ({e}); retrying"));
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => {
+                    info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+fn log_superseded(dropped: u64) {
+    if dropped > 0 {
+        info(&format!("{dropped} unsaved hits dropped: their counters were changed by an admin command"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The listening socket: binding (plain or TLS), closing it at shutdown,
+//! the open-file limit, and a watchdog that notices when tiny_http stops
+//! accepting connections.
+//!
+//! tiny_http's accept loop ends for good when `accept()` fails (out of file
+//! descriptors, measured at ~510 held connections under a 1024 limit) and
+//! can even panic in that state, while the process lives on refusing
+//! everyone. A server that is deaf must exit so a supervisor restarts it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::logging::info;
+
+/// A bound tiny_http server and the raw descriptor of its listening socket.
+pub struct Bound {
+    pub server: tiny_http::Server,
+    pub addr: SocketAddr,
+    fd: RawFd,
+}
+
+impl Bound {
+    /// Stops accepting: `accept()` fails, tiny_http's accept loop ends, and
+    /// new connections are refused while requests in flight finish.
+    pub fn stop_accepting(&self) {
+        // SAFETY: the descriptor belongs to the listener tiny_http owns for
+        // as long as `server` lives; shutdown() does not close it.
+        unsafe {
+            libc::shutdown(self.fd, libc::SHUT_RDWR);
+        }
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.fd)
+    }
+}
+
+/// Lets the signal thread stop the accept loop.
+#[derive(Clone, Copy)]
+pub struct Stopper(RawFd);
+
+impl Stopper {
+    pub fn stop_accepting(self) {
+        // SAFETY: as in `Bound::stop_accepting`; the server outlives signals
+        // only until exit, and shutdown() on a closed fd merely fails.
+        unsafe {
+            libc::shutdown(self.0, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// Binds `addr`, with TLS when `tls` names a certificate chain and key.
+pub fn bind(addr: &str, tls: Option<&(std::path::PathBuf, std::path::PathBuf)>) -> Result<Bound, String> {
+    let listener = TcpListener::bind(addr).map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let fd = listener.as_raw_fd();
+    let ssl = match tls {
+        Some((cert, key)) => Some(ssl_config(cert, key)?),
+        None => None,
+    };
+    let server = from_listener(listener, ssl)?;
+    Ok(Bound { server, addr: local, fd })
+}
+
+fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let (certificate, private_key) = (read(cert)?, read(key)?);
+    // tiny_http panics on a key file without a key; check first.
+    let has = |pem: &[u8], what: &str| pem.windows(what.len()).any(|w| w == what.as_bytes());
+    if !has(&certificate, "-----BEGIN CERTIFICATE-----") {
+        return Err(format!("{} holds no PEM certificate", cert.display()));
+    }
+    if !has(&private_key, "PRIVATE KEY-----") || has(&private_key, "ENCRYPTED PRIVATE KEY") {
+        return Err(format!("{} holds no unencrypted PEM private key (PKCS#8 or RSA)", key.display()));
+    }
+    Ok(tiny_http::SslConfig { certificate, private_key })
+}
+
+#[cfg(feature = "tls")]
+fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Result<tiny_http::Server, String> {
+    let server = std::panic::catch_unwind(|| tiny_http::Server::from_listener(listener, ssl))
+        .map_err(|_| "the TLS key or certificate could not be parsed".to_string())?;
+    server.map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "tls"))]
+fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Result<tiny_http::Server, String> {
+    if ssl.is_some() {
+        return Err("this build has no TLS support; build with `--features tls`".into());
+    }
+    tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())
+}
+
+/// Each held connection costs tiny_http a thread and two descriptors, so the
+/// default soft limit of 1024 runs out near 500 connections.
+pub fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                info("warning: could not raise the open-file limit");
+            }
+        }
+    }
+}
+
+/// How often the watchdog probes, and how many failures in a row mean deaf.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+const PROBE_FAILURES: u32 = 3;
+
+/// Probes the listener until `shutdown`; returns the reason once it has
+/// stopped answering. The probe is a malformed request line, which
+/// tiny_http's connection thread answers with 400 on its own: it proves that
+/// connections are accepted and served, without reaching the workers or
+/// the request log. (Over TLS the handshake fails and the server closes the
+/// connection, which proves the same.)
+pub fn watch(addr: SocketAddr, shutdown: &AtomicBool) -> Option<String> {
+    let target = match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, a.port())),
+        other => other,
+    };
+    let mut failures = 0;
+    loop {
+        let mut slept = Duration::ZERO;
+        while slept < PROBE_EVERY {
+            if shutdown.load(Ordering::SeqCst) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            slept += Duration::from_millis(50);
+        }
+        match probe(target) {
+            Ok(()) => failures = 0,
+            Err(e) if shutdown.load(Ordering::SeqCst) => {
+                let _ = e;
+                return None;
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= PROBE_FAILURES {
+                    return Some(e);
+                }
+            }
+        }
+    }
+}
+
+fn probe(target: SocketAddr) -> Result<(), String> {
+    let mut s = TcpStream::connect_timeout(&target, PROBE_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.write_all(b"PROBE\r\n\r\n").map_err(|e| format!("write: {e}"))?;
+    let mut byte = [0u8; 1];
+    match s.read(&mut byte) {
+        // Any answer, or a close, shows a live connection thread.
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset) => Ok(()),
+        Err(e) => Err(format!("no answer within {}s ({e})", PROBE_TIMEOUT.as_secs())),
+    }
+}
