@@ -233,7 +233,7 @@
         showPreviewNote('Type a URL to see its badge.', false);
         return;
       }
-      var src = '/nocount/tag.svg' + badgeQuery(url);
+      var src = 'nocount/tag.svg' + badgeQuery(url);
       preview.onload = function () {
         if (seq !== previewSeq) return;
         if (preview.naturalWidth > 0) {
@@ -383,7 +383,7 @@
       var history = document.createElement('a');
       history.id = 'lookup-stats';
       history.className = 'history-link';
-      history.href = '/stats?url=' + encodeParam(url);
+      history.href = 'stats?url=' + encodeParam(url);
       history.textContent = 'history';
       forLine.appendChild(forText);
       forLine.appendChild(document.createTextNode(' \u00b7 '));
@@ -403,7 +403,7 @@
       }
       lookupResult.className = 'lookup-result is-loading';
       lookupResult.textContent = 'Looking up\u2026';
-      fetch('/nocount?url=' + encodeParam(url), { cache: 'no-store', credentials: 'same-origin' })
+      fetch('nocount?url=' + encodeParam(url), { cache: 'no-store', credentials: 'same-origin' })
         .then(function (res) {
           return res.text().then(function (body) {
             if (seq !== lookupSeq) return;
