@@ -177,15 +177,24 @@ impl Counter {
         let counts = entry.counts(day);
         if self.write_through {
             let delta = Delta { key: key.to_string(), hits: 1, days: vec![(day_text(day), 1)] };
+            // Read the totals inside the write transaction: other processes
+            // (CGI, a second server) may have counted since we cached them.
             let written = store::write_tx(conn).and_then(|tx| {
                 store::add(&tx, &[delta])?;
-                tx.commit()
+                let now = store::counts(&tx, key, &day_text(day))?;
+                tx.commit()?;
+                Ok(now)
             });
-            if let Err(e) = written {
-                undo_one(entry, day);
-                self.pending.fetch_sub(1, Ordering::Relaxed);
-                return Err(e);
-            }
+            let (total, today) = match written {
+                Ok(now) => now,
+                Err(e) => {
+                    undo_one(entry, day);
+                    self.pending.fetch_sub(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            entry.total = total;
+            entry.day = Some((day, today));
             // Fully stored: the entry is clean again (its key stays in the
             // dirty list harmlessly until the next flush skips it).
             entry.pending = 0;
@@ -194,7 +203,7 @@ impl Counter {
             self.dirty.fetch_sub(1, Ordering::Relaxed);
             dirty.pop();
         }
-        Ok(Hit::Counted(counts))
+        Ok(Hit::Counted(if self.write_through { entry.counts(day) } else { counts }))
     }
 
     /// Hits counted but not yet stored.

@@ -77,7 +77,9 @@ impl Ctx {
 
     /// The origin generated links should use.
     pub fn origin(&self, req: &Req) -> String {
-        let https = self.cfg.enable_ssl || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let https = self.cfg.enable_ssl
+            || self.cfg.tls.is_some()
+            || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"));
         let forwarded_host = req.forwarded_host.as_deref().filter(|_| self.cfg.trust_proxy);
         let host = forwarded_host.or(req.host.as_deref());
         let origin = page::origin(self.cfg.public_url.as_deref(), https, host, &self.bound);

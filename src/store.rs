@@ -29,14 +29,39 @@ pub type Result<T> = rusqlite::Result<T>;
 /// Opens a connection with the settings every caller needs. Does not create
 /// or migrate the schema; see [`prepare`].
 pub fn open(path: &Path) -> Result<Connection> {
+    // Switching a new file to WAL takes a lock that SQLite does not wait for
+    // through busy_timeout, so many CGI processes opening a brand-new
+    // database at once can see SQLITE_BUSY here: retry for a while.
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_once(path) {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL lets readers run beside the single writer; NORMAL sync is durable
     // against process crashes (the WAL is fsynced at checkpoints).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
 }
 
 /// Opens the database for use, creating the parent directory, converting a

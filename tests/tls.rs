@@ -77,3 +77,17 @@ fn bad_tls_files_are_a_clear_startup_error() {
     let out = Command::new(BIN).args(["serve", "--tls-cert", &cert]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "cert without key is a usage error");
 }
+
+#[test]
+fn page_links_use_https_when_serving_tls() {
+    let dir = tempdir();
+    let (cert, key) = make_cert(dir.path());
+    let srv = Server::start_with(Opts {
+        args: vec!["--tls-cert", &cert, "--tls-key", &key],
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
+    let (ok, html) = curl(&["--cacert", &cert, &format!("https://{}/", srv.addr)]);
+    assert!(ok);
+    assert!(html.contains(&format!("data-origin=\"https://{}\"", srv.addr)), "snippet origin must be https");
+}

@@ -1,0 +1,15 @@
+# hitcounter in a container: nothing but the fully static musl binary.
+#
+# Build the binary first (README, "Static binary"), then the image:
+#   rustup target add x86_64-unknown-linux-musl
+#   CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release --target x86_64-unknown-linux-musl
+#   podman build -t hitcounter .        # or: docker build -t hitcounter .
+# Run it (data in the named volume "hitcounter-data"):
+#   podman run -d --name hitcounter -p 8080:8080 -v hitcounter-data:/data hitcounter
+# Options go after the image name (they replace CMD) or in -e VARIABLE=value.
+FROM scratch
+COPY target/x86_64-unknown-linux-musl/release/hitcounter /hitcounter
+VOLUME /data
+EXPOSE 8080
+ENTRYPOINT ["/hitcounter"]
+CMD ["serve", "--listen", "0.0.0.0:8080", "--db", "/data/hitcounter.db"]

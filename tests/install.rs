@@ -1,0 +1,510 @@
+//! `install.sh` run with `DESTDIR` into a temporary root (never the real
+//! system): every file it writes, idempotence, `--dry-run`, `--uninstall`,
+//! option checks, shellcheck, and `systemd-analyze verify` on the unit.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hitcounter");
+const UNIT: &str = "etc/systemd/system/hitcounter.service";
+const SITE: &str = "etc/nginx/sites-available/hitcounter.conf";
+const LINK: &str = "etc/nginx/sites-enabled/hitcounter.conf";
+const BINARY: &str = "usr/local/bin/hitcounter";
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `./install.sh ARGS` with `DESTDIR=root`.
+fn install(root: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(script())
+        .args(args)
+        .env("DESTDIR", root)
+        .env_remove("GATEWAY_INTERFACE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run install.sh");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn install_ok(root: &Path, args: &[&str]) -> Run {
+    let run = install(root, args);
+    assert!(run.ok, "install.sh {args:?} failed\n{}", run.all());
+    run
+}
+
+const FULL: [&str; 8] = ["--domain", "counter.example.com", "--port", "9123", "--db-dir", "/srv/hits", "--binary", BIN];
+
+/// Every entry under `root`: relative path -> (kind, mode, content or link target, mtime).
+type Snapshot = BTreeMap<String, (char, u32, Vec<u8>, std::time::SystemTime)>;
+
+fn snapshot(root: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let mode = meta.permissions().mode() & 0o7777;
+            let mtime = meta.modified().expect("mtime");
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap().to_string_lossy().into_owned().into_bytes();
+                out.insert(rel, ('l', mode, target, mtime));
+            } else if meta.is_dir() {
+                out.insert(rel, ('d', mode, Vec::new(), mtime));
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, ('f', mode, std::fs::read(&path).unwrap(), mtime));
+            }
+        }
+    }
+    let mut out = Snapshot::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o7777
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).collect()
+}
+
+fn tool_available(name: &str, arg: &str) -> bool {
+    Command::new(name).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+}
+
+/// Missing tool: a skip message on a developer machine, a failure in CI.
+fn require_tool(name: &str, arg: &str, package: &str) -> bool {
+    if tool_available(name, arg) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{name} is required in CI (apt-get install -y {package}); .ci/run installs it"
+    );
+    eprintln!("SKIPPED: {name} not installed (apt-get install -y {package}); CI runs this check");
+    false
+}
+
+#[test]
+fn script_is_executable() {
+    assert_eq!(mode(&script()) & 0o111, 0o111, "install.sh must be executable for `sudo ./install.sh`");
+}
+
+#[test]
+fn writes_exactly_the_documented_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let run = install_ok(&root, &FULL);
+    assert!(run.stdout.contains("not creating the system user hitcounter"), "{}", run.all());
+    assert!(run.stdout.contains("created /usr/local/bin/hitcounter"), "{}", run.all());
+
+    // Exactly these entries, nothing else (no user database files, no enable links).
+    let snap = snapshot(&root);
+    let paths: Vec<&str> = snap.keys().map(String::as_str).collect();
+    let expected = [
+        "etc",
+        "etc/nginx",
+        "etc/nginx/sites-available",
+        SITE,
+        "etc/nginx/sites-enabled",
+        LINK,
+        "etc/systemd",
+        "etc/systemd/system",
+        UNIT,
+        "srv",
+        "srv/hits",
+        "usr",
+        "usr/local",
+        "usr/local/bin",
+        BINARY,
+    ];
+    let mut expected = expected.to_vec();
+    expected.sort();
+    assert_eq!(paths, expected);
+
+    // The binary: a byte copy, executable.
+    assert_eq!(std::fs::read(root.join(BINARY)).unwrap(), std::fs::read(BIN).unwrap());
+    assert_eq!(mode(&root.join(BINARY)), 0o755);
+    // The data dir: private to the service user; empty until the service starts.
+    assert_eq!(mode(&root.join("srv/hits")), 0o750);
+
+    // The unit.
+    let unit = read(&root, UNIT);
+    assert_eq!(mode(&root.join(UNIT)), 0o644);
+    let unit_lines = lines(&unit);
+    for line in [
+        "[Unit]",
+        "[Service]",
+        "[Install]",
+        "ExecStart=/usr/local/bin/hitcounter serve --listen 127.0.0.1:9123 --db /srv/hits/hitcounter.db --trust-proxy",
+        "User=hitcounter",
+        "Group=hitcounter",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "ReadWritePaths=/srv/hits",
+        "Restart=on-failure",
+        "LimitNOFILE=65536",
+        "EnvironmentFile=-/etc/default/hitcounter",
+        "WantedBy=multi-user.target",
+    ] {
+        assert!(unit_lines.contains(&line), "unit lacks {line:?}:\n{unit}");
+    }
+    assert_eq!(unit_lines.iter().filter(|l| l.starts_with("ExecStart=")).count(), 1);
+    // Request logs are kept (journald stores them); no --quiet.
+    assert!(!unit.contains("--quiet"));
+
+    // The nginx site.
+    let site = read(&root, SITE);
+    assert_eq!(mode(&root.join(SITE)), 0o644);
+    assert!(!site.contains('@'), "unfilled placeholder:\n{site}");
+    let site_lines = lines(&site);
+    for line in [
+        "listen 80;",
+        "listen [::]:80;",
+        "server_name counter.example.com;",
+        "proxy_pass http://127.0.0.1:9123;",
+        "proxy_set_header Host $host;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Forwarded-Host $host;",
+    ] {
+        assert!(site_lines.contains(&line), "site lacks {line:?}:\n{site}");
+    }
+    assert_eq!(site.matches('{').count(), site.matches('}').count(), "unbalanced braces:\n{site}");
+    // The link points at the real path (valid once the root is deployed).
+    assert_eq!(std::fs::read_link(root.join(LINK)).unwrap(), Path::new("/etc/nginx/sites-available/hitcounter.conf"));
+}
+
+/// The unit's command line is one the binary accepts: start it with the same
+/// flags (only the address and database moved into the temp dir).
+#[test]
+fn unit_command_line_starts_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    install_ok(&root, &FULL);
+    let unit = read(&root, UNIT);
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let mut words: Vec<String> = exec.split_whitespace().map(String::from).collect();
+    assert_eq!(words.remove(0), "/usr/local/bin/hitcounter");
+    let db = tmp.path().join("hits.db");
+    for i in 0..words.len() {
+        match words[i].as_str() {
+            "--listen" => words[i + 1] = "127.0.0.1:0".into(),
+            "--db" => words[i + 1] = db.to_string_lossy().into_owned(),
+            _ => {}
+        }
+    }
+    let mut child = KillOnDrop(
+        Command::new(root.join(BINARY))
+            .args(&words)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn staged binary"),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) if line.contains("listening on http://127.0.0.1:") => break,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("`hitcounter {}` did not start; stderr: {seen:?}", words.join(" ")),
+        }
+    }
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn second_run_changes_nothing_and_keeps_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    install_ok(&root, &FULL);
+    // A database from a running service (and its WAL) must never be touched.
+    std::fs::write(root.join("srv/hits/hitcounter.db"), b"precious").unwrap();
+    std::fs::write(root.join("srv/hits/hitcounter.db-wal"), b"wal").unwrap();
+    let before = snapshot(&root);
+    std::thread::sleep(Duration::from_millis(20));
+
+    let again = install_ok(&root, &FULL);
+    assert_eq!(snapshot(&root), before, "second run changed files\n{}", again.all());
+    for what in ["/usr/local/bin/hitcounter", UNIT, SITE, LINK] {
+        let what = what.trim_start_matches('/');
+        assert!(again.stdout.contains(&format!("unchanged /{what}")), "no 'unchanged /{what}'\n{}", again.all());
+    }
+    assert!(again.stdout.contains("kept existing database /srv/hits/hitcounter.db"), "{}", again.all());
+    for verb in ["created", "updated", "linked", "removed", "would "] {
+        assert!(!again.stdout.contains(verb), "second run says {verb:?}\n{}", again.all());
+    }
+
+    // Re-running with no options (an upgrade) keeps port, data dir and domain.
+    let upgrade = install_ok(&root, &["--binary", BIN]);
+    assert_eq!(snapshot(&root), before, "option-less re-run changed files\n{}", upgrade.all());
+    assert!(upgrade.stdout.contains("keeping --port 9123"), "{}", upgrade.all());
+    assert!(upgrade.stdout.contains("keeping --db-dir /srv/hits"), "{}", upgrade.all());
+    assert!(upgrade.stdout.contains("keeping --domain counter.example.com"), "{}", upgrade.all());
+
+    // A changed binary is replaced; nothing else moves.
+    std::fs::write(root.join(BINARY), b"old build").unwrap();
+    let update = install_ok(&root, &FULL);
+    assert!(update.stdout.contains("updated /usr/local/bin/hitcounter"), "{}", update.all());
+    assert_eq!(std::fs::read(root.join(BINARY)).unwrap(), std::fs::read(BIN).unwrap());
+    assert_eq!(mode(&root.join(BINARY)), 0o755);
+    assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
+
+    // A new port rewrites the unit and the site, not the database.
+    let moved = install_ok(&root, &["--port", "9200", "--binary", BIN]);
+    assert!(moved.stdout.contains(&format!("updated /{UNIT}")), "{}", moved.all());
+    assert!(moved.stdout.contains(&format!("updated /{SITE}")), "{}", moved.all());
+    assert!(read(&root, UNIT).contains("--listen 127.0.0.1:9200 --db /srv/hits/hitcounter.db --trust-proxy"));
+    assert!(read(&root, SITE).contains("proxy_pass http://127.0.0.1:9200;"));
+    assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
+}
+
+#[test]
+fn site_with_tls_settings_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    install_ok(&root, &FULL);
+    // What `certbot --nginx` leaves behind.
+    let mut site = read(&root, SITE);
+    site = site.replace(
+        "    listen [::]:80;\n",
+        concat!(
+            "    listen 443 ssl; # managed by Certbot\n",
+            "    ssl_certificate /etc/letsencrypt/live/x/fullchain.pem; # managed by Certbot\n",
+        ),
+    );
+    std::fs::write(root.join(SITE), &site).unwrap();
+    let run = install_ok(&root, &FULL);
+    assert_eq!(read(&root, SITE), site);
+    assert!(run.stdout.contains("kept /etc/nginx/sites-available/hitcounter.conf"), "{}", run.all());
+}
+
+#[test]
+fn without_domain_there_is_no_nginx_site_and_no_trust_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let run = install_ok(&root, &["--binary", BIN]);
+    assert!(!root.join("etc/nginx").exists(), "{}", run.all());
+    let unit = read(&root, UNIT);
+    assert!(
+        lines(&unit).contains(
+            &"ExecStart=/usr/local/bin/hitcounter serve --listen 127.0.0.1:8080 --db /var/lib/hitcounter/hitcounter.db"
+        ),
+        "{unit}"
+    );
+    assert!(lines(&unit).contains(&"ReadWritePaths=/var/lib/hitcounter"));
+    assert!(root.join("var/lib/hitcounter").is_dir());
+}
+
+#[test]
+fn dry_run_prints_every_action_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let run = install_ok(&root, &[&FULL[..], &["--dry-run"]].concat());
+    assert!(!root.exists(), "dry run created {:?}\n{}", snapshot(&root).keys(), run.all());
+    for action in [
+        "would create /usr/local/bin/hitcounter",
+        "would create /srv/hits/",
+        "would create /etc/systemd/system/hitcounter.service",
+        "would create /etc/nginx/sites-available/hitcounter.conf",
+        "would link /etc/nginx/sites-enabled/hitcounter.conf",
+    ] {
+        assert!(run.stdout.contains(action), "dry run does not say {action:?}\n{}", run.all());
+    }
+
+    // Over an installed tree: a changed option is reported, not applied.
+    install_ok(&root, &FULL);
+    let before = snapshot(&root);
+    let run = install_ok(&root, &["--port", "9999", "--dry-run", "--binary", BIN]);
+    assert_eq!(snapshot(&root), before);
+    assert!(run.stdout.contains(&format!("would update /{UNIT}")), "{}", run.all());
+    assert!(run.stdout.contains(&format!("would update /{SITE}")), "{}", run.all());
+    assert!(run.stdout.contains("unchanged /usr/local/bin/hitcounter"), "{}", run.all());
+
+    let run = install_ok(&root, &["--uninstall", "--dry-run"]);
+    assert_eq!(snapshot(&root), before);
+    for what in [BINARY, UNIT, SITE, LINK] {
+        assert!(run.stdout.contains(&format!("would remove /{what}")), "{}", run.all());
+    }
+}
+
+#[test]
+fn uninstall_removes_everything_but_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    install_ok(&root, &FULL);
+    std::fs::write(root.join("srv/hits/hitcounter.db"), b"precious").unwrap();
+    let run = install_ok(&root, &["--uninstall"]);
+    for what in [BINARY, UNIT, SITE, LINK] {
+        assert!(std::fs::symlink_metadata(root.join(what)).is_err(), "{what} survived\n{}", run.all());
+        assert!(run.stdout.contains(&format!("removed /{what}")), "{}", run.all());
+    }
+    assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
+    assert!(run.stdout.contains("kept the data directory /srv/hits"), "{}", run.all());
+    // Uninstalling again is harmless.
+    let again = install_ok(&root, &["--uninstall"]);
+    assert!(again.stdout.contains(&format!("absent /{UNIT}")), "{}", again.all());
+    assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
+}
+
+#[test]
+fn bad_options_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let not_hitcounter = tmp.path().join("not-hitcounter");
+    std::fs::write(&not_hitcounter, "#!/bin/sh\necho something else\n").unwrap();
+    std::fs::set_permissions(&not_hitcounter, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let not_hitcounter = not_hitcounter.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &["--port", "0"],
+        &["--port", "70000"],
+        &["--port", "80a"],
+        &["--port", "1000000000000000000080"],
+        &["--port"],
+        &["--db-dir", "relative/dir"],
+        &["--db-dir", "/home/me/hits"],
+        &["--db-dir", "/var/lib/with space"],
+        &["--domain", "bad domain"],
+        &["--domain", "x;evil"],
+        &["--binary", "/nonexistent/hitcounter"],
+        &["--binary", not_hitcounter],
+        &["--bogus"],
+    ];
+    for args in cases {
+        let mut full: Vec<&str> = args.to_vec();
+        if !args.contains(&"--binary") {
+            full.extend(["--binary", BIN]);
+        }
+        let run = install(&root, &full);
+        assert!(!run.ok, "{args:?} was accepted\n{}", run.all());
+        assert!(!run.stderr.trim().is_empty(), "{args:?}: no message\n{}", run.all());
+        assert!(!root.exists(), "{args:?} wrote files\n{}", run.all());
+    }
+}
+
+#[test]
+fn help_lists_every_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = install_ok(tmp.path(), &["--help"]);
+    for option in ["--domain", "--port", "--db-dir", "--binary", "--uninstall", "--dry-run", "DESTDIR"] {
+        assert!(run.stdout.contains(option), "--help lacks {option}\n{}", run.all());
+    }
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn shellcheck_is_clean() {
+    if !require_tool("shellcheck", "--version", "shellcheck") {
+        return;
+    }
+    let out = Command::new("shellcheck").arg("-f").arg("gcc").arg(script()).output().expect("shellcheck");
+    assert!(
+        out.status.success(),
+        "shellcheck install.sh:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `systemd-analyze verify` checks that ExecStart exists on the real file
+/// system, so it verifies a copy of the unit whose ExecStart points at the
+/// staged binary. Fails on any complaint about the unit itself except the
+/// service user not existing on this machine.
+fn verify_unit(unit_text: &str, dir: &Path) -> Result<(), String> {
+    let path = dir.join("hitcounter.service");
+    std::fs::write(&path, unit_text).unwrap();
+    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("hitcounter.service") || l.contains("bad unit file setting"))
+        .filter(|l| !(l.to_ascii_lowercase().contains("user") && l.contains("hitcounter") && !l.contains("ignoring")))
+        .collect();
+    if out.status.success() && complaints.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("exit {:?}; complaints {complaints:?}\nstderr:\n{stderr}", out.status.code()))
+    }
+}
+
+#[test]
+fn systemd_analyze_verifies_the_unit() {
+    if !require_tool("systemd-analyze", "--version", "systemd") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    install_ok(&root, &FULL);
+    let unit = read(&root, UNIT);
+    let staged = root.join(BINARY);
+    let real = unit.replace("ExecStart=/usr/local/bin/hitcounter ", &format!("ExecStart={} ", staged.display()));
+    assert_ne!(real, unit);
+    let check = tmp.path().join("check");
+    std::fs::create_dir(&check).unwrap();
+    verify_unit(&real, &check).unwrap_or_else(|e| panic!("systemd-analyze verify:\n{e}\nunit:\n{unit}"));
+
+    // Hardening level as systemd rates it (0 = best, 10 = worst).
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(check.join("hitcounter.service"))
+        .output()
+        .expect("systemd-analyze security");
+    let text = String::from_utf8_lossy(&out.stdout);
+    if let Some(level) = text
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for hitcounter.service:").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+    {
+        assert!(level <= 2.5, "exposure level {level} (want <= 2.5):\n{text}");
+    }
+    // The check does catch a broken setting.
+    let broken = real.replace("Restart=on-failure", "Restart=sometimes");
+    assert!(verify_unit(&broken, &check).is_err(), "a bad Restart= went unnoticed");
+}
