@@ -10,66 +10,8 @@ use std::path::PathBuf;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./hitcounter.db";
 
-pub const HELP: &str = "\
-hitcounter - self-hosted page-view counter with SVG badges
-
-USAGE:
-    hitcounter [serve] [OPTIONS]      run the HTTP server (the default)
-    hitcounter list [--top N]         counters, biggest first (COUNT<TAB>URL)
-    hitcounter get URL                print one counter's count (0 if none)
-    hitcounter set URL COUNT          set a counter (e.g. when moving from another service)
-    hitcounter delete URL             delete a counter and its history
-    hitcounter export [--format csv|json]   all counters to stdout (default csv)
-    hitcounter import FILE.csv        set counters from a CSV with header url,count
-                                      (validated first; all rows or none)
-    hitcounter cgi                    answer one CGI request (automatic when
-                                      GATEWAY_INTERFACE is set)
-
-Admin commands work on the database file directly and are safe while a
-server runs; the server shows their effect within 2 seconds. They take
---db PATH (or DATABASE_FILE_PATH) like serve.
-
-SERVE OPTIONS:                                   [environment variable]
-    --listen ADDR          address to listen on  [HITCOUNTER_LISTEN]
-                           default 127.0.0.1:8080; port 0 picks a free port
-    --db PATH              SQLite database file  [DATABASE_FILE_PATH, HITCOUNTER_DB]
-                           default ./hitcounter.db; a database of the original
-                           Python hit counter is converted (a copy is kept first)
-    --cookie-window SECS   anti-refresh window; 0 turns it off
-                           default 300           [HITCOUNTER_COOKIE_WINDOW]
-    --public-url URL       origin used in generated snippets, e.g.
-                           https://counter.example.com
-                           default: from the request's Host  [HITCOUNTER_PUBLIC_URL]
-    --enable-ssl           generated links use https; a request forwarded as
-                           plain http gets a 301 to https and HSTS  [ENABLE_SSL=true]
-    --flush-interval MS    write counted hits every MS milliseconds; 0 writes
-                           each hit before answering; default 100  [HITCOUNTER_FLUSH_INTERVAL]
-    --max-pending N        most URLs with unsaved hits held in memory; hits on
-                           further URLs are answered but not counted (logged)
-                           default 100000        [HITCOUNTER_MAX_PENDING]
-    --workers N            request worker threads; default 4  [HITCOUNTER_WORKERS]
-    --top-domains N        sites in the / page's top table; 0 hides it
-                           default 10            [NUM_TOP_DOMAINS]
-    --timezone TZ          day boundary for per-day counts: UTC or a fixed
-                           offset like +09:00; default UTC  [HITCOUNTER_TIMEZONE]
-    --metrics              serve Prometheus metrics at /metrics  [EXPOSE_METRICS=true]
-    --metrics-prefix NAME  metric name prefix; default hitcounter  [METRICS_PREFIX]
-    --tls-cert FILE        serve HTTPS directly with this PEM certificate chain
-    --tls-key FILE         and this PEM private key (PKCS#8 or RSA)
-                           [HITCOUNTER_TLS_CERT, HITCOUNTER_TLS_KEY]
-    --trust-proxy          believe X-Forwarded-Proto and X-Forwarded-Host from a
-                           reverse proxy (nginx) for https detection and links
-                           [HITCOUNTER_TRUST_PROXY=true]
-    --quiet                no per-request log lines  [HITCOUNTER_QUIET=true]
-
-    -h, --help             this help
-    -V, --version          version
-
-A flag beats its environment variable, which beats a config file:
-HITCOUNTER_CONFIG, else hitcounter.toml next to the binary, with lines
-`NAME = value` (NAME an environment variable above, or a flag name such as
-db or cookie-window). Logs go to stderr.
-";
+/// `--help`; kept as a text file so it reads as what the user sees.
+pub const HELP: &str = include_str!("help.txt");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {

@@ -1,0 +1,250 @@
+//! The counting hot path: an in-memory table of counts and unsaved hits.
+//!
+//! Each counter a request touches gets an entry holding its true total
+//! (stored + pending), so a response never needs a database write and the
+//! number it shows is exact and monotonic. A flusher writes pending hits in
+//! one transaction per interval. Entries are sharded by key so workers rarely
+//! wait on each other.
+//!
+//! Rules that keep the numbers right:
+//! - An entry is only evicted by the flusher, after a commit, and only when it
+//!   has no pending hits: so a key missing from the table has nothing unsaved
+//!   and the database is the truth for it.
+//! - Admin commands (set, delete, import) leave an event in the database. The
+//!   flusher reads new events inside its write transaction and, for each
+//!   named key, drops the cached entry and any pending hits: the admin's value
+//!   wins over hits counted before the server noticed the change.
+//! - Past `max_dirty` keys with pending hits, hits on further new keys are
+//!   answered but not counted, and reported in the log (memory stays bounded).
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::store::{self, Delta};
+
+mod flush;
+
+const SHARDS: usize = 64;
+
+/// Pending hits taken out of the table for one flush: key, hits, per day.
+type Taken = (Box<str>, u64, Vec<(NaiveDate, u64)>);
+
+#[derive(Default)]
+struct Entry {
+    total: u64,
+    /// Hits on the newest day seen (stored + pending), for "today" views.
+    day: Option<(NaiveDate, u64)>,
+    pending: u64,
+    days: Vec<(NaiveDate, u64)>,
+}
+
+impl Entry {
+    fn counts(&self, today: NaiveDate) -> Counts {
+        let today = match self.day {
+            Some((d, n)) if d == today => n,
+            _ => 0,
+        };
+        Counts { total: self.total, today }
+    }
+}
+
+/// A counter's total and its hits today.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: u64,
+    pub today: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Box<str>, Entry>,
+    /// Keys whose entries have pending hits, so a flush does not scan the map.
+    dirty: Vec<Box<str>>,
+}
+
+/// What a counted request got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// Counted; the new counts.
+    Counted(Counts),
+    /// Not counted because the pending table is full; the current counts.
+    Overflow(Counts),
+}
+
+impl Hit {
+    pub fn counts(&self) -> Counts {
+        match self {
+            Hit::Counted(c) | Hit::Overflow(c) => *c,
+        }
+    }
+}
+
+pub struct Counter {
+    shards: Vec<Mutex<Shard>>,
+    /// Entries with pending hits, across shards.
+    dirty: AtomicUsize,
+    max_dirty: usize,
+    /// Clean entries kept per shard after a flush (a read cache).
+    cache_per_shard: usize,
+    write_through: bool,
+    overflow: AtomicU64,
+    pending: AtomicU64,
+}
+
+/// Result of one flush, for the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub hits: u64,
+    pub keys: usize,
+    /// Pending hits dropped because an admin command changed their counter.
+    pub superseded: u64,
+}
+
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panicking request must not take the counter down with it: the data
+    // under the lock is a plain map that stays consistent between statements.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Counter {
+    pub fn new(max_dirty: usize, cache_entries: usize, write_through: bool) -> Counter {
+        Counter {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            dirty: AtomicUsize::new(0),
+            max_dirty,
+            cache_per_shard: cache_entries.div_ceil(SHARDS),
+            write_through,
+            overflow: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Mutex<Shard> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        &self.shards[h.finish() as usize % SHARDS]
+    }
+
+    /// Current counts without counting.
+    pub fn peek(&self, key: &str, today: NaiveDate, conn: &Connection) -> store::Result<Counts> {
+        if let Some(e) = lock(self.shard(key)).map.get(key) {
+            return Ok(e.counts(today));
+        }
+        // Not cached: nothing is pending for it, so the database is current.
+        stored(conn, key, today)
+    }
+
+    /// Hits not yet stored, per day, for a key (history views add them).
+    pub fn pending_days(&self, key: &str) -> Vec<(NaiveDate, u64)> {
+        lock(self.shard(key)).map.get(key).map(|e| e.days.clone()).unwrap_or_default()
+    }
+
+    /// Counts one hit on `key` for `day`. In write-through mode the hit is
+    /// committed before this returns (and undone in memory if that fails).
+    pub fn hit(&self, key: &str, day: NaiveDate, conn: &mut Connection) -> store::Result<Hit> {
+        let mut shard = lock(self.shard(key));
+        if !shard.map.contains_key(key) {
+            let stored = stored(conn, key, day)?;
+            if !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
+                self.overflow.fetch_add(1, Ordering::Relaxed);
+                return Ok(Hit::Overflow(stored));
+            }
+            let entry = Entry { total: stored.total, day: Some((day, stored.today)), ..Entry::default() };
+            shard.map.insert(key.into(), entry);
+        }
+        let Shard { map, dirty } = &mut *shard;
+        let entry = map.get_mut(key).expect("inserted above");
+        if entry.pending == 0 {
+            dirty.push(key.into());
+            self.dirty.fetch_add(1, Ordering::Relaxed);
+        }
+        entry.total += 1;
+        entry.day = match entry.day {
+            Some((d, n)) if d == day => Some((d, n + 1)),
+            // Stored hits of a new day only exist when the entry is new, and
+            // then `day` was loaded above.
+            _ => Some((day, 1)),
+        };
+        entry.pending += 1;
+        match entry.days.last_mut() {
+            Some((d, n)) if *d == day => *n += 1,
+            _ => entry.days.push((day, 1)),
+        }
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let counts = entry.counts(day);
+        if self.write_through {
+            let delta = Delta { key: key.to_string(), hits: 1, days: vec![(day_text(day), 1)] };
+            // Read the totals inside the write transaction: other processes
+            // (CGI, a second server) may have counted since we cached them.
+            let written = store::write_tx(conn).and_then(|tx| {
+                store::add(&tx, &[delta])?;
+                let now = store::counts(&tx, key, &day_text(day))?;
+                tx.commit()?;
+                Ok(now)
+            });
+            let (total, today) = match written {
+                Ok(now) => now,
+                Err(e) => {
+                    undo_one(entry, day);
+                    self.pending.fetch_sub(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            entry.total = total;
+            entry.day = Some((day, today));
+            // Fully stored: the entry is clean again (its key stays in the
+            // dirty list harmlessly until the next flush skips it).
+            entry.pending = 0;
+            entry.days.clear();
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            self.dirty.fetch_sub(1, Ordering::Relaxed);
+            dirty.pop();
+        }
+        Ok(Hit::Counted(if self.write_through { entry.counts(day) } else { counts }))
+    }
+
+    /// Hits counted but not yet stored.
+    pub fn pending_hits(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Hits not counted because the pending table was full; resets the tally.
+    pub fn take_overflow(&self) -> u64 {
+        self.overflow.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// Counts as stored in the database (zero for an unknown key).
+fn stored(conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Counts> {
+    let (total, today) = store::counts(conn, key, &day_text(today))?;
+    Ok(Counts { total, today })
+}
+
+fn undo_one(entry: &mut Entry, day: NaiveDate) {
+    entry.total -= 1;
+    if let Some((_, n)) = entry.day.as_mut() {
+        *n -= 1;
+    }
+    entry.pending -= 1;
+    if let Some((d, n)) = entry.days.last_mut() {
+        if *d == day {
+            *n -= 1;
+            if *n == 0 {
+                entry.days.pop();
+            }
+        }
+    }
+}
+
+/// Days are stored as ISO dates, readable in `sqlite3`.
+pub fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! Unit tests of the counting table against a real SQLite file.
+use super::*;
+use std::sync::Arc;
+
+fn setup() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let (conn, _) = store::prepare(&dir.path().join("t.db")).unwrap();
+    (dir, conn)
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+}
+
+#[test]
+fn totals_are_exact_before_and_after_flush() {
+    let (_d, mut conn) = setup();
+    store::set(&mut conn, "e.com/a", 10).unwrap();
+    let c = Counter::new(100, 100, false);
+    let mut last = store::last_event(&conn).unwrap();
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 11, today: 1 }));
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 11);
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(10));
+    let f = c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!((f.hits, f.keys), (1, 1));
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(11));
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 12, today: 2 }));
+    assert_eq!(c.pending_hits(), 1);
+}
+
+#[test]
+fn admin_change_supersedes_pending_hits() {
+    let (_d, mut conn) = setup();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    for _ in 0..3 {
+        c.hit("e.com/a", day(), &mut conn).unwrap();
+    }
+    store::set(&mut conn, "e.com/a", 100).unwrap();
+    let f = c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!(f.superseded, 3);
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 100);
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 101, today: 1 }));
+    assert_eq!(c.pending_hits(), 1);
+}
+
+#[test]
+fn failed_flush_keeps_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (mut conn, _) = store::prepare(&path).unwrap();
+    conn.busy_timeout(std::time::Duration::from_millis(10)).unwrap();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    let mut other = store::open(&path).unwrap();
+    let blocker = store::write_tx(&mut other).unwrap();
+    assert!(c.flush(&mut conn, &mut last).is_err());
+    assert_eq!(c.pending_hits(), 1);
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    drop(blocker);
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().hits, 2);
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(2));
+    let day_hits: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
+    assert_eq!(day_hits, 2);
+}
+
+#[test]
+fn full_table_answers_without_counting_new_keys() {
+    let (_d, mut conn) = setup();
+    let c = Counter::new(1, 100, false);
+    assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 1, today: 1 }));
+    assert_eq!(c.hit("a", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 2, today: 2 }));
+    assert_eq!(c.hit("b", day(), &mut conn).unwrap(), Hit::Overflow(Counts::default()));
+    assert_eq!(c.take_overflow(), 1);
+}
+
+#[test]
+fn write_through_commits_each_hit() {
+    let (_d, mut conn) = setup();
+    let c = Counter::new(100, 100, true);
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(1));
+    assert_eq!(c.pending_hits(), 0);
+}
+
+#[test]
+fn concurrent_hits_are_all_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    store::prepare(&path).unwrap();
+    let c = Arc::new(Counter::new(1000, 1000, false));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (c, path) = (c.clone(), path.clone());
+            std::thread::spawn(move || {
+                let mut conn = store::open(&path).unwrap();
+                for _ in 0..500 {
+                    c.hit("e.com/x", day(), &mut conn).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut conn = store::open(&path).unwrap();
+    let mut last = 0;
+    for _ in 0..5 {
+        c.flush(&mut conn, &mut last).unwrap();
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!(store::get(&conn, "e.com/x").unwrap(), Some(4000));
+}
