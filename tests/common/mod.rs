@@ -57,6 +57,19 @@ impl Server {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
+        Server::launch(cmd, db, dir).unwrap_or_else(|(log, status)| {
+            panic!("server did not print its listen line (exit: {status:?}); log: {log:?}")
+        })
+    }
+
+    /// Spawns `cmd` with stderr captured and waits (at most 20 s) for the
+    /// startup line. On failure: the log so far and the exit status, if the
+    /// process ended (a process still running is killed).
+    pub fn launch(
+        mut cmd: Command,
+        db: PathBuf,
+        dir: Arc<tempfile::TempDir>,
+    ) -> Result<Server, (Vec<String>, Option<ExitStatus>)> {
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn hitcounter");
         let stderr = child.stderr.take().expect("stderr");
@@ -75,14 +88,24 @@ impl Server {
                 log2.lock().unwrap().push(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr,
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => Ok(Server { child, addr, db, dir, log }),
             Err(_) => {
-                let _ = child.kill();
-                panic!("server did not print its listen line; log: {:?}", log.lock().unwrap());
+                let start = Instant::now();
+                let mut status = None;
+                while status.is_none() && start.elapsed() < Duration::from_secs(5) {
+                    status = child.try_wait().expect("try_wait");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                if status.is_none() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                let lines = log.lock().unwrap().clone();
+                Err((lines, status))
             }
-        };
-        Server { child, addr, db, dir, log }
+        }
     }
 
     pub fn get(&self, path: &str) -> Resp {

@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -148,46 +148,9 @@ pub fn spawn(sp: Spawn) -> Server {
 /// Like `spawn`, but returns the log and exit status when no startup line
 /// comes (process exited, or 20 s passed).
 pub fn try_spawn(sp: Spawn) -> Result<Server, (Vec<String>, Option<std::process::ExitStatus>)> {
-    let mut cmd = base_command(&sp);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn hitcounter");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                if let Some(addr) = rest.split_whitespace().next() {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(Some(addr.trim_end_matches('/').to_string()));
-                    }
-                }
-            }
-            log2.lock().unwrap().push(line);
-        }
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(None);
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Some(addr)) => {
-            let db = sp.db.clone().unwrap_or_else(|| sp.dir.path().join("hitcounter.db"));
-            Ok(Server { child, addr, db, dir: sp.dir, log })
-        }
-        _ => {
-            let status = wait_exit(&mut child, Duration::from_secs(5));
-            if status.is_none() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-            let l = log.lock().unwrap().clone();
-            Err((l, status))
-        }
-    }
+    let cmd = base_command(&sp);
+    let db = sp.db.clone().unwrap_or_else(|| sp.dir.path().join("hitcounter.db"));
+    Server::launch(cmd, db, sp.dir)
 }
 
 /// Waits up to `limit` for the process to exit; `None` if it is still running.
