@@ -269,13 +269,7 @@ fn store_is_wal_versioned_unique_with_per_day_rows() {
         .map(|r| r.unwrap())
         .collect();
     for (name, uniq) in idx {
-        let cols: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_index_info('{name}')"))
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let cols: Vec<String> = support::column(&conn, &format!("SELECT name FROM pragma_index_info('{name}')"));
         if uniq == 1 && cols == vec![column.clone()] {
             unique = true;
         }

@@ -109,8 +109,18 @@ pub const ENV_VARS: &[&str] = &[
     "HITCOUNTER_QUIET",
     "HITCOUNTER_TRUST_PROXY",
     "HITCOUNTER_CONFIG",
+    "HITCOUNTER_TIMEZONE",
+    "EXPOSE_METRICS",
+    "METRICS_PREFIX",
+    "HITCOUNTER_TLS_CERT",
+    "HITCOUNTER_TLS_KEY",
     "GATEWAY_INTERFACE",
 ];
+
+/// The first column of every row `sql` returns, as text.
+pub fn column(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+}
 
 pub fn base_command(sp: &Spawn) -> Command {
     let mut cmd = if let Some(prefix) = &sp.sh_prefix {
@@ -608,13 +618,7 @@ pub fn rows_with_key(conn: &rusqlite::Connection, key: &str) -> Vec<(String, Str
         .map(|r| r.unwrap())
         .collect();
     for t in tables {
-        let cols: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let cols: Vec<String> = column(conn, &format!("SELECT name FROM pragma_table_info('{t}')"));
         for c in cols {
             let n: i64 = conn
                 .query_row(&format!("SELECT COUNT(*) FROM \"{t}\" WHERE CAST(\"{c}\" AS TEXT) = ?1"), [key], |r| {
@@ -634,13 +638,7 @@ pub fn rows_with_key(conn: &rusqlite::Connection, key: &str) -> Vec<(String, Str
 pub fn counter_tables(conn: &rusqlite::Connection, key: &str, count: i64) -> Vec<(String, i64)> {
     let mut out = Vec::new();
     for (t, c, n) in rows_with_key(conn, key) {
-        let cols: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let cols: Vec<String> = column(conn, &format!("SELECT name FROM pragma_table_info('{t}')"));
         let mut holds = false;
         for other in &cols {
             let m: i64 = conn
