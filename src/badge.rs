@@ -88,12 +88,14 @@ pub fn render(b: &Badge) -> String {
     let label = if upper { b.label.trim().to_uppercase() } else { b.label.trim().to_string() };
     let message = if upper { b.message.trim().to_uppercase() } else { b.message.trim().to_string() };
     let lk = look(b.style);
-    let measure = |text: &str, bold: bool| if upper { for_the_badge_width(text, bold) } else { text_width(text) };
-    let label_w = if label.is_empty() { 0 } else { measure(&label, false) };
+    let measure =
+        |text: &str, bold: bool| if upper { for_the_badge_width(text, bold) } else { f64::from(text_width(text)) };
+    let pad = f64::from(lk.pad);
+    let label_w = if label.is_empty() { 0.0 } else { measure(&label, false) };
     let message_w = measure(&message, upper);
-    let left = if label.is_empty() { 0 } else { label_w + 2 * lk.pad };
-    let right = message_w + 2 * lk.pad;
-    let total = left + right;
+    let left = if label.is_empty() { 0.0 } else { label_w + 2.0 * pad };
+    let right = message_w + 2.0 * pad;
+    let (left, right, total) = (Num(left), Num(right), Num(left + right));
     let h = lk.height;
     let accessible = if label.is_empty() {
         xml_text(b.message.trim()).into_owned()
@@ -135,13 +137,30 @@ pub fn render(b: &Badge) -> String {
     let text = Text { baseline: lk.baseline, shadow: lk.shadow, bold: false };
     if !label.is_empty() {
         // shields centres the label one pixel in from the edge on flat styles.
-        let start = if upper { 0 } else { 1 };
-        text.push(&mut svg, &label, label_w, start + lk.pad, b.label_color);
+        let start = if upper { 0.0 } else { 1.0 };
+        text.push(&mut svg, &label, label_w, start + pad, b.label_color);
     }
-    let start = if upper || left == 0 { left } else { left - 1 };
-    Text { bold: upper, ..text }.push(&mut svg, &message, message_w, start + lk.pad, b.color);
+    let start = if upper || left.0 == 0.0 { left.0 } else { left.0 - 1.0 };
+    Text { bold: upper, ..text }.push(&mut svg, &message, message_w, start + pad, b.color);
     svg.push_str("</g></svg>");
     svg
+}
+
+/// A length in the SVG: whole numbers print without a fraction (so flat
+/// badges match shields byte for byte), others with up to two decimals.
+#[derive(Clone, Copy)]
+struct Num(f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let rounded = (self.0 * 100.0).round() / 100.0;
+        if rounded.fract() == 0.0 {
+            write!(f, "{}", rounded as i64)
+        } else {
+            let text = format!("{rounded:.2}");
+            f.write_str(text.trim_end_matches('0'))
+        }
+    }
 }
 
 struct Text {
@@ -152,9 +171,9 @@ struct Text {
 
 impl Text {
     /// One text (and its shadow copy) starting `start` px from the left.
-    fn push(&self, svg: &mut String, text: &str, width: u32, start: u32, background: &str) {
-        let x = 10 * start + 5 * width;
-        let length = 10 * width;
+    fn push(&self, svg: &mut String, text: &str, width: f64, start: f64, background: &str) {
+        let x = Num(10.0 * start + 5.0 * width);
+        let length = Num(10.0 * width);
         let (fill, shadow) = if is_light(background) { ("#333", "#ccc") } else { ("#fff", "#010101") };
         let t = xml_text(text);
         let weight = if self.bold { r#" font-weight="bold""# } else { "" };
@@ -235,6 +254,8 @@ mod tests {
         let ftb = of(Style::ForTheBadge);
         assert_eq!(attr(&ftb, "height"), "28");
         assert!(ftb.contains(">HITS<") && ftb.contains(r#"font-weight="bold""#));
+        // for-the-badge keeps the fractional letter spacing: floor(21.33) + 3 x 1.25.
+        assert!(ftb.contains(r#"textLength="247.5""#), "{ftb}");
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Flusher<'_> {
     /// One flush, recorded in the metrics.
     fn flush(&self, conn: &mut Connection, last_event: &mut i64) -> rusqlite::Result<Flushed> {
         let start = Instant::now();
+        self.metrics.flush_begins();
         let result = self.counter.flush(conn, last_event);
         self.metrics.flushed(start.elapsed(), result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         if let Ok(f) = &result {

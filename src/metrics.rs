@@ -27,6 +27,9 @@ pub const ROUTES: [&str; 15] = [
 ];
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];
 
+/// A flush running longer than this (or two flush periods) is "stuck".
+const STUCK_AFTER: Duration = Duration::from_secs(1);
+
 pub struct Metrics {
     requests: [[AtomicU64; STATUSES.len()]; ROUTES.len()],
     pub hits_counted: AtomicU64,
@@ -37,6 +40,8 @@ pub struct Metrics {
     started: Instant,
     /// Micros since `started` of the last successful flush.
     last_flush_ok: AtomicU64,
+    /// Micros since `started` when the running flush began; 0 when idle.
+    flush_began: AtomicU64,
     failure: Mutex<Option<String>>,
 }
 
@@ -60,6 +65,7 @@ impl Default for Metrics {
             flush_micros: AtomicU64::new(0),
             started: Instant::now(),
             last_flush_ok: AtomicU64::new(0),
+            flush_began: AtomicU64::new(0),
             failure: Mutex::new(None),
         }
     }
@@ -70,7 +76,13 @@ impl Metrics {
         self.requests[route_index(path)][status_index(status)].fetch_add(1, Relaxed);
     }
 
+    /// A flush starts (it may then wait for the database lock).
+    pub fn flush_begins(&self) {
+        self.flush_began.store(self.started.elapsed().as_micros().max(1) as u64, Relaxed);
+    }
+
     pub fn flushed(&self, took: Duration, result: Result<(), String>) {
+        self.flush_began.store(0, Relaxed);
         self.flushes.fetch_add(1, Relaxed);
         self.flush_micros.fetch_add(took.as_micros() as u64, Relaxed);
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
@@ -90,6 +102,15 @@ impl Metrics {
     pub fn health(&self, period: Duration) -> Result<(), String> {
         if let Some(e) = self.failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Err(format!("database not writable: {e}"));
+        }
+        // A write waiting for a lock fails only after the busy timeout (5 s);
+        // report it as soon as it is clearly stuck.
+        let began = self.flush_began.load(Relaxed);
+        if began > 0 {
+            let waiting = self.started.elapsed().saturating_sub(Duration::from_micros(began));
+            if waiting > (period * 2).max(STUCK_AFTER) {
+                return Err(format!("a write has waited {:.1}s for the database (locked?)", waiting.as_secs_f64()));
+            }
         }
         let since_ok = self.started.elapsed().saturating_sub(Duration::from_micros(self.last_flush_ok.load(Relaxed)));
         let allowed = (period * 20).max(Duration::from_secs(10));
@@ -172,6 +193,19 @@ mod tests {
         assert!(m.health(Duration::from_millis(100)).is_ok());
         m.flushed(Duration::ZERO, Err("disk full".into()));
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("disk full"));
+        m.flushed(Duration::ZERO, Ok(()));
+        assert!(m.health(Duration::from_millis(100)).is_ok());
+        m.flush_begins();
+        assert!(m.health(Duration::from_millis(100)).is_ok(), "a fresh flush is not stuck");
+    }
+
+    #[test]
+    fn a_flush_stuck_on_a_lock_is_unhealthy() {
+        let m = Metrics { started: Instant::now() - Duration::from_secs(3), ..Metrics::default() };
+        m.flushed(Duration::ZERO, Ok(()));
+        // The running flush began 3 s ago (1 µs after `started`).
+        m.flush_began.store(1, Relaxed);
+        assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("waited"));
         m.flushed(Duration::ZERO, Ok(()));
         assert!(m.health(Duration::from_millis(100)).is_ok());
     }

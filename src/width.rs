@@ -139,10 +139,10 @@ fn verdana10(c: char, bold: bool) -> f64 {
 }
 
 /// `for-the-badge` text width: the sum floored, plus 1.25 px letter spacing
-/// per character (no odd rounding).
-pub fn for_the_badge_width(text: &str, bold: bool) -> u32 {
+/// per character (no odd rounding, so it may end in .25, .5 or .75).
+pub fn for_the_badge_width(text: &str, bold: bool) -> f64 {
     let sum: f64 = text.chars().map(|c| verdana10(c, bold)).sum();
-    (sum.floor() + 1.25 * text.chars().count() as f64).round() as u32
+    sum.floor() + 1.25 * text.chars().count() as f64
 }
 
 #[cfg(test)]
