@@ -4,6 +4,9 @@
 //! Text is drawn at 10x scale with `textLength`, as shields does, so the
 //! layout holds in any font. All text goes through `escape::xml_text`.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use crate::color::is_light;
 use crate::escape::xml_text;
 use crate::width::{for_the_badge_width, text_width};
@@ -82,11 +85,16 @@ fn look(style: Style) -> Look {
     }
 }
 
-/// Renders the badge as a standalone SVG document.
+/// Renders the badge as a standalone SVG document. Written into one buffer:
+/// this runs on every badge request.
 pub fn render(b: &Badge) -> String {
     let upper = b.style == Style::ForTheBadge;
-    let label = if upper { b.label.trim().to_uppercase() } else { b.label.trim().to_string() };
-    let message = if upper { b.message.trim().to_uppercase() } else { b.message.trim().to_string() };
+    let (label, message) = (b.label.trim(), b.message.trim());
+    let (label, message): (Cow<str>, Cow<str>) = if upper {
+        (label.to_uppercase().into(), message.to_uppercase().into())
+    } else {
+        (label.into(), message.into())
+    };
     let lk = look(b.style);
     let measure =
         |text: &str, bold: bool| if upper { for_the_badge_width(text, bold) } else { f64::from(text_width(text)) };
@@ -97,43 +105,42 @@ pub fn render(b: &Badge) -> String {
     let right = message_w + 2.0 * pad;
     let (left, right, total) = (Num(left), Num(right), Num(left + right));
     let h = lk.height;
-    let accessible = if label.is_empty() {
-        xml_text(b.message.trim()).into_owned()
-    } else {
-        format!("{}: {}", xml_text(b.label.trim()), xml_text(b.message.trim()))
-    };
     let (lc, mc) = (xml_text(b.label_color), xml_text(b.color));
     let mut svg = String::with_capacity(1400);
-    svg.push_str(&format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{h}" role="img" aria-label="{accessible}"><title>{accessible}</title>"#
-    ));
+    let _ =
+        write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{h}" role="img" aria-label=""#);
+    push_accessible(&mut svg, b);
+    svg.push_str(r#""><title>"#);
+    push_accessible(&mut svg, b);
+    svg.push_str("</title>");
     if !lk.gradient.is_empty() {
         svg.push_str(r#"<linearGradient id="s" x2="0" y2="100%">"#);
         for (offset, color, opacity) in lk.gradient {
-            svg.push_str(&format!(r#"<stop offset="{offset}" stop-color="{color}" stop-opacity="{opacity}"/>"#));
+            let _ = write!(svg, r#"<stop offset="{offset}" stop-color="{color}" stop-opacity="{opacity}"/>"#);
         }
         svg.push_str("</linearGradient>");
     }
-    let group = if lk.radius > 0 {
-        svg.push_str(&format!(
-            r##"<clipPath id="r"><rect width="{total}" height="{h}" rx="{}" fill="#fff"/></clipPath>"##,
+    if lk.radius > 0 {
+        let _ = write!(
+            svg,
+            r##"<clipPath id="r"><rect width="{total}" height="{h}" rx="{}" fill="#fff"/></clipPath><g clip-path="url(#r)">"##,
             lk.radius
-        ));
-        r#"<g clip-path="url(#r)">"#
+        );
     } else {
-        r#"<g shape-rendering="crispEdges">"#
-    };
-    svg.push_str(group);
-    svg.push_str(&format!(
+        svg.push_str(r#"<g shape-rendering="crispEdges">"#);
+    }
+    let _ = write!(
+        svg,
         r#"<rect width="{left}" height="{h}" fill="{lc}"/><rect x="{left}" width="{right}" height="{h}" fill="{mc}"/>"#
-    ));
+    );
     if !lk.gradient.is_empty() {
-        svg.push_str(&format!(r#"<rect width="{total}" height="{h}" fill="url(#s)"/>"#));
+        let _ = write!(svg, r#"<rect width="{total}" height="{h}" fill="url(#s)"/>"#);
     }
     let size = if upper { 100 } else { 110 };
-    svg.push_str(&format!(
+    let _ = write!(
+        svg,
         r##"</g><g fill="#fff" text-anchor="middle" font-family="{FONT}" text-rendering="geometricPrecision" font-size="{size}">"##
-    ));
+    );
     let text = Text { baseline: lk.baseline, shadow: lk.shadow, bold: false };
     if !label.is_empty() {
         // shields centres the label one pixel in from the edge on flat styles.
@@ -146,6 +153,16 @@ pub fn render(b: &Badge) -> String {
     svg
 }
 
+/// `label: message`, or just the message when there is no label.
+fn push_accessible(svg: &mut String, b: &Badge) {
+    let label = b.label.trim();
+    if !label.is_empty() {
+        svg.push_str(&xml_text(label));
+        svg.push_str(": ");
+    }
+    svg.push_str(&xml_text(b.message.trim()));
+}
+
 /// A length in the SVG: whole numbers print without a fraction (so flat
 /// badges match shields byte for byte), others with up to two decimals.
 #[derive(Clone, Copy)]
@@ -153,12 +170,12 @@ struct Num(f64);
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        let rounded = (self.0 * 100.0).round() / 100.0;
-        if rounded.fract() == 0.0 {
-            write!(f, "{}", rounded as i64)
-        } else {
-            let text = format!("{rounded:.2}");
-            f.write_str(text.trim_end_matches('0'))
+        let hundredths = (self.0 * 100.0).round() as i64;
+        let (whole, frac) = (hundredths / 100, hundredths % 100);
+        match frac {
+            0 => write!(f, "{whole}"),
+            f2 if f2 % 10 == 0 => write!(f, "{whole}.{}", f2 / 10),
+            f2 => write!(f, "{whole}.{f2:02}"),
         }
     }
 }
@@ -178,15 +195,17 @@ impl Text {
         let t = xml_text(text);
         let weight = if self.bold { r#" font-weight="bold""# } else { "" };
         if self.shadow {
-            svg.push_str(&format!(
+            let _ = write!(
+                svg,
                 r#"<text aria-hidden="true" x="{x}" y="{}" fill="{shadow}" fill-opacity=".3" transform="scale(.1)" textLength="{length}"{weight}>{t}</text>"#,
                 self.baseline + 10
-            ));
+            );
         }
-        svg.push_str(&format!(
+        let _ = write!(
+            svg,
             r#"<text x="{x}" y="{}" transform="scale(.1)" fill="{fill}" textLength="{length}"{weight}>{t}</text>"#,
             self.baseline
-        ));
+        );
     }
 }
 

@@ -1,7 +1,9 @@
 //! Badge colours: shields' named colours and bare or `#`-prefixed hex.
 
+use std::borrow::Cow;
+
 /// Resolves a colour parameter to `#hex`, or `None` when it is not one.
-pub fn parse(input: &str) -> Option<String> {
+pub fn parse(input: &str) -> Option<Cow<'static, str>> {
     let c = input.trim().to_ascii_lowercase();
     let named = match c.as_str() {
         "brightgreen" | "success" => "#4c1",
@@ -16,20 +18,20 @@ pub fn parse(input: &str) -> Option<String> {
         _ => "",
     };
     if !named.is_empty() {
-        return Some(named.to_string());
+        return Some(Cow::Borrowed(named));
     }
     let hex = c.strip_prefix('#').unwrap_or(&c);
     let ok = matches!(hex.len(), 3 | 6) && hex.chars().all(|ch| ch.is_ascii_hexdigit());
-    ok.then(|| format!("#{hex}"))
+    ok.then(|| Cow::Owned(format!("#{hex}")))
 }
 
 /// `(r, g, b)` of a `#rgb` / `#rrggbb` colour.
 pub fn rgb(color: &str) -> Option<(u32, u32, u32)> {
-    let hex = color.strip_prefix('#')?;
-    let digits: Vec<u32> = hex.chars().map(|c| c.to_digit(16)).collect::<Option<_>>()?;
-    match digits.as_slice() {
-        [r, g, b] => Some((r * 17, g * 17, b * 17)),
-        [r1, r2, g1, g2, b1, b2] => Some((r1 * 16 + r2, g1 * 16 + g2, b1 * 16 + b2)),
+    let hex = color.strip_prefix('#')?.as_bytes();
+    let d = |i: usize| (hex[i] as char).to_digit(16);
+    match hex.len() {
+        3 => Some((d(0)? * 17, d(1)? * 17, d(2)? * 17)),
+        6 => Some((d(0)? * 16 + d(1)?, d(2)? * 16 + d(3)?, d(4)? * 16 + d(5)?)),
         _ => None,
     }
 }

@@ -21,6 +21,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(30);
 /// Longest sleep between looks at admin events and the overflow tally.
 const TICK: Duration = Duration::from_millis(250);
+/// Page cache of the flusher's connection, in KiB (negative: KiB for SQLite).
+const FLUSHER_CACHE_KIB: i64 = -16 * 1024;
 /// Least time between two overflow warnings.
 const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -34,6 +36,9 @@ impl Flusher<'_> {
     /// Runs until `shutdown`; returns its connection for the final flush.
     pub fn run(&self, db: &Path, shutdown: &AtomicBool, last_event: &mut i64) -> Result<Connection, ()> {
         let mut conn = store::open(db).map_err(|e| info(&format!("error: flusher cannot open the database: {e}")))?;
+        // Flushes touch many index pages; a bigger cache than SQLite's 2 MB
+        // default keeps them in memory across flushes.
+        let _ = conn.pragma_update(None, "cache_size", FLUSHER_CACHE_KIB);
         let mut wait = self.period;
         let mut next_flush = Instant::now() + wait;
         let mut failing_since: Option<Instant> = None;

@@ -1,6 +1,8 @@
 //! Display parameters of badges and charts, read from the query string, and
 //! the text a badge shows. Invalid values are errors (400), never guesses.
 
+use std::borrow::Cow;
+
 use crate::badge::Style;
 use crate::counter::Counts;
 use crate::limits::{MAX_DAYS, MAX_LABEL_CHARS};
@@ -17,9 +19,10 @@ pub enum View {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadgeParams {
     pub style: Style,
-    pub label: String,
-    pub color: String,
-    pub label_color: String,
+    // Cow: the defaults cost no allocation on the badge hot path.
+    pub label: Cow<'static, str>,
+    pub color: Cow<'static, str>,
+    pub label_color: Cow<'static, str>,
     pub view: View,
     pub abbreviate: bool,
 }
@@ -38,13 +41,13 @@ pub fn badge(query: &str) -> Result<BadgeParams, String> {
         Some(s) => Style::parse(s)
             .ok_or_else(|| format!("unknown style {s:?}: use flat, flat-square, plastic or for-the-badge"))?,
     };
-    let label = decoded(query, "label")?.unwrap_or_else(|| "hits".into());
+    let label: Cow<'static, str> = decoded(query, "label")?.map_or(Cow::Borrowed("hits"), Cow::Owned);
     if label.chars().count() > MAX_LABEL_CHARS {
         return Err(format!("label is longer than {MAX_LABEL_CHARS} characters"));
     }
-    let colour = |name: &str, default: &str| -> Result<String, String> {
+    let colour = |name: &str, default: &'static str| -> Result<Cow<'static, str>, String> {
         match decoded(query, name)?.as_deref() {
-            None | Some("") => Ok(default.to_string()),
+            None | Some("") => Ok(Cow::Borrowed(default)),
             Some(c) => color::parse(c).ok_or_else(|| {
                 format!("{name} {c:?} is not a colour: use hex like 4c1 or #44cc11, or a name like brightgreen")
             }),
@@ -154,7 +157,7 @@ mod tests {
     fn defaults_and_values() {
         let d = badge("url=x").unwrap();
         assert_eq!(
-            (d.style, d.label.as_str(), d.color.as_str(), d.label_color.as_str()),
+            (d.style, d.label.as_ref(), d.color.as_ref(), d.label_color.as_ref()),
             (Style::Flat, "hits", "#4c1", "#555")
         );
         let p = badge(
@@ -163,7 +166,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.style, Style::ForTheBadge);
         assert_eq!(p.label, "my views");
-        assert_eq!((p.color.as_str(), p.label_color.as_str()), ("#e05d44", "#abcdef"));
+        assert_eq!((p.color.as_ref(), p.label_color.as_ref()), ("#e05d44", "#abcdef"));
         assert_eq!(p.message(Counts { total: 12345, today: 3 }), "3 / 12.3k");
     }
 

@@ -4,6 +4,7 @@
 //! every response carries (no-cache, CORS, nosniff) are added in `finish`.
 
 use rusqlite::Connection;
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,8 @@ pub struct Resp {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
-    pub headers: Vec<(&'static str, String)>,
+    /// Most values are constants; `Cow` spares an allocation for each.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
 }
 
 impl Resp {
@@ -40,7 +42,7 @@ impl Resp {
         Resp::new(status, TEXT, body.into())
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Resp {
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Resp {
         self.headers.push((name, value.into()));
         self
     }
@@ -194,16 +196,17 @@ fn top_sites(ctx: &Ctx, conn: &Connection) -> Vec<(String, u64)> {
 
 /// Adds the headers every response carries.
 fn finish(req: &Req, ctx: &Ctx, mut resp: Resp) -> Resp {
-    let origin = req.origin.clone().unwrap_or_else(|| "*".into());
-    let mut common = vec![
-        ("Cache-Control", "no-cache, no-store, must-revalidate".to_string()),
+    let origin: Cow<'static, str> = req.origin.clone().map_or(Cow::Borrowed("*"), Cow::Owned);
+    let mut common: Vec<(&'static str, Cow<'static, str>)> = Vec::with_capacity(12);
+    common.extend([
+        ("Cache-Control", "no-cache, no-store, must-revalidate".into()),
         ("Pragma", "no-cache".into()),
         ("Expires", "0".into()),
         ("Access-Control-Allow-Origin", origin),
         ("Access-Control-Allow-Credentials", "true".into()),
         ("Vary", "Origin".into()),
         ("X-Content-Type-Options", "nosniff".into()),
-    ];
+    ]);
     if ctx.cfg.enable_ssl {
         common.push(("Strict-Transport-Security", "max-age=31536000".into()));
     }

@@ -1,0 +1,570 @@
+#!/usr/bin/env bash
+# Benchmark of hitcounter's write path against a bare tiny_http server.
+#
+# Builds release, starts hitcounter (temporary database, --quiet) and the
+# baseline examples/bare.rs on free loopback ports, and drives wrk
+# (2 threads, 32 connections, bench/urls.lua spreading requests over 1000
+# URLs) against /count/tag.svg (no cookies), /nocount/tag.svg and /count,
+# each run interleaved with a baseline run so machine noise hits both.
+# After a clean shutdown (SIGTERM) it checks that the database total equals
+# the number of 2xx counted responses. A scale run repeats the counted badge
+# over a database pre-filled with 1,000,000 counters.
+#
+# Usage: bench/run.sh [--quick] [--duration S] [--rounds N]
+#                     [--scale | --no-scale] [--workers N]
+#                     [--flush-interval MS] [--no-build] [--hitcounter PATH]
+#   --quick        3 s runs (a smoke run); default 10 s (--duration S)
+#   --rounds N     repeat the three scenarios N times (default 1); the
+#                  targets use the median ratio and p99 over the rounds
+#   --scale        only the 1,000,000-counter run; --no-scale: skip it
+#   --hitcounter   benchmark another hitcounter binary (still builds bare)
+# Exit status: 0 when no hit was lost or added; 1 otherwise or on failure.
+# It is a measurement, not a test: the throughput targets are reported as
+# met or not met but do not change the exit status.
+
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+LUA="$ROOT/bench/urls.lua"
+COMMAND_LINE="bench/run.sh${*:+ $*}"
+
+DURATION=10
+WORKERS=4
+FLUSH_ARGS=()
+PART=all # all | main | scale
+BUILD=1
+HC_OVERRIDE=""
+ROUNDS=1
+STARTS=5
+THREADS=2
+CONNECTIONS=32
+KEYS=1000
+SCALE_KEYS=1000000
+SCALE_START_COUNT=1000
+
+usage() {
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+	exit "${1:-0}"
+}
+
+die() {
+	printf 'run.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+while (($# > 0)); do
+	case $1 in
+	--quick) DURATION=3 ;;
+	--duration)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--duration needs whole seconds"
+		DURATION=$2
+		shift
+		;;
+	--rounds)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--rounds needs a number"
+		ROUNDS=$2
+		shift
+		;;
+	--workers)
+		[[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--workers needs a number"
+		WORKERS=$2
+		shift
+		;;
+	--flush-interval)
+		[[ ${2:-} =~ ^[0-9]+$ ]] || die "--flush-interval needs milliseconds"
+		FLUSH_ARGS=(--flush-interval "$2")
+		shift
+		;;
+	--scale) PART=scale ;;
+	--no-scale) PART=main ;;
+	--no-build) BUILD=0 ;;
+	--hitcounter)
+		[[ -n ${2:-} ]] || die "--hitcounter needs a path"
+		HC_OVERRIDE=$2
+		shift
+		;;
+	-h | --help) usage 0 ;;
+	*) printf 'run.sh: unknown argument %s\n' "$1" >&2 && usage 2 ;;
+	esac
+	shift
+done
+
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+HC=${HC_OVERRIDE:-$TARGET_DIR/release/hitcounter}
+BARE="$TARGET_DIR/release/examples/bare"
+
+# ---------------------------------------------------------------- helpers
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hitcounter-bench.XXXXXX")
+PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+	if [[ -n ${KEEP_TMP:-} ]]; then echo "kept $TMP" >&2; else rm -rf -- "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A 1 ms pause without forking: a read with a timeout on a FIFO nobody writes.
+mkfifo "$TMP/pause"
+exec {PAUSE_FD}<>"$TMP/pause"
+pause() { read -r -t 0.001 -u "$PAUSE_FD" _ || true; }
+
+# Microseconds since the epoch, in $NOW, without forking.
+now() { NOW=${EPOCHREALTIME//[!0-9]/}; }
+
+# One HTTP/1.1 GET over bash's /dev/tcp; succeeds on a 200 status line.
+probe() {
+	local addr=$1 path=$2 fd line=""
+	exec {fd}<>"/dev/tcp/${addr%:*}/${addr##*:}" || return 1
+	printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$addr" >&"$fd" || true
+	IFS= read -r -t 2 -u "$fd" line || true
+	exec {fd}>&-
+	[[ $line == "HTTP/1.1 200"* ]]
+}
+
+# The address from a "... listening on http://ADDR ..." line, in $ADDR.
+read_addr() {
+	local line
+	ADDR=""
+	while IFS= read -r line; do
+		if [[ $line =~ listening\ on\ http://([^ ]+) ]]; then
+			ADDR=${BASH_REMATCH[1]}
+			return 0
+		fi
+	done <"$1"
+	return 1
+}
+
+# start_server LOG PROBE_PATH CMD...: starts CMD in the background and polls
+# (every ~1 ms, at most 10 s) until PROBE_PATH answers 200. Sets SRV_PID,
+# SRV_ADDR and SRV_START_US (process start to first served request).
+start_server() {
+	local log=$1 path=$2 t0 deadline
+	shift 2
+	: >"$log"
+	now
+	t0=$NOW
+	deadline=$((t0 + 10000000))
+	"$@" 2>"$log" &
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	ADDR=""
+	while :; do
+		if [[ -n $ADDR ]] || read_addr "$log"; then
+			if probe "$ADDR" "$path" 2>/dev/null; then
+				break
+			fi
+		fi
+		kill -0 "$SRV_PID" 2>/dev/null || die "server exited at start: $(cat "$log")"
+		now
+		((NOW < deadline)) || die "server did not answer within 10 s: $(cat "$log")"
+		pause
+	done
+	now
+	SRV_START_US=$((NOW - t0))
+	SRV_ADDR=$ADDR
+}
+
+# stop_server PID: SIGTERM, wait at most 60 s, return the exit status.
+stop_server() {
+	local pid=$1 i rc=0
+	kill -TERM "$pid"
+	for ((i = 0; i < 60000; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		pause
+	done
+	kill -0 "$pid" 2>/dev/null && die "server $pid still running 60 s after SIGTERM"
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# Peak resident set (VmHWM) of PID in KiB.
+peak_rss_kib() {
+	local key value _unit
+	while read -r key value _unit; do
+		if [[ $key == VmHWM: ]]; then
+			printf '%s\n' "$value"
+			return
+		fi
+	done <"/proc/$1/status"
+}
+
+# Sum of all counts, read through the product's own export.
+db_total() {
+	"$HC" export --format csv --db "$1" | awk -F, 'NR > 1 { s += $NF } END { printf "%d\n", s }'
+}
+
+load1() {
+	local l _rest
+	read -r l _rest </proc/loadavg
+	printf '%s\n' "$l"
+}
+
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+RUN=0
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# CPU time (user + system, in clock ticks) used so far by PID, in $TICKS.
+cpu_ticks() {
+	local line f
+	read -r line <"/proc/$1/stat"
+	read -ra f <<<"${line##*) }"
+	TICKS=$((f[11] + f[12]))
+}
+
+# bench PART KIND LABEL PID ADDR PATH NKEYS MODE: one wrk run against the
+# server PID at ADDR; appends a row to $RESULTS and sets OK2XX and
+# UNANSWERED for the caller. Also records the server's CPU time per
+# response, which other load on the machine disturbs less than req/s.
+bench() {
+	local part=$1 kind=$2 label=$3 pid=$4 addr=$5 path=$6 nkeys=$7 mode=$8 out line kv t0 cpu_us
+	local -A r=()
+	RUN=$((RUN + 1))
+	out="$TMP/wrk-$RUN-$label.txt"
+	printf '  run %2d: %-12s %s%s (%s s) ...' "$RUN" "$label" "$path" \
+		"$([[ $kind == base ]] && printf ' [bare]')" "$DURATION" >&2
+	cpu_ticks "$pid"
+	t0=$TICKS
+	timeout $((DURATION + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+		-s "$LUA" "http://$addr" -- "$path" "$nkeys" "$mode" >"$out" 2>&1 ||
+		die "wrk failed: $(cat "$out")"
+	cpu_ticks "$pid"
+	line=$(sed -n 's/^BENCH //p' "$out")
+	[[ -n $line ]] || die "no result from wrk: $(cat "$out")"
+	for kv in $line; do
+		r[${kv%%=*}]=${kv#*=}
+	done
+	cpu_us=$(((TICKS - t0) * 1000000 / CLK_TCK))
+	printf ' %s req/s\n' "${r[rps]}" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$RUN" "$kind" "$label" "$nkeys" \
+		"${r[rps]}" "${r[p50_us]}" "${r[p99_us]}" "${r[ok2xx]}" "${r[non2xx]}" \
+		"$((r[socket_errors]))" "${r[unanswered]}" "$(load1)" \
+		"$(awk -v c="$cpu_us" -v n="${r[requests]}" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')" >>"$RESULTS"
+	OK2XX=${r[ok2xx]}
+	UNANSWERED=${r[unanswered]}
+}
+
+# Warm-up that counts nothing (/nocount), 1 s.
+warm() {
+	timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$LUA" "http://$1" -- /nocount/tag.svg "$2" "$3" \
+		>/dev/null 2>&1 || die "warm-up against $1 failed"
+}
+
+# table PART: the runs of one part, each test run with its ratio to the
+# mean of the baseline runs just before and after it; then, per scenario,
+# the medians over the rounds. Writes "label<TAB>median ratio<TAB>median
+# p99 ms" lines to $TMP/summary-PART.tsv for the target lines.
+table() {
+	awk -F'\t' -v part="$1" -v summary="$TMP/summary-$1.tsv" '
+	function median(list,    v, k, i, j, t) {
+		k = split(list, v, " ")
+		for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+	}
+	$1 == part { n++; kind[n] = $3; label[n] = $4; keys[n] = $5; rps[n] = $6; p50[n] = $7; p99[n] = $8;
+	             ok[n] = $9; bad[n] = $10 + $11; load[n] = $13; cpu[n] = $14 }
+	END {
+		printf "| %-3s | %-12s | %7s | %8s | %8s | %8s | %5s | %9s | %8s | %7s | %5s |\n", \
+			"run", "scenario", "keys", "req/s", "p50 ms", "p99 ms", "ratio", "CPU us/rq", "2xx", "non-2xx", "load"
+		printf "|-----|--------------|---------|----------|----------|----------|-------|-----------|----------|---------|-------|\n"
+		for (i = 1; i <= n; i++) {
+			ratio = "-"
+			if (kind[i] == "test") {
+				s = 0; c = 0
+				if (i > 1 && kind[i - 1] == "base") { s += rps[i - 1]; c++ }
+				if (i < n && kind[i + 1] == "base") { s += rps[i + 1]; c++ }
+				if (c > 0 && s > 0) {
+					ratio = sprintf("%.2f", rps[i] / (s / c))
+					if (!(label[i] in seen)) { seen[label[i]] = 1; order[++m] = label[i] }
+					ratios[label[i]] = ratios[label[i]] " " ratio
+					p99s[label[i]] = p99s[label[i]] " " p99[i] / 1000
+					rpss[label[i]] = rpss[label[i]] " " rps[i]
+					cpus[label[i]] = cpus[label[i]] " " cpu[i]
+					runs[label[i]]++
+				}
+			}
+			name = (kind[i] == "base") ? "baseline" : label[i]
+			printf "| %-3d | %-12s | %7s | %8d | %8.2f | %8.2f | %5s | %9.1f | %8d | %7d | %5s |\n", \
+				i, name, keys[i], rps[i], p50[i] / 1000, p99[i] / 1000, ratio, cpu[i], ok[i], bad[i], load[i]
+		}
+		if (runs[order[1]] > 1) {
+			printf "\nMedians over the rounds:\n\n"
+			printf "| %-12s | %4s | %8s | %5s | %8s | %9s |\n", "scenario", "runs", "req/s", "ratio", "p99 ms", "CPU us/rq"
+			printf "|--------------|------|----------|-------|----------|-----------|\n"
+			for (j = 1; j <= m; j++) {
+				l = order[j]
+				printf "| %-12s | %4d | %8d | %5.2f | %8.2f | %9.1f |\n", l, runs[l], median(rpss[l]), median(ratios[l]), median(p99s[l]), median(cpus[l])
+			}
+		}
+		for (j = 1; j <= m; j++) {
+			l = order[j]
+			printf "%s\t%.2f\t%.2f\n", l, median(ratios[l]), median(p99s[l]) > summary
+		}
+	}' "$RESULTS"
+}
+
+# ratio_of PART LABEL / p99_of PART LABEL: medians for the target lines.
+ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $2; exit }' "$TMP/summary-$1.tsv"; }
+p99_of() { awk -F'\t' -v want="$2" '$1 == want { print $3; exit }' "$TMP/summary-$1.tsv"; }
+
+# start_hitcounter NAME DB: starts hitcounter $STARTS times on DB, timing
+# process start to first served request (/nocount, so nothing is counted);
+# every start but the last is stopped with SIGTERM, the last stays up.
+# Sets HC_PID, HC_ADDR, START_FIRST_US, START_MEDIAN_US and START_MAX_US.
+start_hitcounter() {
+	local name=$1 db=$2 i rc times=()
+	for ((i = 1; i <= STARTS; i++)); do
+		start_server "$TMP/$name-$i.log" "/nocount/tag.svg?url=bench.example/p1" \
+			"$HC" serve --listen 127.0.0.1:0 --db "$db" --quiet --workers "$WORKERS" "${FLUSH_ARGS[@]}"
+		times+=("$SRV_START_US")
+		if ((i < STARTS)); then
+			rc=0
+			stop_server "$SRV_PID" || rc=$?
+			((rc == 0)) || die "hitcounter exited with status $rc on SIGTERM: $(cat "$TMP/$name-$i.log")"
+		fi
+	done
+	HC_PID=$SRV_PID
+	HC_ADDR=$SRV_ADDR
+	START_FIRST_US=${times[0]}
+	read -r START_MEDIAN_US START_MAX_US < <(printf '%s\n' "${times[@]}" | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[NR] }')
+}
+
+# start_line: what start_hitcounter measured, as one line.
+start_line() {
+	printf 'start to first served request: first start %s ms, median of %d starts %s ms, max %s ms\n' \
+		"$(ms "$START_FIRST_US")" "$STARTS" "$(ms "$START_MEDIAN_US")" "$(ms "$START_MAX_US")"
+}
+
+kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# verdict VALUE OP LIMIT: "met" or "NOT met".
+verdict() {
+	if awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { exit !((op == "ge") ? v >= l : v <= l) }'; then
+		printf 'met'
+	else
+		printf 'NOT met'
+	fi
+}
+
+# check_totals LABEL BEFORE AFTER COUNTED UNANSWERED: compares the database
+# with the 2xx counted responses. A request wrk had sent but not seen
+# answered when it stopped may have been served (and counted) by the server:
+# those may be in the database, so they are reported apart, not as extra.
+FAILED=0
+check_totals() {
+	local label=$1 before=$2 after=$3 counted=$4 unanswered=$5 added lost=0 extra=0 inflight=0
+	added=$((after - before))
+	if ((added < counted)); then
+		lost=$((counted - added))
+	elif ((added > counted + unanswered)); then
+		extra=$((added - counted - unanswered))
+		inflight=$unanswered
+	else
+		inflight=$((added - counted))
+	fi
+	printf '%s: database +%d, 2xx counted responses %d; in flight when wrk stopped: %d (counted by the server: %d)\n' \
+		"$label" "$added" "$counted" "$unanswered" "$inflight"
+	printf 'lost: %d extra: %d\n' "$lost" "$extra"
+	if ((lost != 0 || extra != 0)); then
+		FAILED=1
+	fi
+}
+
+# ---------------------------------------------------------------- setup
+
+cd "$ROOT"
+if ((BUILD)); then
+	echo "building: cargo build --release --bin hitcounter --example bare" >&2
+	cargo build --release --bin hitcounter --example bare >&2 || die "build failed"
+fi
+[[ -x $HC && -x $BARE ]] || die "missing $HC or $BARE (build them or drop --no-build)"
+
+if ! command -v wrk >/dev/null 2>&1; then
+	echo "installing wrk (apt-get install -y wrk)" >&2
+	SUDO=()
+	if ((EUID != 0)); then SUDO=(sudo); fi
+	"${SUDO[@]}" apt-get install -y wrk >&2 || { "${SUDO[@]}" apt-get update >&2 && "${SUDO[@]}" apt-get install -y wrk >&2; } ||
+		die "cannot install wrk"
+fi
+
+MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$ROOT" status --porcelain -- src vendor Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+	COMMIT="$COMMIT + uncommitted changes"
+fi
+if [[ -n $HC_OVERRIDE ]]; then
+	COMMIT="$COMMIT (bench and bare from this tree; hitcounter binary given by --hitcounter)"
+fi
+BIN_BYTES=$(stat -c %s "$HC")
+
+echo "## hitcounter benchmark"
+echo
+echo '```'
+echo "command:  $COMMAND_LINE"
+echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine:  $(nproc) CPUs, ${MODEL:-unknown CPU}, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
+echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
+echo "commit:   $COMMIT"
+echo "wrk:      $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/urls.lua; $ROUNDS round(s)"
+echo "servers:  hitcounter serve --quiet --workers $WORKERS${FLUSH_ARGS[*]:+ ${FLUSH_ARGS[*]}}; examples/bare --workers $WORKERS (fixed 1072-byte SVG, same headers, TCP_NODELAY)"
+echo "binary:   $BIN_BYTES bytes ($(mib "$BIN_BYTES") MiB) $HC"
+echo '```'
+echo
+
+start_server "$TMP/bare.log" /count/tag.svg "$BARE" --listen 127.0.0.1:0 --workers "$WORKERS"
+BARE_PID=$SRV_PID
+BARE_ADDR=$SRV_ADDR
+warm "$BARE_ADDR" "$KEYS" cycle
+
+# ---------------------------------------------------------------- main run
+
+if [[ $PART != scale ]]; then
+	echo "main run: $KEYS URLs" >&2
+	DB="$TMP/main/hitcounter.db"
+	mkdir -p "$TMP/main"
+	start_hitcounter main "$DB"
+	MAIN_START="$(start_line) (new empty database first)"
+	warm "$HC_ADDR" "$KEYS" cycle
+
+	COUNTED=0
+	INFLIGHT=0
+	bench main base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$KEYS" cycle
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for scenario in count-svg:/count/tag.svg nocount-svg:/nocount/tag.svg count-text:/count; do
+			label=${scenario%%:*}
+			path=${scenario#*:}
+			bench main test "$label" "$HC_PID" "$HC_ADDR" "$path" "$KEYS" cycle
+			if [[ $path == /count* ]]; then
+				COUNTED=$((COUNTED + OK2XX))
+				INFLIGHT=$((INFLIGHT + UNANSWERED))
+			fi
+			bench main base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$KEYS" cycle
+		done
+	done
+
+	MAIN_RSS_KIB=$(peak_rss_kib "$HC_PID")
+	MAIN_RC=0
+	stop_server "$HC_PID" || MAIN_RC=$?
+	MAIN_TOTAL=$(db_total "$DB")
+
+	echo "### $KEYS URLs"
+	echo
+	table main
+	echo
+	echo '```'
+	printf '%s\n' "$MAIN_START"
+	printf 'peak RSS (VmHWM) %s MiB; exit status after SIGTERM %d\n' "$(kib_mib "$MAIN_RSS_KIB")" "$MAIN_RC"
+	check_totals "counted runs" 0 "$MAIN_TOTAL" "$COUNTED" "$INFLIGHT"
+	echo '```'
+	echo
+	((MAIN_RC == 0)) || FAILED=1
+fi
+
+# ---------------------------------------------------------------- scale run
+
+if [[ $PART != main ]]; then
+	echo "scale run: $SCALE_KEYS counters" >&2
+	mkdir -p "$TMP/scale"
+	DB2="$TMP/scale/hitcounter.db"
+	CSV="$TMP/scale/counters.csv"
+	now
+	t0=$NOW
+	awk -v n="$SCALE_KEYS" -v c="$SCALE_START_COUNT" \
+		'BEGIN { print "url,count"; for (i = 1; i <= n; i++) print "bench.example/p" i "," c }' >"$CSV"
+	now
+	GEN_US=$((NOW - t0))
+	t0=$NOW
+	"$HC" import "$CSV" --db "$DB2" >"$TMP/import.log" 2>&1 || die "import failed: $(cat "$TMP/import.log")"
+	now
+	IMPORT_US=$((NOW - t0))
+	rm -f -- "$CSV"
+	BEFORE=$(db_total "$DB2")
+	DB2_BYTES=$(stat -c %s "$DB2")
+
+	start_hitcounter scale "$DB2"
+	HC2_PID=$HC_PID
+	HC2_ADDR=$HC_ADDR
+	SCALE_START_FIRST_US=$START_FIRST_US
+	SCALE_START_MEDIAN_US=$START_MEDIAN_US
+	SCALE_START="$(start_line) (freshly imported database first)"
+	warm "$HC2_ADDR" "$SCALE_KEYS" random
+
+	SCALE_COUNTED=0
+	SCALE_INFLIGHT=0
+	bench scale base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$SCALE_KEYS" random
+	for ((round = 1; round <= ROUNDS; round++)); do
+		bench scale test count-svg "$HC2_PID" "$HC2_ADDR" /count/tag.svg "$SCALE_KEYS" random
+		SCALE_COUNTED=$((SCALE_COUNTED + OK2XX))
+		SCALE_INFLIGHT=$((SCALE_INFLIGHT + UNANSWERED))
+		bench scale base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$SCALE_KEYS" random
+	done
+
+	SCALE_RSS_KIB=$(peak_rss_kib "$HC2_PID")
+	SCALE_RC=0
+	stop_server "$HC2_PID" || SCALE_RC=$?
+	AFTER=$(db_total "$DB2")
+
+	echo "### $SCALE_KEYS counters (random key per request)"
+	echo
+	table scale
+	echo
+	echo '```'
+	printf 'CSV generated in %s ms; import of %d rows %s ms; database %s MiB\n' \
+		"$(ms "$GEN_US")" "$SCALE_KEYS" "$(ms "$IMPORT_US")" "$(mib "$DB2_BYTES")"
+	printf '%s\n' "$SCALE_START"
+	printf 'peak RSS (VmHWM) %s MiB; exit status after SIGTERM %d\n' "$(kib_mib "$SCALE_RSS_KIB")" "$SCALE_RC"
+	check_totals "counted run" "$BEFORE" "$AFTER" "$SCALE_COUNTED" "$SCALE_INFLIGHT"
+	echo '```'
+	echo
+	((SCALE_RC == 0)) || FAILED=1
+fi
+
+BARE_RSS_KIB=$(peak_rss_kib "$BARE_PID")
+
+# ---------------------------------------------------------------- targets
+
+echo "### Targets (issue 3)"
+echo
+echo '```'
+if [[ $PART != scale ]]; then
+	ratio=$(ratio_of main count-svg)
+	p=$(p99_of main count-svg)
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg >= 0.90 x baseline" "$ratio" "$(verdict "$ratio" ge 0.90)"
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg p99 <= 5 ms" "$p ms" "$(verdict "$p" le 5)"
+	v=$(kib_mib "$MAIN_RSS_KIB")
+	printf '%-52s %-22s %s\n' "peak RSS with $KEYS URLs <= 20 MB" "$v MiB" "$(verdict $((MAIN_RSS_KIB * 1024)) le 20000000)"
+fi
+if [[ $PART != main ]]; then
+	ratio=$(ratio_of scale count-svg)
+	printf '%-52s %-22s %s\n' "1M counters: counted badge >= 0.80 x baseline" "$ratio" "$(verdict "$ratio" ge 0.80)"
+	v=$(kib_mib "$SCALE_RSS_KIB")
+	printf '%-52s %-22s %s\n' "1M counters: peak RSS <= 100 MB" "$v MiB" "$(verdict $((SCALE_RSS_KIB * 1024)) le 100000000)"
+	v=$(ms "$SCALE_START_FIRST_US")
+	printf '%-52s %-22s %s\n' "1M counters: start to first request <= 50 ms (first)" "$v ms" "$(verdict "$v" le 50)"
+	v=$(ms "$SCALE_START_MEDIAN_US")
+	printf '%-52s %-22s %s\n' "1M counters: start to first request <= 50 ms (median)" "$v ms" "$(verdict "$v" le 50)"
+	printf '%-52s %-22s %s\n' "1M counters: p99 of the counted badge (no target)" "$(p99_of scale count-svg) ms" ""
+fi
+v="$(awk -v b="$BIN_BYTES" 'BEGIN { printf "%.2f", b / 1e6 }') MB = $(mib "$BIN_BYTES") MiB"
+printf '%-52s %-22s %s\n' "release binary <= 3 MB (3,000,000 bytes)" "$v" "$(verdict "$BIN_BYTES" le 3000000)"
+printf '%-52s %-22s %s\n' "(baseline peak RSS, for comparison)" "$(kib_mib "$BARE_RSS_KIB") MiB" ""
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo '```'
+
+if ((FAILED)); then
+	echo "run.sh: FAILED: hits lost or added, or a server did not exit cleanly" >&2
+	exit 1
+fi

@@ -1,0 +1,119 @@
+//! Benchmark baseline: a bare tiny_http server with no counting.
+//!
+//! It answers every request with a fixed SVG the size of hitcounter's badge
+//! for a 3-digit count (1072 bytes) and the same response headers
+//! hitcounter sends (Content-Type, no-cache trio, CORS, nosniff and a
+//! Set-Cookie of the same length), using the same number of worker threads
+//! calling `recv()`. `bench/run.sh` compares hitcounter against it, so the
+//! ratio shows what counting costs on top of the HTTP server.
+//!
+//! The listening socket gets TCP_NODELAY, which Linux passes on to every
+//! accepted connection. Without it, a response longer than tiny_http's
+//! 1024-byte write buffer leaves in two writes, and Nagle's algorithm holds
+//! the second until the client's delayed ACK (~40 ms): about 25 responses a
+//! second per connection. `--no-nodelay` shows that case.
+//!
+//! Build: `cargo build --release --example bare`
+//! Run:   `target/release/examples/bare --listen 127.0.0.1:8081 --workers 4`
+
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+
+/// hitcounter's badge for the count 123, byte for byte.
+const BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="62" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><rect width="62" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" fill="#fff" textLength="210">hits</text><text aria-hidden="true" x="455" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">123</text><text x="455" y="140" transform="scale(.1)" fill="#fff" textLength="210">123</text></g></svg>"##;
+
+/// The headers hitcounter sends on a counted badge without a cookie
+/// (tiny_http adds Server, Date and Content-Length to both).
+const HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "image/svg+xml"),
+    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+    ("Pragma", "no-cache"),
+    ("Expires", "0"),
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Credentials", "true"),
+    ("Vary", "Origin"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Set-Cookie", "hc_0123456789abcdef=1795624623; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly"),
+];
+
+fn usage(msg: &str) -> ! {
+    eprintln!("bare: {msg}\nusage: bare [--listen ADDR] [--workers N] [--no-nodelay]");
+    std::process::exit(2);
+}
+
+fn main() {
+    let mut listen = String::from("127.0.0.1:8081");
+    let mut workers: usize = 4;
+    let mut nodelay = true;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
+        match arg.as_str() {
+            "--listen" => listen = value("--listen"),
+            "--workers" => {
+                workers = value("--workers").parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage("bad --workers"))
+            }
+            "--no-nodelay" => nodelay = false,
+            "-h" | "--help" => usage("a fixed-badge tiny_http server (benchmark baseline)"),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let listener = TcpListener::bind(&listen).unwrap_or_else(|e| {
+        eprintln!("bare: cannot listen on {listen}: {e}");
+        std::process::exit(1);
+    });
+    if nodelay {
+        set_nodelay(&listener);
+    }
+    let server = match tiny_http::Server::from_listener(listener, None) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("bare: cannot serve on {listen}: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("listening on http://{}", server.server_addr());
+    let headers: Vec<tiny_http::Header> =
+        HEADERS.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let (server, headers) = (server.clone(), headers.clone());
+            thread::spawn(move || {
+                while let Ok(rq) = server.recv() {
+                    let resp = tiny_http::Response::new(
+                        tiny_http::StatusCode(200),
+                        headers.clone(),
+                        BODY,
+                        Some(BODY.len()),
+                        None,
+                    );
+                    let _ = rq.respond(resp);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+}
+
+/// Sets TCP_NODELAY on the listener; accepted sockets inherit it on Linux.
+fn set_nodelay(listener: &TcpListener) {
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a pointer to a c_int of the
+    // size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        eprintln!("bare: warning: cannot set TCP_NODELAY: {}", std::io::Error::last_os_error());
+    }
+}
