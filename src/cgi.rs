@@ -83,6 +83,10 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
         }
         Err(e) => return not_writable(&cfg.db, &e),
     };
+    // Each CGI process is the database's last connection when it exits,
+    // and SQLite would then checkpoint the WAL (with an fsync) and delete it,
+    // on every hit. Leave that to the automatic checkpoints instead.
+    let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
     let bound = req.host.clone().unwrap_or_else(|| "localhost".into());
     let mut ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::default()), bound);
     ctx.cgi = true;
