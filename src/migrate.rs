@@ -76,7 +76,7 @@ pub fn from_original(conn: &mut Connection, db: &Path) -> Result<Vec<String>, St
         rows.collect::<rusqlite::Result<_>>().map_err(fail)?
     };
     let (keys, kept_raw, dropped) = merge(&rows);
-    store::create_v1(&tx).map_err(fail)?;
+    store::create(&tx).map_err(fail)?;
     let now = chrono::Utc::now().timestamp();
     {
         let mut insert = tx

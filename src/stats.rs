@@ -32,9 +32,8 @@ fn history(req: &Req, ctx: &Ctx, conn: &Connection) -> Result<History, Resp> {
     let today = clock::today(ctx.cfg.timezone);
     let counts = ctx.counter.peek(&key, today, conn).map_err(unavailable)?;
     let days = clock::days_ending(today, n);
-    let (first, last) = (day_text(days[0]), day_text(today));
-    let mut hits: HashMap<String, u64> =
-        store::history(conn, &key, &first, &last).map_err(unavailable)?.into_iter().collect();
+    let texts: Vec<String> = days.iter().map(|d| day_text(*d)).collect();
+    let mut hits: HashMap<String, u64> = store::history(conn, &key, &texts).map_err(unavailable)?.into_iter().collect();
     for (day, n) in ctx.counter.pending_days(&key) {
         *hits.entry(day_text(day)).or_insert(0) += n;
     }
