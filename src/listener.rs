@@ -112,7 +112,7 @@ fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Re
 #[cfg(not(feature = "tls"))]
 fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Result<tiny_http::Server, String> {
     if ssl.is_some() {
-        return Err("this build has no TLS support; build with `--features tls`".into());
+        return Err("this build has no TLS support (built with --no-default-features)".into());
     }
     tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())
 }
