@@ -287,13 +287,8 @@ fn store_is_wal_versioned_unique_with_per_day_rows() {
         ]
     };
     let dates: Vec<String> = forms(today).into_iter().chain(forms(yesterday)).collect();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let tables: Vec<String> =
+        support::column(&conn, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'");
     let mut found = false;
     for t in tables.iter().filter(|t| **t != table) {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();

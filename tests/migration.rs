@@ -89,13 +89,7 @@ fn bak_of(db: &Path) -> std::path::PathBuf {
 fn assert_original(bak: &Path) {
     let conn = rusqlite::Connection::open_with_flags(bak, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .unwrap_or_else(|e| panic!("backup {} does not open: {e}", bak.display()));
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let tables = support::column(&conn, "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name");
     assert_eq!(tables, vec!["url".to_string()], "the backup is the original schema");
     let rows: Vec<(i64, String, i64)> = conn
         .prepare("SELECT id, url, count FROM url ORDER BY id")

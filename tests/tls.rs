@@ -31,8 +31,8 @@ fn curl(args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-#[test]
-fn serves_https_with_the_given_certificate() {
+/// A server on HTTPS with a fresh certificate; returns it and the cert path.
+fn tls_server() -> (Server, String) {
     let dir = tempdir();
     let (cert, key) = make_cert(dir.path());
     let srv = Server::start_with(Opts {
@@ -40,6 +40,12 @@ fn serves_https_with_the_given_certificate() {
         dir: Some(dir.clone()),
         ..Opts::default()
     });
+    (srv, cert)
+}
+
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let (srv, cert) = tls_server();
     assert!(srv.log_text().contains("listening on https://"), "{}", srv.log_text());
     let base = format!("https://{}", srv.addr);
     // Verified against the test's own certificate, not with -k.
@@ -80,13 +86,7 @@ fn bad_tls_files_are_a_clear_startup_error() {
 
 #[test]
 fn page_links_use_https_when_serving_tls() {
-    let dir = tempdir();
-    let (cert, key) = make_cert(dir.path());
-    let srv = Server::start_with(Opts {
-        args: vec!["--tls-cert", &cert, "--tls-key", &key],
-        dir: Some(dir.clone()),
-        ..Opts::default()
-    });
+    let (srv, cert) = tls_server();
     let (ok, html) = curl(&["--cacert", &cert, &format!("https://{}/", srv.addr)]);
     assert!(ok);
     assert!(html.contains(&format!("data-origin=\"https://{}\"", srv.addr)), "snippet origin must be https");

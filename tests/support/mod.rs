@@ -610,13 +610,8 @@ pub fn parse_badge(svg: &str) -> Badge {
 /// `key`: (table, column, rows).
 pub fn rows_with_key(conn: &rusqlite::Connection, key: &str) -> Vec<(String, String, i64)> {
     let mut out = Vec::new();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let tables: Vec<String> =
+        column(conn, "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'");
     for t in tables {
         let cols: Vec<String> = column(conn, &format!("SELECT name FROM pragma_table_info('{t}')"));
         for c in cols {
