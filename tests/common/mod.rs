@@ -77,15 +77,15 @@ impl Server {
         let (tx, rx) = std::sync::mpsc::channel();
         let log2 = log.clone();
         std::thread::spawn(move || {
-            let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = parse_listen_line(&line) {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr);
-                    }
-                }
+                let addr = parse_listen_line(&line);
+                // Logged before the address is announced, so a test that
+                // reads the log right after start sees the startup line.
                 log2.lock().unwrap().push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
             }
         });
         match rx.recv_timeout(Duration::from_secs(20)) {
