@@ -168,15 +168,32 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<u64>> {
         .map(|c| c.map(|c| c.max(0) as u64))
 }
 
-/// A key's stored total and its hits on `day` (zeros for an unknown key).
-pub fn counts(conn: &Connection, key: &str, day: &str) -> Result<(u64, u64)> {
+/// What the database holds for a key at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub total: u64,
+    /// Hits on the day asked for.
+    pub today: u64,
+    /// The newest admin event in the same snapshot: changes up to it are
+    /// already in `total`.
+    pub event: i64,
+}
+
+/// A key's stored total and its hits on `day` (zeros for an unknown key),
+/// read in one statement, so one snapshot.
+pub fn counts(conn: &Connection, key: &str, day: &str) -> Result<Stored> {
     conn.prepare_cached(
-        "SELECT c.count, COALESCE((SELECT hits FROM daily WHERE day = ?2 AND counter_id = c.id), 0)
-         FROM counters c WHERE c.key = ?1",
+        "SELECT (SELECT count FROM counters WHERE key = ?1),
+                (SELECT d.hits FROM daily d JOIN counters c ON d.counter_id = c.id WHERE c.key = ?1 AND d.day = ?2),
+                (SELECT MAX(id) FROM admin_events)",
     )?
-    .query_row(params![key, day], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)))
-    .optional()
-    .map(|c| c.unwrap_or((0, 0)))
+    .query_row(params![key, day], |r| {
+        Ok(Stored {
+            total: r.get::<_, Option<i64>>(0)?.unwrap_or(0).max(0) as u64,
+            today: r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
+            event: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+        })
+    })
 }
 
 /// Stored hits of a key on each of `days` (`YYYY-MM-DD`); days without
@@ -396,7 +413,8 @@ mod tests {
         let (conn, _) = prepare(&path).unwrap();
         let days = ["2026-11-23".to_string(), "2026-11-24".into(), "2026-11-25".into()];
         assert_eq!(history(&conn, "e.com/a", &days).unwrap(), vec![("2026-11-24".into(), 3), ("2026-11-25".into(), 4)]);
-        assert_eq!(counts(&conn, "e.com/a", "2026-11-25").unwrap(), (7, 4));
+        let c = counts(&conn, "e.com/a", "2026-11-25").unwrap();
+        assert_eq!((c.total, c.today), (7, 4));
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }

@@ -3,10 +3,11 @@
 //! evicted afterwards. See the module above for the rules this keeps.
 
 use rusqlite::Connection;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-use super::{day_text, lock, Counter, Entry, Flushed, Shard, Taken};
+use super::{day_text, lock, Counter, Flushed, Shard, Taken};
 use crate::store::{self, Delta};
 
 impl Counter {
@@ -29,8 +30,8 @@ impl Counter {
     pub fn apply_admin_events(&self, conn: &Connection, last_event: &mut i64) -> store::Result<u64> {
         let events = store::events_since(conn, *last_event)?;
         let mut dropped = 0;
-        for (_, key) in &events {
-            dropped += self.forget(key.as_deref(), &mut Vec::new());
+        for (id, key) in &events {
+            dropped += self.forget(*id, key.as_deref(), &mut Vec::new());
         }
         if let Some((id, _)) = events.last() {
             *last_event = *id;
@@ -62,8 +63,8 @@ impl Counter {
         let tx = store::write_tx(conn)?;
         let events = store::events_since(&tx, *last_event)?;
         let mut superseded = 0;
-        for (_, key) in &events {
-            superseded += self.forget(key.as_deref(), batch);
+        for (id, key) in &events {
+            superseded += self.forget(*id, key.as_deref(), batch);
         }
         let deltas: Vec<Delta> = batch
             .iter()
@@ -81,32 +82,47 @@ impl Counter {
         Ok(Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded })
     }
 
-    /// Drops the cached entry (and pending hits) of `key`, or of every key.
-    fn forget(&self, key: Option<&str>, batch: &mut Vec<Taken>) -> u64 {
+    /// Applies admin event `event` on `key` (or on every key): drops the
+    /// cached entry and its unsaved hits, unless the entry was loaded after
+    /// the event, in which case its total already includes the change and its
+    /// hits came after it. Returns the hits dropped.
+    fn forget(&self, event: i64, key: Option<&str>, batch: &mut Vec<Taken>) -> u64 {
         let mut dropped = 0;
-        batch.retain(|(k, hits, _)| {
-            let keep = key.is_some_and(|key| key != &**k);
-            if !keep {
-                dropped += hits;
-            }
-            keep
-        });
+        let mut forgotten: HashSet<Box<str>> = HashSet::new();
         let shards: Vec<&Mutex<Shard>> = match key {
             Some(k) => vec![self.shard(k)],
             None => self.shards.iter().collect(),
         };
         for shard in shards {
             let mut shard = lock(shard);
-            let removed: Vec<Entry> = match key {
-                Some(k) => shard.map.remove(k).into_iter().collect(),
-                None => shard.map.drain().map(|(_, e)| e).collect(),
+            let stale: Vec<Box<str>> = match key {
+                Some(k) => shard
+                    .map
+                    .get_key_value(k)
+                    .filter(|(_, e)| e.seen_event < event)
+                    .map(|(k, _)| k.clone())
+                    .into_iter()
+                    .collect(),
+                None => shard.map.iter().filter(|(_, e)| e.seen_event < event).map(|(k, _)| k.clone()).collect(),
             };
-            for e in removed.iter().filter(|e| e.pending > 0) {
-                dropped += e.pending;
-                self.pending.fetch_sub(e.pending, Ordering::Relaxed);
-                self.dirty.fetch_sub(1, Ordering::Relaxed);
+            for k in stale {
+                if let Some(e) = shard.map.remove(&k).filter(|e| e.pending > 0) {
+                    dropped += e.pending;
+                    self.pending.fetch_sub(e.pending, Ordering::Relaxed);
+                    self.dirty.fetch_sub(1, Ordering::Relaxed);
+                }
+                forgotten.insert(k);
             }
         }
+        // Hits taken for this flush belong to entries still in the table;
+        // those of forgotten entries go with them.
+        batch.retain(|(k, hits, _)| {
+            let keep = !forgotten.contains(k);
+            if !keep {
+                dropped += hits;
+            }
+            keep
+        });
         dropped
     }
 

@@ -11,9 +11,12 @@
 //!   has no pending hits: so a key missing from the table has nothing unsaved
 //!   and the database is the truth for it.
 //! - Admin commands (set, delete, import) leave an event in the database. The
-//!   flusher reads new events inside its write transaction and, for each
-//!   named key, drops the cached entry and any pending hits: the admin's value
-//!   wins over hits counted before the server noticed the change.
+//!   flusher reads new events (between flushes, and again inside each flush's
+//!   write transaction) and, for each named key, drops the cached entry and
+//!   its pending hits if the entry was loaded before the event: the admin's
+//!   value wins over hits counted on the old value. An entry loaded after the
+//!   event (it remembers the newest event its snapshot saw) already holds the
+//!   new value, and its hits are kept.
 //! - Past `max_dirty` keys with pending hits, hits on further new keys are
 //!   answered but not counted, and reported in the log (memory stays bounded).
 
@@ -41,6 +44,8 @@ struct Entry {
     day: Option<(NaiveDate, u64)>,
     pending: u64,
     days: Vec<(NaiveDate, u64)>,
+    /// The newest admin event already reflected in `total` (see `forget`).
+    seen_event: i64,
 }
 
 impl Entry {
@@ -149,12 +154,17 @@ impl Counter {
     pub fn hit(&self, key: &str, day: NaiveDate, conn: &mut Connection) -> store::Result<Hit> {
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
-            let stored = stored(conn, key, day)?;
+            let stored = store::counts(conn, key, &day_text(day))?;
             if !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
-                return Ok(Hit::Overflow(stored));
+                return Ok(Hit::Overflow(Counts { total: stored.total, today: stored.today }));
             }
-            let entry = Entry { total: stored.total, day: Some((day, stored.today)), ..Entry::default() };
+            let entry = Entry {
+                total: stored.total,
+                day: Some((day, stored.today)),
+                seen_event: stored.event,
+                ..Entry::default()
+            };
             shard.map.insert(key.into(), entry);
         }
         let Shard { map, dirty } = &mut *shard;
@@ -187,7 +197,7 @@ impl Counter {
                 tx.commit()?;
                 Ok(now)
             });
-            let (total, today) = match written {
+            let now = match written {
                 Ok(now) => now,
                 Err(e) => {
                     undo_one(entry, day);
@@ -195,8 +205,9 @@ impl Counter {
                     return Err(e);
                 }
             };
-            entry.total = total;
-            entry.day = Some((day, today));
+            entry.total = now.total;
+            entry.day = Some((day, now.today));
+            entry.seen_event = now.event;
             // Fully stored: the entry is clean again (its key stays in the
             // dirty list harmlessly until the next flush skips it).
             entry.pending = 0;
@@ -221,8 +232,8 @@ impl Counter {
 
 /// Counts as stored in the database (zero for an unknown key).
 fn stored(conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Counts> {
-    let (total, today) = store::counts(conn, key, &day_text(today))?;
-    Ok(Counts { total, today })
+    let s = store::counts(conn, key, &day_text(today))?;
+    Ok(Counts { total: s.total, today: s.today })
 }
 
 fn undo_one(entry: &mut Entry, day: NaiveDate) {

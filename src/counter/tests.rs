@@ -112,3 +112,19 @@ fn concurrent_hits_are_all_counted() {
     c.flush(&mut conn, &mut last).unwrap();
     assert_eq!(store::get(&conn, "e.com/x").unwrap(), Some(4000));
 }
+
+#[test]
+fn hits_counted_after_an_admin_change_survive_it() {
+    let (_d, mut conn) = setup();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    store::set(&mut conn, "e.com/a", 1201).unwrap();
+    // The entry is loaded after the set: its total already includes it.
+    for _ in 0..3 {
+        c.hit("e.com/a", day(), &mut conn).unwrap();
+    }
+    assert_eq!(c.apply_admin_events(&conn, &mut last).unwrap(), 0);
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap(), Counts { total: 1204, today: 3 });
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().hits, 3);
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(1204));
+}
