@@ -183,9 +183,12 @@ pub struct Stored {
 /// read in one statement, so one snapshot.
 pub fn counts(conn: &Connection, key: &str, day: &str) -> Result<Stored> {
     conn.prepare_cached(
-        "SELECT (SELECT count FROM counters WHERE key = ?1),
-                (SELECT d.hits FROM daily d JOIN counters c ON d.counter_id = c.id WHERE c.key = ?1 AND d.day = ?2),
-                (SELECT MAX(id) FROM admin_events)",
+        // One row whether or not the key exists, and one descent of the key
+        // index: this runs on every cache miss.
+        "SELECT c.count,
+                (SELECT hits FROM daily WHERE day = ?2 AND counter_id = c.id),
+                (SELECT MAX(id) FROM admin_events)
+         FROM (SELECT 1) LEFT JOIN counters c ON c.key = ?1",
     )?
     .query_row(params![key, day], |r| {
         Ok(Stored {
