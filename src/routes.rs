@@ -121,11 +121,12 @@ fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
         return Resp::text(301, "moved to https").header("Location", format!("https://{host}{}{query}", req.path));
     }
     let path = req.path.as_str();
+    let endpoint = counts::Endpoint::parse(path);
     let known = match path {
         "/metrics" => ctx.cfg.metrics,
         "/" | "/healthz" | "/stats" | "/assets/style.css" | "/assets/app.js" => true,
         "/nocount/stats.json" | "/nocount/graph.svg" => true,
-        _ => counts::Endpoint::parse(path).is_some(),
+        _ => endpoint.is_some(),
     };
     if !known {
         return Resp::text(404, "not found");
@@ -160,7 +161,7 @@ fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
         "/stats" => stats::page(req, ctx, conn),
         "/nocount/stats.json" => stats::json(req, ctx, conn),
         "/nocount/graph.svg" => stats::graph(req, ctx, conn),
-        _ => match counts::Endpoint::parse(path) {
+        _ => match endpoint {
             Some(endpoint) => counts::serve(req, ctx, conn, endpoint),
             None => Resp::text(404, "not found"),
         },
