@@ -58,11 +58,12 @@ pub fn serve(cfg: ServeConfig) -> i32 {
             return 1;
         }
     };
+    let stop = Arc::new(Stop::default());
+    // Handlers go in before the startup line: whoever waits for that line
+    // may send SIGTERM at once, and it must get an orderly shutdown.
+    watch_signals(stop.clone(), bound.stopper());
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db.display()));
-
-    let stop = Arc::new(Stop::default());
-    watch_signals(stop.clone(), bound.stopper());
     let watchdog = {
         let (stop, addr, stopper) = (stop.clone(), bound.addr, bound.stopper());
         thread::Builder::new()

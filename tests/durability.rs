@@ -316,3 +316,13 @@ fn store_is_wal_versioned_unique_with_per_day_rows() {
     }
     assert!(found, "no per-day row for today (UTC) with 7 hits in tables {tables:?}");
 }
+
+#[test]
+fn sigterm_right_after_the_startup_line_is_an_orderly_exit() {
+    // Scripts wait for the "listening on" line and may stop the server at
+    // once; the signal must already be handled (exit 0), not kill it.
+    for _ in 0..10 {
+        let mut s = Server::start_args(&["--quiet"]);
+        assert_eq!(s.stop().code(), Some(0), "log:\n{}", s.log_text());
+    }
+}
