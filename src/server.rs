@@ -18,6 +18,8 @@ use crate::metrics::Metrics;
 use crate::routes::{self, Ctx, Resp};
 use crate::{request, store};
 
+/// Page cache of each worker's connection (negative: KiB for SQLite).
+const WORKER_CACHE_KIB: i64 = -1024;
 /// Clean counters kept in memory as a read cache.
 const CACHE_ENTRIES: usize = 50_000;
 /// At shutdown, workers keep answering queued requests (clients holding
@@ -80,11 +82,11 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let metrics = Arc::new(Metrics::default());
     let flusher = {
         let (counter, metrics, stop, db) = (counter.clone(), metrics.clone(), stop.clone(), cfg.db.clone());
-        let period = cfg.flush_period();
+        let (period, offset) = (cfg.flush_period(), cfg.timezone);
         thread::Builder::new()
             .name("flusher".into())
             .spawn(move || {
-                let flusher = Flusher { counter: &counter, metrics: &metrics, period };
+                let flusher = Flusher { counter: &counter, metrics: &metrics, period, offset };
                 flusher.run(&db, &stop.shutdown, &mut last_event).map(|c| (c, last_event))
             })
             .expect("spawn flusher")
@@ -114,7 +116,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
             return 1;
         }
     };
-    let flusher = Flusher { counter: &counter, metrics: &metrics, period: cfg.flush_period() };
+    let flusher = Flusher { counter: &counter, metrics: &metrics, period: cfg.flush_period(), offset: cfg.timezone };
     let stored = flusher.finish(&mut conn, &mut last_event);
     if stop.fatal.load(Ordering::SeqCst) || !stored {
         return 1;
@@ -144,6 +146,10 @@ fn worker(server: &tiny_http::Server, stopper: Stopper, ctx: &Ctx, stop: &Stop) 
             return;
         }
     };
+    // Counts come from memory once the table is loaded; a worker reads
+    // SQLite for history, the top sites and the rare key the table cannot
+    // answer, so a small page cache will do (RSS with a million counters).
+    let _ = conn.pragma_update(None, "cache_size", WORKER_CACHE_KIB);
     let mut drain_until: Option<Instant> = None;
     loop {
         if stop.shutdown.load(Ordering::SeqCst) {

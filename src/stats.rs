@@ -6,12 +6,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rusqlite::Connection;
 use std::collections::HashMap;
 
-use crate::counter::{day_text, Counts};
+use crate::counter::Counts;
 use crate::counts::{key, unavailable};
 use crate::escape::markup;
 use crate::params::{self, thousands};
 use crate::request::Req;
 use crate::routes::{Ctx, Resp, HTML, JSON, SVG};
+use crate::store::day_text;
 use crate::{chart, clock, store, template};
 
 const TEMPLATE: &str = include_str!("../assets/stats.html");

@@ -5,6 +5,7 @@
 //! CLI tell a running server which cached counters to forget. Every SQL
 //! statement is parameterised.
 
+use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
@@ -222,33 +223,82 @@ pub fn counter_rows(conn: &Connection) -> Result<u64> {
 }
 
 /// Hits to add to one counter: a total and its split over days.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delta {
-    pub key: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delta<'a> {
+    pub key: &'a str,
     pub hits: u64,
-    /// (day as `YYYY-MM-DD`, hits); sums to `hits`.
-    pub days: Vec<(String, u64)>,
+    /// Sums to `hits`; the newest day last.
+    pub days: &'a [(NaiveDate, u64)],
 }
 
-/// Adds deltas to their counters (creating them) inside `tx`.
-pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<()> {
+/// Days are stored as ISO dates, readable in `sqlite3`.
+pub fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// A counter's stored state right after [`add`]: its total and its hits on
+/// the newest day of the delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub total: u64,
+    pub newest_day: u64,
+}
+
+/// Adds deltas to their counters (creating them) inside `tx`, and reads
+/// back what each counter holds now (with whatever other processes added).
+pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
     let t = now();
     let mut upsert = tx.prepare_cached(
         "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, updated_at = excluded.updated_at
-         RETURNING id",
+         RETURNING id, count",
     )?;
     let mut daily = tx.prepare_cached(
         "INSERT INTO daily (day, counter_id, hits) VALUES (?2, ?1, ?3)
-         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits",
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits
+         RETURNING hits",
     )?;
+    let mut out = Vec::with_capacity(deltas.len());
     for d in deltas {
-        let id: i64 = upsert.query_row(params![d.key, d.hits as i64, t], |r| r.get(0))?;
-        for (day, hits) in &d.days {
-            daily.execute(params![id, day, *hits as i64])?;
+        let (id, total): (i64, i64) =
+            upsert.query_row(params![d.key, d.hits as i64, t], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut newest_day = 0;
+        for (day, hits) in d.days {
+            newest_day = daily.query_row(params![id, day_text(*day), *hits as i64], |r| r.get::<_, i64>(0))?;
         }
+        out.push(Written { total: total.max(0) as u64, newest_day: newest_day.max(0) as u64 });
+    }
+    Ok(out)
+}
+
+/// Up to `limit` counters with an id above `after`, in id order, with their
+/// hits on `day`: `f(id, key, total, hits on day)`. For loading every
+/// counter into memory a chunk at a time.
+pub fn counters_after(
+    conn: &Connection,
+    after: i64,
+    day: &str,
+    limit: usize,
+    mut f: impl FnMut(i64, &str, u64, u64),
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.key, c.count, d.hits FROM counters c
+         LEFT JOIN daily d ON d.day = ?2 AND d.counter_id = c.id
+         WHERE c.id > ?1 ORDER BY c.id LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![after, day, limit as i64])?;
+    while let Some(r) = rows.next()? {
+        let total: i64 = r.get(2)?;
+        let hits: Option<i64> = r.get(3)?;
+        f(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or_default(), total.max(0) as u64, hits.unwrap_or(0).max(0) as u64);
     }
     Ok(())
+}
+
+/// Changes whenever another connection (any process) commits to the
+/// database; this connection's own commits leave it alone.
+pub fn data_version(conn: &Connection) -> Result<i64> {
+    conn.pragma_query_value(None, "data_version", |r| r.get(0))
 }
 
 /// Starts the write transaction used for flushes and admin changes.
@@ -365,7 +415,8 @@ mod tests {
     #[test]
     fn add_creates_then_increments_one_row() {
         let (_d, mut conn) = db();
-        let delta = Delta { key: "e.com/a".into(), hits: 2, days: vec![("2026-01-01".into(), 2)] };
+        let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 2)];
+        let delta = Delta { key: "e.com/a", hits: 2, days: &days };
         for _ in 0..3 {
             let tx = write_tx(&mut conn).unwrap();
             add(&tx, std::slice::from_ref(&delta)).unwrap();
@@ -426,7 +477,8 @@ mod tests {
     fn delete_removes_history_too() {
         let (_d, mut conn) = db();
         let tx = write_tx(&mut conn).unwrap();
-        add(&tx, &[Delta { key: "e.com/a".into(), hits: 1, days: vec![("2026-01-01".into(), 1)] }]).unwrap();
+        let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1)];
+        add(&tx, &[Delta { key: "e.com/a", hits: 1, days: &days }]).unwrap();
         tx.commit().unwrap();
         assert!(delete(&mut conn, "e.com/a").unwrap());
         let rows: i64 = conn.query_row("SELECT COUNT(*) FROM daily", [], |r| r.get(0)).unwrap();

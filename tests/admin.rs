@@ -299,3 +299,43 @@ fn admin_change_visible_within_2s_with_a_long_flush_interval() {
         peek(&s, &u)
     );
 }
+
+/// One CGI request on `db`, answered by the binary itself (no web server).
+fn cgi_hit(db: &Path, url: &str) -> String {
+    let query = format!("url={}", enc(url));
+    let env = [
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("REQUEST_METHOD", "GET"),
+        ("PATH_INFO", "/count"),
+        ("QUERY_STRING", query.as_str()),
+        ("DATABASE_FILE_PATH", db.to_str().unwrap()),
+    ];
+    let (out, killed) = run_env(&[], &env, None);
+    assert!(!killed && out.status.success(), "CGI run failed: {}", stderr_of(&out));
+    stdout_of(&out)
+}
+
+/// The server keeps every stored count in memory; hits another process
+/// writes to the same file (a CGI copy, a second server) still show up.
+#[test]
+fn running_server_shows_hits_written_by_another_process() {
+    let s = Server::start();
+    let u = uniq_url("shared-known");
+    let v = uniq_url("shared-new");
+    for _ in 0..3 {
+        hit(&s, &u);
+    }
+    assert!(eventually(Duration::from_secs(5), || get_count(&s.db, &u) == 3), "hits reach the database");
+    assert_eq!(peek(&s, &v), 0);
+    let body = cgi_hit(&s.db, &u);
+    assert!(body.ends_with("\r\n\r\n4") || body.ends_with("\n\n4"), "CGI counted on the stored 3: {body:?}");
+    cgi_hit(&s.db, &v);
+    assert!(
+        eventually(Duration::from_secs(3), || peek(&s, &u) == 4 && peek(&s, &v) == 1),
+        "server shows {} and {} instead of 4 and 1",
+        peek(&s, &u),
+        peek(&s, &v)
+    );
+    assert_eq!(hit(&s, &u), 5);
+    assert_eq!(hit(&s, &v), 2);
+}

@@ -1,27 +1,32 @@
 //! Moving pending hits into the database: one transaction per flush,
-//! admin events applied first, failed batches put back, clean entries
-//! evicted afterwards. See the module above for the rules this keeps.
+//! admin events applied first, failed batches put back; afterwards the
+//! totals read back go into the entries and the table, and clean entries
+//! are evicted. See the module above for the rules this keeps.
 
 use rusqlite::Connection;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-use super::{day_text, lock, Counter, Flushed, Shard, Taken};
-use crate::store::{self, Delta};
+use super::{lock, write, Counter, Flushed, Load, Shard, Taken};
+use crate::store::{self, Delta, Written};
 
 impl Counter {
     /// events newer than `last_event` (advanced on success). On failure the
     /// hits go back into the table and are retried by the next flush.
     pub fn flush(&self, conn: &mut Connection, last_event: &mut i64) -> store::Result<Flushed> {
         let mut batch = self.take_pending();
-        let result = self.write(conn, &mut batch, last_event);
-        if result.is_err() {
-            self.restore(batch);
-        } else {
-            self.evict_clean();
+        match self.write(conn, &mut batch, last_event) {
+            Ok((flushed, written)) => {
+                self.settle(&batch, &written);
+                self.evict_clean();
+                Ok(flushed)
+            }
+            Err(e) => {
+                self.restore(batch);
+                Err(e)
+            }
         }
-        result
     }
 
     /// Applies admin events newer than `last_event` without writing: between
@@ -43,11 +48,10 @@ impl Counter {
         let mut batch = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            let Shard { map, dirty } = &mut *shard;
-            for key in dirty.drain(..) {
-                if let Some(e) = map.get_mut(&key).filter(|e| e.pending > 0) {
-                    batch.push((key, std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
-                }
+            // Clean entries are few once the table is loaded (they are evicted
+            // after each flush), so a scan costs less than keeping a list.
+            for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
+                batch.push((key.clone(), std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
             }
         }
         // In key order the upserts walk the index pages in order: far fewer
@@ -59,27 +63,50 @@ impl Counter {
         batch
     }
 
-    fn write(&self, conn: &mut Connection, batch: &mut Vec<Taken>, last_event: &mut i64) -> store::Result<Flushed> {
+    fn write(
+        &self,
+        conn: &mut Connection,
+        batch: &mut Vec<Taken>,
+        last_event: &mut i64,
+    ) -> store::Result<(Flushed, Vec<Written>)> {
         let tx = store::write_tx(conn)?;
         let events = store::events_since(&tx, *last_event)?;
         let mut superseded = 0;
         for (id, key) in &events {
             superseded += self.forget(*id, key.as_deref(), batch);
         }
-        let deltas: Vec<Delta> = batch
-            .iter()
-            .map(|(key, hits, days)| Delta {
-                key: key.to_string(),
-                hits: *hits,
-                days: days.iter().map(|(d, n)| (day_text(*d), *n)).collect(),
-            })
-            .collect();
-        store::add(&tx, &deltas)?;
+        let deltas: Vec<Delta> = batch.iter().map(|(key, hits, days)| Delta { key, hits: *hits, days }).collect();
+        let written = store::add(&tx, &deltas)?;
         tx.commit()?;
         if let Some((id, _)) = events.last() {
             *last_event = *id;
         }
-        Ok(Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded })
+        Ok((Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded }, written))
+    }
+
+    /// After a commit: what the database now holds for each written key
+    /// (our hits plus any another process added) goes into its entry, under
+    /// the hits counted since, and into the table.
+    fn settle(&self, batch: &[Taken], written: &[Written]) {
+        let mut known = Vec::with_capacity(batch.len());
+        for ((key, _, days), w) in batch.iter().zip(written) {
+            let newest = days.last().map(|(d, _)| *d);
+            let mut shard = lock(self.shard(key));
+            if let Some(e) = shard.map.get_mut(key) {
+                e.total = e.total.max(w.total + e.pending);
+                if let (Some(day), Some((d, n))) = (newest, e.day) {
+                    if d == day {
+                        let since: u64 = e.days.iter().filter(|(pd, _)| *pd == day).map(|(_, n)| n).sum();
+                        e.day = Some((d, n.max(w.newest_day + since)));
+                    }
+                }
+            }
+            known.push((key, w.total, newest.map(|d| (d, w.newest_day))));
+        }
+        let mut table = write(&self.table);
+        for (key, total, day) in known {
+            table.put(key, total, day);
+        }
     }
 
     /// Applies admin event `event` on `key` (or on every key): drops the
@@ -89,6 +116,17 @@ impl Counter {
     fn forget(&self, event: i64, key: Option<&str>, batch: &mut Vec<Taken>) -> u64 {
         let mut dropped = 0;
         let mut forgotten: HashSet<Box<str>> = HashSet::new();
+        // Table first, under its lock with the event: an entry made from the
+        // table after this has the new event and is kept below; one made
+        // before has an older event and goes.
+        {
+            let mut table = write(&self.table);
+            match key {
+                Some(k) => table.forget(k),
+                None => table.reset(),
+            }
+            table.event = table.event.max(event);
+        }
         let shards: Vec<&Mutex<Shard>> = match key {
             Some(k) => vec![self.shard(k)],
             None => self.shards.iter().collect(),
@@ -129,14 +167,12 @@ impl Counter {
     fn restore(&self, batch: Vec<Taken>) {
         for (key, hits, days) in batch {
             let mut shard = lock(self.shard(&key));
-            let Shard { map, dirty } = &mut *shard;
             // An entry forgotten meanwhile belonged to a counter an admin
             // changed: its hits are superseded, as in `forget`.
-            let Some(entry) = map.get_mut(&key) else {
+            let Some(entry) = shard.map.get_mut(&key) else {
                 continue;
             };
             if entry.pending == 0 {
-                dirty.push(key.clone());
                 self.dirty.fetch_add(1, Ordering::Relaxed);
             }
             entry.pending += hits;
@@ -153,9 +189,11 @@ impl Counter {
     }
 
     fn evict_clean(&self) {
+        // With every stored counter in the table, clean entries add nothing.
+        let table_complete = super::read(&self.table).load == Load::Complete;
         for shard in &self.shards {
             let mut shard = lock(shard);
-            if shard.map.len() > self.cache_per_shard {
+            if table_complete || shard.map.len() > self.cache_per_shard {
                 shard.map.retain(|_, e| e.pending > 0);
             }
         }

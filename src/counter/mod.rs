@@ -19,6 +19,10 @@
 //!   new value, and its hits are kept.
 //! - Past `max_dirty` keys with pending hits, hits on further new keys are
 //!   answered but not counted, and reported in the log (memory stays bounded).
+//! - A key with no entry is looked up in `table` (every stored counter's
+//!   counts, see `table.rs`) and only read from the database when the table
+//!   cannot answer. Entries made from the table remember `table.event` as
+//!   their snapshot's event; the flusher changes table and event together.
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
@@ -26,11 +30,15 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::store::{self, Delta};
+use crate::store::{self, day_text, Delta, Stored};
 
 mod flush;
+mod load;
+mod table;
+
+use table::{Known, Load, Table};
 
 const SHARDS: usize = 64;
 
@@ -68,8 +76,6 @@ pub struct Counts {
 #[derive(Default)]
 struct Shard {
     map: HashMap<Box<str>, Entry>,
-    /// Keys whose entries have pending hits, so a flush does not scan the map.
-    dirty: Vec<Box<str>>,
 }
 
 /// What a counted request got.
@@ -99,6 +105,7 @@ pub struct Counter {
     write_through: bool,
     overflow: AtomicU64,
     pending: AtomicU64,
+    table: RwLock<Table>,
 }
 
 /// Result of one flush, for the log.
@@ -116,6 +123,16 @@ fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+// The table is plain data too: a panic cannot leave it half-updated in a
+// way that matters more than a stale count.
+fn read(t: &RwLock<Table>) -> RwLockReadGuard<'_, Table> {
+    t.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write(t: &RwLock<Table>) -> RwLockWriteGuard<'_, Table> {
+    t.write().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Counter {
     pub fn new(max_dirty: usize, cache_entries: usize, write_through: bool) -> Counter {
         Counter {
@@ -126,6 +143,7 @@ impl Counter {
             write_through,
             overflow: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            table: RwLock::new(Table::new(!write_through, 0)),
         }
     }
 
@@ -140,8 +158,25 @@ impl Counter {
         if let Some(e) = lock(self.shard(key)).map.get(key) {
             return Ok(e.counts(today));
         }
-        // Not cached: nothing is pending for it, so the database is current.
-        stored(conn, key, today)
+        // No entry: nothing is pending for it, so what is stored is current.
+        let s = self.stored(conn, key, today)?;
+        Ok(Counts { total: s.total, today: s.today })
+    }
+
+    /// A key's stored counts: from the table when it knows them, else read.
+    fn stored(&self, conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Stored> {
+        let (known, event) = {
+            let t = read(&self.table);
+            (t.get(key), t.event)
+        };
+        match known {
+            Known::Counts { total, day } => {
+                let today = day.filter(|(d, _)| *d == today).map_or(0, |(_, n)| n);
+                Ok(Stored { total, today, event })
+            }
+            Known::Absent => Ok(Stored { total: 0, today: 0, event }),
+            Known::Unknown => store::counts(conn, key, &day_text(today)),
+        }
     }
 
     /// Hits not yet stored, per day, for a key (history views add them).
@@ -154,7 +189,7 @@ impl Counter {
     pub fn hit(&self, key: &str, day: NaiveDate, conn: &mut Connection) -> store::Result<Hit> {
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
-            let stored = store::counts(conn, key, &day_text(day))?;
+            let stored = self.stored(conn, key, day)?;
             if !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
                 return Ok(Hit::Overflow(Counts { total: stored.total, today: stored.today }));
@@ -167,10 +202,8 @@ impl Counter {
             };
             shard.map.insert(key.into(), entry);
         }
-        let Shard { map, dirty } = &mut *shard;
-        let entry = map.get_mut(key).expect("inserted above");
+        let entry = shard.map.get_mut(key).expect("inserted above");
         if entry.pending == 0 {
-            dirty.push(key.into());
             self.dirty.fetch_add(1, Ordering::Relaxed);
         }
         entry.total += 1;
@@ -183,12 +216,18 @@ impl Counter {
         entry.pending += 1;
         match entry.days.last_mut() {
             Some((d, n)) if *d == day => *n += 1,
-            _ => entry.days.push((day, 1)),
+            _ => {
+                // Nearly always one day: room for exactly that (a default
+                // push reserves four, and pending entries can be many).
+                entry.days.reserve_exact(1);
+                entry.days.push((day, 1));
+            }
         }
         self.pending.fetch_add(1, Ordering::Relaxed);
         let counts = entry.counts(day);
         if self.write_through {
-            let delta = Delta { key: key.to_string(), hits: 1, days: vec![(day_text(day), 1)] };
+            let days = [(day, 1)];
+            let delta = Delta { key, hits: 1, days: &days };
             // Read the totals inside the write transaction: other processes
             // (CGI, a second server) may have counted since we cached them.
             let written = store::write_tx(conn).and_then(|tx| {
@@ -208,13 +247,11 @@ impl Counter {
             entry.total = now.total;
             entry.day = Some((day, now.today));
             entry.seen_event = now.event;
-            // Fully stored: the entry is clean again (its key stays in the
-            // dirty list harmlessly until the next flush skips it).
+            // Fully stored: the entry is clean again.
             entry.pending = 0;
             entry.days.clear();
             self.pending.fetch_sub(1, Ordering::Relaxed);
             self.dirty.fetch_sub(1, Ordering::Relaxed);
-            dirty.pop();
         }
         Ok(Hit::Counted(if self.write_through { entry.counts(day) } else { counts }))
     }
@@ -228,12 +265,6 @@ impl Counter {
     pub fn take_overflow(&self) -> u64 {
         self.overflow.swap(0, Ordering::Relaxed)
     }
-}
-
-/// Counts as stored in the database (zero for an unknown key).
-fn stored(conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Counts> {
-    let s = store::counts(conn, key, &day_text(today))?;
-    Ok(Counts { total: s.total, today: s.today })
 }
 
 fn undo_one(entry: &mut Entry, day: NaiveDate) {
@@ -250,11 +281,6 @@ fn undo_one(entry: &mut Entry, day: NaiveDate) {
             }
         }
     }
-}
-
-/// Days are stored as ISO dates, readable in `sqlite3`.
-pub fn day_text(day: NaiveDate) -> String {
-    day.format("%Y-%m-%d").to_string()
 }
 
 #[cfg(test)]

@@ -128,3 +128,73 @@ fn hits_counted_after_an_admin_change_survive_it() {
     assert_eq!(c.flush(&mut conn, &mut last).unwrap().hits, 3);
     assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(1204));
 }
+
+fn load_all(c: &Counter, conn: &mut Connection, last: &mut i64) {
+    while c.table_loading() {
+        c.load_table(conn, last, day(), 2).unwrap();
+    }
+}
+
+#[test]
+fn a_loaded_table_answers_without_the_database() {
+    let (_d, mut conn) = setup();
+    for (k, n) in [("e.com/a", 10), ("e.com/b", 20), ("e.com/c", 30)] {
+        store::set(&mut conn, k, n).unwrap();
+    }
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    load_all(&c, &mut conn, &mut last);
+    assert_eq!(c.table_counters(), 3);
+    // Behind the table's back (no admin event): the table still answers.
+    conn.execute("DELETE FROM counters", []).unwrap();
+    assert_eq!(c.peek("e.com/b", day(), &conn).unwrap().total, 20);
+    assert_eq!(c.peek("e.com/new", day(), &conn).unwrap().total, 0);
+    assert_eq!(c.hit("e.com/c", day(), &mut conn).unwrap(), Hit::Counted(Counts { total: 31, today: 1 }));
+    // What the flusher does when another process wrote: reload.
+    c.reload_table();
+    assert_eq!(c.peek("e.com/b", day(), &conn).unwrap().total, 0);
+    load_all(&c, &mut conn, &mut last);
+    assert_eq!(c.table_counters(), 0);
+}
+
+#[test]
+fn flushes_read_back_what_other_processes_added() {
+    let (_d, mut conn) = setup();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    load_all(&c, &mut conn, &mut last);
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    c.flush(&mut conn, &mut last).unwrap();
+    // A CGI process counts 5 more.
+    conn.execute("UPDATE counters SET count = count + 5 WHERE key = 'e.com/a'", []).unwrap();
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap().counts().total, 2, "from the table, not yet current");
+    c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap(), Counts { total: 7, today: 2 });
+}
+
+#[test]
+fn admin_changes_reach_the_table_and_entries_made_from_it() {
+    let (_d, mut conn) = setup();
+    store::set(&mut conn, "e.com/a", 10).unwrap();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    load_all(&c, &mut conn, &mut last);
+    // Counted on the old value from the table, then an admin sets 20.
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap().counts().total, 11);
+    store::set(&mut conn, "e.com/a", 20).unwrap();
+    assert_eq!(c.apply_admin_events(&conn, &mut last).unwrap(), 1, "the hit on the old value is superseded");
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 20);
+    // Counted on the new value: kept through the flush.
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap().counts().total, 21);
+    let f = c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!((f.hits, f.superseded), (1, 0));
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(21));
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 21);
+    // An import of many keys is one event for all: the table loads again.
+    store::import(&mut conn, &(0..10_001).map(|i| (format!("e.com/{i}"), 1)).collect::<Vec<_>>()).unwrap();
+    c.apply_admin_events(&conn, &mut last).unwrap();
+    assert!(c.table_loading());
+    assert_eq!(c.peek("e.com/7", day(), &conn).unwrap().total, 1);
+    load_all(&c, &mut conn, &mut last);
+    assert_eq!(c.table_counters(), 10_002);
+}

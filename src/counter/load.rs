@@ -1,0 +1,68 @@
+//! Filling the table of every stored counter, a chunk at a time, from the
+//! flusher thread between flushes (a million counters take about a second
+//! in all; requests meanwhile read the database as before), and starting
+//! over when another process changed the database behind the table.
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+use super::{read, write, Counter, Load};
+use crate::store::{self, day_text};
+
+impl Counter {
+    /// Whether the table is still being filled.
+    pub fn table_loading(&self) -> bool {
+        matches!(read(&self.table).load, Load::After(_))
+    }
+
+    /// Loads up to `rows` more stored counters into the table. The admin
+    /// events are applied in the same read snapshot first, so the table's
+    /// event covers every change the loaded counts include. Returns the
+    /// pending hits dropped by those events.
+    pub fn load_table(
+        &self,
+        conn: &mut Connection,
+        last_event: &mut i64,
+        today: NaiveDate,
+        rows: usize,
+    ) -> store::Result<u64> {
+        if !self.table_loading() {
+            return Ok(0);
+        }
+        let tx = conn.transaction()?;
+        let dropped = self.apply_admin_events(&tx, last_event)?;
+        // An event for every key empties the table and restarts the load.
+        let Load::After(after) = read(&self.table).load else {
+            return Ok(dropped);
+        };
+        if after == 0 {
+            let n = store::counter_rows(&tx)?;
+            write(&self.table).reserve(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        let mut got = Vec::with_capacity(rows);
+        store::counters_after(&tx, after, &day_text(today), rows, |id, key, total, hits| {
+            got.push((id, Box::<str>::from(key), total, hits));
+        })?;
+        drop(tx);
+        let mut table = write(&self.table);
+        for (_, key, total, hits) in &got {
+            table.put(key, *total, Some((today, *hits)));
+        }
+        table.load = match got.last() {
+            Some((id, ..)) if got.len() == rows => Load::After(*id),
+            _ => Load::Complete,
+        };
+        Ok(dropped)
+    }
+
+    /// Counters in the table.
+    pub fn table_counters(&self) -> usize {
+        read(&self.table).len()
+    }
+
+    /// Forgets the table and loads it again: for when another process wrote
+    /// to the database (its hits are not in the table).
+    pub fn reload_table(&self) {
+        write(&self.table).reset();
+    }
+}

@@ -1,0 +1,272 @@
+//! A compact in-memory copy of every stored counter's counts, so that a
+//! request for a counter nobody touched lately needs no database read.
+//!
+//! Keys are not stored: a slot holds a 64-bit hash of the key, 16 more bits
+//! of a second hash as a check, the total and the hits on the newest day
+//! seen (24 bytes a counter, ~30 MB for a million at the load factor used).
+//! Both hashes use per-process random keys, so nobody can aim a URL at an
+//! existing counter's slot. Two stored keys sharing the 64-bit hash mark
+//! their slot ambiguous, and a key whose slot is ambiguous or was changed by
+//! an admin command is answered from the database instead (`Known::Unknown`).
+//!
+//! The flusher fills the table in chunks after start (`load_chunk`), keeps
+//! it current with the totals each flush reads back from the database, and
+//! empties it to load again when another process wrote to the database.
+
+use chrono::NaiveDate;
+use std::hash::{BuildHasher, RandomState};
+
+/// Slots per stored counter when sized for a load; growth past `MAX_LOAD`.
+const SLACK_NUM: usize = 5;
+const SLACK_DEN: usize = 4;
+const MAX_LOAD_PERCENT: usize = 85;
+const MIN_SLOTS: usize = 1024;
+
+/// `Slot::check` values that are not a hash: the counts of the key must be
+/// read from the database, until a flush reads them back (`UNKNOWN`, after
+/// an admin change) or for good (`AMBIGUOUS`: two stored keys, one slot).
+const UNKNOWN: u16 = 0;
+const AMBIGUOUS: u16 = 1;
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// Hash of the key; 0 = empty slot.
+    h: u64,
+    total: u64,
+    day_hits: u32,
+    /// Days since 1970-01-01, plus one; 0 = no day known.
+    day: u16,
+    /// Second hash (2 or more), or `UNKNOWN` / `AMBIGUOUS`.
+    check: u16,
+}
+
+/// What the table knows of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Stored total and hits on the newest day seen.
+    Counts { total: u64, day: Option<(NaiveDate, u64)> },
+    /// The table holds every stored counter and not this one: it has none.
+    Absent,
+    /// Ask the database.
+    Unknown,
+}
+
+/// Loading state: which stored counters the table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// Not used (write-through mode).
+    Off,
+    /// Counters with an id above this are still to be loaded.
+    After(i64),
+    /// Every stored counter is in the table.
+    Complete,
+}
+
+pub struct Table {
+    slots: Vec<Slot>,
+    used: usize,
+    pub load: Load,
+    /// The newest admin event reflected in every slot (see `Entry::seen_event`).
+    pub event: i64,
+    hashes: (RandomState, RandomState),
+}
+
+impl Table {
+    pub fn new(enabled: bool, event: i64) -> Table {
+        Table {
+            slots: Vec::new(),
+            used: 0,
+            load: if enabled { Load::After(0) } else { Load::Off },
+            event,
+            hashes: (RandomState::new(), RandomState::new()),
+        }
+    }
+
+    /// Counters held.
+    pub fn len(&self) -> usize {
+        self.used
+    }
+
+    pub fn get(&self, key: &str) -> Known {
+        if self.load == Load::Off {
+            return Known::Unknown;
+        }
+        let (h, check) = self.hash(key);
+        match self.find(h) {
+            Some(i) => {
+                let s = self.slots[i];
+                if s.check != check || s.day_hits == u32::MAX {
+                    return Known::Unknown;
+                }
+                let day = day_from(s.day).map(|d| (d, u64::from(s.day_hits)));
+                Known::Counts { total: s.total, day }
+            }
+            None if self.load == Load::Complete => Known::Absent,
+            None => Known::Unknown,
+        }
+    }
+
+    /// Records a key's stored counts.
+    pub fn put(&mut self, key: &str, total: u64, day: Option<(NaiveDate, u64)>) {
+        if self.load == Load::Off {
+            return;
+        }
+        let (h, check) = self.hash(key);
+        self.reserve(1);
+        let i = self.slot_for(h);
+        let s = &mut self.slots[i];
+        let ambiguous = s.h == h && s.check != check && s.check != UNKNOWN;
+        if s.h == 0 {
+            self.used += 1;
+        }
+        let (day, day_hits) = match day.and_then(|(d, n)| Some((day_to(d)?, n))) {
+            Some((d, n)) => (d, u32::try_from(n).unwrap_or(u32::MAX)),
+            None => (0, 0),
+        };
+        *s = Slot { h, total, day_hits, day, check: if ambiguous { AMBIGUOUS } else { check } };
+    }
+
+    /// From now on `key` is answered from the database (an admin command
+    /// changed it). Also covers any key sharing its slot.
+    pub fn forget(&mut self, key: &str) {
+        let (h, _) = self.hash(key);
+        if let Some(i) = self.find(h) {
+            self.slots[i].check = UNKNOWN;
+        }
+    }
+
+    /// Empties the table and starts loading again.
+    pub fn reset(&mut self) {
+        if self.load != Load::Off {
+            *self = Table { load: Load::After(0), event: self.event, ..Table::new(true, 0) };
+        }
+    }
+
+    /// Makes room for `more` counters (sized once from the row count when
+    /// loading starts, so a big table is not grown step by step).
+    pub fn reserve(&mut self, more: usize) {
+        let need = self.used + more;
+        if need * 100 <= self.slots.len() * MAX_LOAD_PERCENT {
+            return;
+        }
+        let len = (need * SLACK_NUM / SLACK_DEN).max(self.slots.len() * 3 / 2).max(MIN_SLOTS);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); len]);
+        for s in old.into_iter().filter(|s| s.h != 0) {
+            let i = self.slot_for(s.h);
+            self.slots[i] = s;
+        }
+    }
+
+    fn hash(&self, key: &str) -> (u64, u16) {
+        let h = self.hashes.0.hash_one(key).max(1);
+        let check = (self.hashes.1.hash_one(key) as u16).max(2);
+        (h, check)
+    }
+
+    /// Index of the slot holding `h`, if any.
+    fn find(&self, h: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let i = self.slot_for(h);
+        (self.slots[i].h == h).then_some(i)
+    }
+
+    /// Index of the slot holding `h`, or of the empty slot where it goes
+    /// (linear probing; the table always has empty slots).
+    fn slot_for(&self, h: u64) -> usize {
+        let n = self.slots.len();
+        let mut i = ((u128::from(h) * n as u128) >> 64) as usize;
+        loop {
+            let s = self.slots[i].h;
+            if s == h || s == 0 {
+                return i;
+            }
+            i = if i + 1 == n { 0 } else { i + 1 };
+        }
+    }
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")
+}
+
+fn day_to(d: NaiveDate) -> Option<u16> {
+    u16::try_from((d - epoch()).num_days() + 1).ok().filter(|&n| n > 0)
+}
+
+fn day_from(n: u16) -> Option<NaiveDate> {
+    (n > 0).then(|| epoch() + chrono::Days::new(u64::from(n) - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn absent_only_means_zero_once_loading_is_complete() {
+        let mut t = Table::new(true, 0);
+        assert_eq!(t.get("a"), Known::Unknown);
+        t.put("a", 5, Some((d("2026-11-25"), 2)));
+        assert_eq!(t.get("a"), Known::Counts { total: 5, day: Some((d("2026-11-25"), 2)) });
+        assert_eq!(t.get("b"), Known::Unknown);
+        t.load = Load::Complete;
+        assert_eq!(t.get("b"), Known::Absent);
+    }
+
+    #[test]
+    fn thousands_of_keys_survive_growth() {
+        let mut t = Table::new(true, 0);
+        t.load = Load::Complete;
+        for i in 0..20_000u64 {
+            t.put(&format!("k{i}"), i, None);
+        }
+        for i in 0..20_000u64 {
+            assert_eq!(t.get(&format!("k{i}")), Known::Counts { total: i, day: None });
+        }
+        assert_eq!(t.get("k20000"), Known::Absent);
+        assert!(t.slots.len() * MAX_LOAD_PERCENT >= t.used * 100);
+    }
+
+    #[test]
+    fn forgotten_and_colliding_keys_go_to_the_database() {
+        let mut t = Table::new(true, 0);
+        t.load = Load::Complete;
+        t.put("a", 1, None);
+        t.forget("a");
+        assert_eq!(t.get("a"), Known::Unknown);
+        t.put("a", 2, None);
+        assert_eq!(t.get("a"), Known::Counts { total: 2, day: None });
+        // Force a 64-bit collision with a different check.
+        let (h, check) = t.hash("a");
+        let i = t.find(h).unwrap();
+        t.slots[i].check = check.wrapping_add(1).max(2);
+        t.put("a", 3, None);
+        assert_eq!(t.get("a"), Known::Unknown, "an ambiguous slot stays ambiguous");
+    }
+
+    #[test]
+    fn off_knows_nothing_and_reset_reloads() {
+        let mut t = Table::new(false, 0);
+        t.put("a", 1, None);
+        assert_eq!(t.get("a"), Known::Unknown);
+        let mut t = Table::new(true, 7);
+        t.put("a", 1, None);
+        t.load = Load::Complete;
+        t.reset();
+        assert_eq!((t.get("a"), t.load, t.event), (Known::Unknown, Load::After(0), 7));
+    }
+
+    #[test]
+    fn huge_day_counts_are_left_to_the_database() {
+        let mut t = Table::new(true, 0);
+        t.put("a", u64::MAX, Some((d("2026-11-25"), u64::from(u32::MAX) + 1)));
+        assert_eq!(t.get("a"), Known::Unknown);
+        assert_eq!(day_from(day_to(d("2149-01-01")).unwrap()), Some(d("2149-01-01")));
+        assert_eq!(day_to(d("2200-01-01")), None);
+    }
+}
