@@ -54,6 +54,7 @@ impl Flusher<'_> {
         let mut version = store::data_version(&conn).ok();
         let mut load_started: Option<Instant> = None;
         let mut load_failed = false;
+        let mut told_dropped = false;
         loop {
             let wake = next_flush.min(Instant::now() + TICK);
             while Instant::now() < wake && !shutdown.load(Ordering::SeqCst) {
@@ -81,6 +82,13 @@ impl Flusher<'_> {
             }
             if shutdown.load(Ordering::SeqCst) {
                 return Ok(conn);
+            }
+            if !told_dropped && self.counter.table_dropped() {
+                told_dropped = true;
+                info(&format!(
+                    "more than {} counters: counts are read from SQLite instead of memory",
+                    crate::counter::TABLE_MAX_COUNTERS
+                ));
             }
             if Instant::now() >= next_overflow_log && self.log_overflow() {
                 next_overflow_log = Instant::now() + OVERFLOW_LOG_EVERY;
@@ -131,6 +139,9 @@ impl Flusher<'_> {
         log_superseded(dropped);
         if self.counter.table_loading() {
             return Ok(false);
+        }
+        if self.counter.table_dropped() {
+            return Ok(true);
         }
         info(&format!(
             "counts of all {} stored counters are in memory (loaded in {:.0} ms)",

@@ -37,7 +37,11 @@ impl Counter {
         };
         if after == 0 {
             let n = store::counter_rows(&tx)?;
-            write(&self.table).reserve(usize::try_from(n).unwrap_or(usize::MAX));
+            let mut table = write(&self.table);
+            table.reserve(usize::try_from(n).unwrap_or(usize::MAX));
+            if table.load == Load::Off {
+                return Ok(dropped);
+            }
         }
         let mut got = Vec::with_capacity(rows);
         store::counters_after(&tx, after, &day_text(today), rows, |id, key, total, hits| {
@@ -48,11 +52,19 @@ impl Counter {
         for (_, key, total, hits) in &got {
             table.put(key, *total, Some((today, *hits)));
         }
-        table.load = match got.last() {
-            Some((id, ..)) if got.len() == rows => Load::After(*id),
-            _ => Load::Complete,
-        };
+        // Only the flusher loads, but a put may have turned the table off.
+        if table.load == Load::After(after) {
+            table.load = match got.last() {
+                Some((id, ..)) if got.len() == rows => Load::After(*id),
+                _ => Load::Complete,
+            };
+        }
         Ok(dropped)
+    }
+
+    /// Whether the table was dropped for holding too many counters.
+    pub fn table_dropped(&self) -> bool {
+        !self.write_through && read(&self.table).load == Load::Off
     }
 
     /// Counters in the table.

@@ -38,6 +38,7 @@ mod flush;
 mod load;
 mod table;
 
+pub use table::MAX_COUNTERS as TABLE_MAX_COUNTERS;
 use table::{Known, Load, Table};
 
 const SHARDS: usize = 64;

@@ -21,6 +21,10 @@ const SLACK_NUM: usize = 5;
 const SLACK_DEN: usize = 4;
 const MAX_LOAD_PERCENT: usize = 85;
 const MIN_SLOTS: usize = 1024;
+/// Past this many counters (~120 MB of table) the table is dropped and
+/// requests read SQLite, as they would without it: memory stays bounded on
+/// a small VPS whatever the database holds.
+pub const MAX_COUNTERS: usize = 4_000_000;
 
 /// `Slot::check` values that are not a hash: the counts of the key must be
 /// read from the database, until a flush reads them back (`UNKNOWN`, after
@@ -54,7 +58,7 @@ pub enum Known {
 /// Loading state: which stored counters the table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Load {
-    /// Not used (write-through mode).
+    /// Not used (write-through mode, or more than `MAX_COUNTERS`).
     Off,
     /// Counters with an id above this are still to be loaded.
     After(i64),
@@ -108,11 +112,11 @@ impl Table {
 
     /// Records a key's stored counts.
     pub fn put(&mut self, key: &str, total: u64, day: Option<(NaiveDate, u64)>) {
+        self.reserve(1);
         if self.load == Load::Off {
             return;
         }
         let (h, check) = self.hash(key);
-        self.reserve(1);
         let i = self.slot_for(h);
         let s = &mut self.slots[i];
         let ambiguous = s.h == h && s.check != check && s.check != UNKNOWN;
@@ -145,7 +149,11 @@ impl Table {
     /// Makes room for `more` counters (sized once from the row count when
     /// loading starts, so a big table is not grown step by step).
     pub fn reserve(&mut self, more: usize) {
-        let need = self.used + more;
+        let need = self.used.saturating_add(more);
+        if need > MAX_COUNTERS {
+            *self = Table { event: self.event, ..Table::new(false, 0) };
+            return;
+        }
         if need * 100 <= self.slots.len() * MAX_LOAD_PERCENT {
             return;
         }
@@ -259,6 +267,16 @@ mod tests {
         t.load = Load::Complete;
         t.reset();
         assert_eq!((t.get("a"), t.load, t.event), (Known::Unknown, Load::After(0), 7));
+    }
+
+    #[test]
+    fn too_many_counters_turn_the_table_off() {
+        let mut t = Table::new(true, 3);
+        t.put("a", 1, None);
+        t.reserve(MAX_COUNTERS);
+        assert_eq!((t.load, t.get("a"), t.len(), t.slots.len(), t.event), (Load::Off, Known::Unknown, 0, 0, 3));
+        t.put("b", 1, None);
+        assert_eq!(t.get("b"), Known::Unknown);
     }
 
     #[test]
