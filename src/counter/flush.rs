@@ -11,6 +11,9 @@ use std::sync::Mutex;
 use super::{lock, write, Counter, Flushed, Load, Shard, Taken};
 use crate::store::{self, Delta, Written};
 
+/// Clean entries kept per shard once the table holds every counter.
+const HOT_PER_SHARD: usize = 64;
+
 impl Counter {
     /// events newer than `last_event` (advanced on success). On failure the
     /// hits go back into the table and are retried by the next flush.
@@ -189,13 +192,26 @@ impl Counter {
     }
 
     fn evict_clean(&self) {
-        // With every stored counter in the table, clean entries add nothing.
-        let table_complete = super::read(&self.table).load == Load::Complete;
+        // With every stored counter in the table, clean entries only save
+        // re-making the busiest ones: keep a few per shard (a site's hot
+        // pages), not the 50,000 of a cache in front of SQLite.
+        let keep = match super::read(&self.table).load {
+            Load::Complete => HOT_PER_SHARD,
+            _ => self.cache_per_shard,
+        };
         for shard in &self.shards {
             let mut shard = lock(shard);
-            if table_complete || shard.map.len() > self.cache_per_shard {
+            if shard.map.len() > keep {
                 shard.map.retain(|_, e| e.pending > 0);
             }
+        }
+    }
+
+    /// Drops every clean entry: their totals may miss what another process
+    /// wrote (entries with pending hits are corrected by their next flush).
+    pub(super) fn drop_clean(&self) {
+        for shard in &self.shards {
+            lock(shard).map.retain(|_, e| e.pending > 0);
         }
     }
 }

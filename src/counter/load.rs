@@ -72,9 +72,10 @@ impl Counter {
         read(&self.table).len()
     }
 
-    /// Forgets the table and loads it again: for when another process wrote
-    /// to the database (its hits are not in the table).
+    /// Forgets the table and clean entries, and loads the table again: for
+    /// when another process wrote to the database (its hits are in neither).
     pub fn reload_table(&self) {
         write(&self.table).reset();
+        self.drop_clean();
     }
 }
