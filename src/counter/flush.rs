@@ -15,8 +15,9 @@ use crate::store::{self, Delta, Written};
 const HOT_PER_SHARD: usize = 64;
 
 impl Counter {
+    /// Writes every pending hit in one transaction, after applying the admin
     /// events newer than `last_event` (advanced on success). On failure the
-    /// hits go back into the table and are retried by the next flush.
+    /// hits go back into their entries and are retried by the next flush.
     pub fn flush(&self, conn: &mut Connection, last_event: &mut i64) -> store::Result<Flushed> {
         let mut batch = self.take_pending();
         match self.write(conn, &mut batch, last_event) {
@@ -51,8 +52,8 @@ impl Counter {
         let mut batch = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            // Clean entries are few once the table is loaded (they are evicted
-            // after each flush), so a scan costs less than keeping a list.
+            // Clean entries are few once the table is loaded (a few hot ones
+            // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
                 batch.push((key.clone(), std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
             }

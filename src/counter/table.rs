@@ -131,12 +131,21 @@ impl Table {
     }
 
     /// From now on `key` is answered from the database (an admin command
-    /// changed it). Also covers any key sharing its slot.
+    /// changed it), until a flush puts its counts back. Also covers any key
+    /// sharing its slot. A key the table does not hold gets a slot too:
+    /// "absent" would be wrong once an admin created the counter.
     pub fn forget(&mut self, key: &str) {
-        let (h, _) = self.hash(key);
-        if let Some(i) = self.find(h) {
-            self.slots[i].check = UNKNOWN;
+        self.reserve(1);
+        if self.load == Load::Off {
+            return;
         }
+        let (h, _) = self.hash(key);
+        let i = self.slot_for(h);
+        if self.slots[i].h == 0 {
+            self.used += 1;
+            self.slots[i].h = h;
+        }
+        self.slots[i].check = UNKNOWN;
     }
 
     /// Empties the table and starts loading again.
@@ -149,6 +158,9 @@ impl Table {
     /// Makes room for `more` counters (sized once from the row count when
     /// loading starts, so a big table is not grown step by step).
     pub fn reserve(&mut self, more: usize) {
+        if self.load == Load::Off {
+            return;
+        }
         let need = self.used.saturating_add(more);
         if need > MAX_COUNTERS {
             *self = Table { event: self.event, ..Table::new(false, 0) };
@@ -247,6 +259,9 @@ mod tests {
         t.put("a", 1, None);
         t.forget("a");
         assert_eq!(t.get("a"), Known::Unknown);
+        assert_eq!(t.get("created-by-an-admin"), Known::Absent);
+        t.forget("created-by-an-admin");
+        assert_eq!(t.get("created-by-an-admin"), Known::Unknown);
         t.put("a", 2, None);
         assert_eq!(t.get("a"), Known::Counts { total: 2, day: None });
         // Force a 64-bit collision with a different check.
@@ -261,7 +276,8 @@ mod tests {
     fn off_knows_nothing_and_reset_reloads() {
         let mut t = Table::new(false, 0);
         t.put("a", 1, None);
-        assert_eq!(t.get("a"), Known::Unknown);
+        t.forget("b");
+        assert_eq!((t.get("a"), t.slots.len()), (Known::Unknown, 0));
         let mut t = Table::new(true, 7);
         t.put("a", 1, None);
         t.load = Load::Complete;
