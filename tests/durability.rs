@@ -326,3 +326,36 @@ fn sigterm_right_after_the_startup_line_is_an_orderly_exit() {
         assert_eq!(s.stop().code(), Some(0), "log:\n{}", s.log_text());
     }
 }
+
+/// Issue 3 "reads without a round trip": the server loads every stored
+/// counter into memory in chunks after start; counts stay exact through it.
+#[test]
+fn stored_counters_are_loaded_into_memory_and_stay_exact() {
+    let dir = tempdir();
+    let db = dir.path().join("hitcounter.db");
+    let csv = dir.path().join("many.csv");
+    let n = 20_000;
+    let mut text = String::from("url,count\n");
+    for i in 0..n {
+        text.push_str(&format!("many.example/p{i},{}\n", i % 97));
+    }
+    std::fs::write(&csv, text).unwrap();
+    admin_ok(&db, &["import", csv.to_str().unwrap()]);
+    let mut s = Server::start_with(Opts { dir: Some(dir), ..Opts::default() });
+    assert!(
+        eventually(Duration::from_secs(20), || s
+            .log_text()
+            .contains(&format!("counts of all {n} stored counters are in memory"))),
+        "no load line in the log:\n{}",
+        s.log_text()
+    );
+    for i in [0, 1, 4095, 4096, 4097, 12_345, n - 1] {
+        assert_eq!(peek(&s, &format!("many.example/p{i}")), (i % 97) as u64, "p{i}");
+    }
+    assert_eq!(peek(&s, "many.example/not-there"), 0);
+    assert_eq!(hit(&s, "many.example/p4096"), 4096 % 97 + 1);
+    assert_eq!(hit(&s, "many.example/new"), 1);
+    assert_eq!(s.stop().code(), Some(0));
+    assert_eq!(get_count(&db, "many.example/p4096"), 4096 % 97 + 1);
+    assert_eq!(get_count(&db, "many.example/new"), 1);
+}
