@@ -121,7 +121,8 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self, prefix: &str, pending: u64, counters: Option<u64>) -> String {
+    /// `in_memory`: counters whose counts the in-memory table holds.
+    pub fn render(&self, prefix: &str, pending: u64, counters: Option<u64>, in_memory: u64) -> String {
         let mut out = String::with_capacity(4096);
         let p = prefix;
         let _ = writeln!(out, "# HELP {p}_requests_total HTTP requests by route and status.");
@@ -159,6 +160,12 @@ impl Metrics {
         if let Some(n) = counters {
             gauge(&mut out, "counters", "Number of counters in the database.", n.to_string());
         }
+        gauge(
+            &mut out,
+            "counters_in_memory",
+            "Counters whose counts are held in memory (the rest are read from the database).",
+            in_memory.to_string(),
+        );
         out
     }
 }
@@ -175,13 +182,14 @@ mod tests {
         m.request("/nope", 404);
         m.request("/count", 418);
         m.flushed(Duration::from_millis(2), Ok(()));
-        let text = m.render("hc", 3, Some(7));
+        let text = m.render("hc", 3, Some(7), 6);
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"200\"} 2"));
         assert!(text.contains("hc_requests_total{route=\"other\",status=\"404\"} 1"));
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"other\"} 1"));
         assert!(text.contains("hc_flush_duration_seconds_total 0.002000"));
         assert!(text.contains("hc_pending_hits 3"));
         assert!(text.contains("hc_counters 7"));
+        assert!(text.contains("hc_counters_in_memory 6"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             assert_eq!(line.split(' ').count(), 2, "{line}");
         }

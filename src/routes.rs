@@ -155,7 +155,8 @@ fn route(req: &Req, ctx: &Ctx, conn: &mut Connection) -> Resp {
         },
         "/metrics" => {
             let counters = store::counter_rows(conn).ok();
-            let text = ctx.metrics.render(&ctx.cfg.metrics_prefix, ctx.counter.pending_hits(), counters);
+            let (pending, in_memory) = (ctx.counter.pending_hits(), ctx.counter.table_counters() as u64);
+            let text = ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory);
             Resp::new(200, "text/plain; version=0.0.4; charset=utf-8", text)
         }
         "/stats" => stats::page(req, ctx, conn),

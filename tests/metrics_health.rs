@@ -155,7 +155,7 @@ fn requests_with_status(samples: &[Sample], prefix: &str, status: &str) -> f64 {
         .sum()
 }
 
-const FAMILIES: [&str; 7] = [
+const FAMILIES: [&str; 8] = [
     "requests_total",
     "hits_counted_total",
     "hits_deduplicated_total",
@@ -163,6 +163,7 @@ const FAMILIES: [&str; 7] = [
     "flush_duration_seconds_total",
     "pending_hits",
     "counters",
+    "counters_in_memory",
 ];
 
 fn assert_families(samples: &[Sample], text: &str, prefix: &str) {
@@ -356,6 +357,12 @@ fn flushes_pending_hits_and_counters() {
             scalar(&last, &format!("{p}_pending_hits")) == 0.0 && scalar(&last, &format!("{p}_counters")) == 7.0
         }),
         "after the flush: no pending hits and 7 counters: {last:?}"
+    );
+    // The five loaded at start and the two a flush created.
+    assert!(
+        eventually(Duration::from_secs(10), || scalar(&metrics(&s).1, &format!("{p}_counters_in_memory")) == 7.0),
+        "counts of all 7 counters in memory: {:?}",
+        metrics(&s).0
     );
     let listed = run_db(&s.db, &["list"]);
     let rows = String::from_utf8_lossy(&listed.stdout).lines().filter(|l| !l.is_empty()).count();
