@@ -20,7 +20,8 @@ use crate::{request, store};
 
 /// Page cache of each worker's connection (negative: KiB for SQLite).
 const WORKER_CACHE_KIB: i64 = -1024;
-/// Clean counters kept in memory as a read cache.
+/// Clean entries kept as a read cache while the table of every stored
+/// counter loads (or when it is off); afterwards only a few hot ones.
 const CACHE_ENTRIES: usize = 50_000;
 /// At shutdown, workers keep answering queued requests (clients holding
 /// keep-alive connections may add more) for at most this long.

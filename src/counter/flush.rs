@@ -200,19 +200,22 @@ impl Counter {
             Load::Complete => HOT_PER_SHARD,
             _ => self.cache_per_shard,
         };
-        for shard in &self.shards {
-            let mut shard = lock(shard);
-            if shard.map.len() > keep {
-                shard.map.retain(|_, e| e.pending > 0);
-            }
-        }
+        self.evict_clean_past(keep);
     }
 
     /// Drops every clean entry: their totals may miss what another process
     /// wrote (entries with pending hits are corrected by their next flush).
     pub(super) fn drop_clean(&self) {
+        self.evict_clean_past(0);
+    }
+
+    /// In each shard holding more than `keep` entries, drops the clean ones.
+    fn evict_clean_past(&self, keep: usize) {
         for shard in &self.shards {
-            lock(shard).map.retain(|_, e| e.pending > 0);
+            let mut shard = lock(shard);
+            if shard.map.len() > keep {
+                shard.map.retain(|_, e| e.pending > 0);
+            }
         }
     }
 }

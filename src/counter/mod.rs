@@ -1,4 +1,4 @@
-//! The counting hot path: an in-memory table of counts and unsaved hits.
+//! The counting hot path: in-memory counts and unsaved hits.
 //!
 //! Each counter a request touches gets an entry holding its true total
 //! (stored + pending), so a response never needs a database write and the
@@ -8,8 +8,8 @@
 //!
 //! Rules that keep the numbers right:
 //! - An entry is only evicted by the flusher, after a commit, and only when it
-//!   has no pending hits: so a key missing from the table has nothing unsaved
-//!   and the database is the truth for it.
+//!   has no pending hits: so a key without an entry has nothing unsaved and
+//!   what is stored (in `table`, else the database) is the truth for it.
 //! - Admin commands (set, delete, import) leave an event in the database. The
 //!   flusher reads new events (between flushes, and again inside each flush's
 //!   write transaction) and, for each named key, drops the cached entry and
