@@ -9,7 +9,6 @@
 
 use chrono::FixedOffset;
 use rusqlite::Connection;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -28,6 +27,8 @@ const TICK: Duration = Duration::from_millis(250);
 const FLUSHER_CACHE_KIB: i64 = -4 * 1024;
 /// Least time between two overflow warnings.
 const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
+/// WAL pages between checkpoints run by the flusher (see `run`).
+const CHECKPOINT_PAGES: i64 = 10_000;
 /// Counters loaded into the table per step (a few milliseconds' work).
 const LOAD_ROWS: usize = 4096;
 
@@ -41,12 +42,17 @@ pub struct Flusher<'a> {
 
 impl Flusher<'_> {
     /// Runs until `shutdown`; returns its connection for the final flush.
-    pub fn run(&self, db: &Path, shutdown: &AtomicBool, last_event: &mut i64) -> Result<Connection, ()> {
-        let mut conn = store::open(db).map_err(|e| info(&format!("error: flusher cannot open the database: {e}")))?;
+    pub fn run(&self, mut conn: Connection, shutdown: &AtomicBool, last_event: &mut i64) -> Result<Connection, ()> {
         // Flushes touch index pages again and again; a little more cache than
         // SQLite's 2 MB default keeps the upper levels in memory. (16 MB
         // measured no faster with a million counters and cost ~15 MB RSS.)
         let _ = conn.pragma_update(None, "cache_size", FLUSHER_CACHE_KIB);
+        // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page
+        // dirtied by many flushes (hits spread over many counters) is then
+        // copied into the database once, not once per flush, and the fsync
+        // comes ten times less often. Measured with a million counters:
+        // a third less flusher CPU.
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES);
         let mut wait = self.period;
         let mut next_flush = Instant::now() + wait;
         let mut failing_since: Option<Instant> = None;

@@ -54,6 +54,16 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         }
     };
     drop(conn);
+    // Every connection is opened before the listener: a worker that opened
+    // its own later could find the descriptors all taken by clients.
+    let mut conns = match (0..=cfg.workers).map(|_| store::open(&cfg.db)).collect::<Result<Vec<_>, _>>() {
+        Ok(c) => c,
+        Err(e) => {
+            info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
+            return 1;
+        }
+    };
+    let flusher_conn = conns.pop().expect("workers + 1 connections");
     let bound = match listener::bind(&cfg.listen, cfg.tls.as_ref()) {
         Ok(b) => b,
         Err(e) => {
@@ -82,25 +92,27 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
     let metrics = Arc::new(Metrics::default());
     let flusher = {
-        let (counter, metrics, stop, db) = (counter.clone(), metrics.clone(), stop.clone(), cfg.db.clone());
+        let (counter, metrics, stop) = (counter.clone(), metrics.clone(), stop.clone());
         let (period, offset) = (cfg.flush_period(), cfg.timezone);
         thread::Builder::new()
             .name("flusher".into())
             .spawn(move || {
                 let flusher = Flusher { counter: &counter, metrics: &metrics, period, offset };
-                flusher.run(&db, &stop.shutdown, &mut last_event).map(|c| (c, last_event))
+                flusher.run(flusher_conn, &stop.shutdown, &mut last_event).map(|c| (c, last_event))
             })
             .expect("spawn flusher")
     };
 
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), bound.addr.to_string()));
     let server = Arc::new(bound);
-    let workers: Vec<_> = (0..cfg.workers)
-        .map(|i| {
+    let workers: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, conn)| {
             let (server, ctx, stop) = (server.clone(), ctx.clone(), stop.clone());
             thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(move || worker(&server.server, server.stopper(), &ctx, &stop))
+                .spawn(move || worker(&server.server, server.stopper(), conn, &ctx, &stop))
                 .expect("spawn worker")
         })
         .collect();
@@ -139,14 +151,7 @@ fn fail(stop: &Stop, stopper: Stopper, why: &str) {
     stopper.stop_accepting();
 }
 
-fn worker(server: &tiny_http::Server, stopper: Stopper, ctx: &Ctx, stop: &Stop) {
-    let mut conn = match store::open(&ctx.cfg.db) {
-        Ok(c) => c,
-        Err(e) => {
-            fail(stop, stopper, &format!("a worker cannot open the database: {e}"));
-            return;
-        }
-    };
+fn worker(server: &tiny_http::Server, stopper: Stopper, mut conn: rusqlite::Connection, ctx: &Ctx, stop: &Stop) {
     // Counts come from memory once the table is loaded; a worker reads
     // SQLite for history, the top sites and the rare key the table cannot
     // answer, so a small page cache will do (RSS with a million counters).

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use crate::migrate;
 
-/// Schema version written to `PRAGMA user_version`.
-/// Version 2 keys `daily` by (day, counter_id): a day's new rows land
-/// together instead of all over the table (fewer pages per flush, and
-/// today's rows stay in the page cache).
-pub const SCHEMA_VERSION: i64 = 2;
+mod schema;
+mod write;
+
+pub use schema::{create, SCHEMA_VERSION};
+pub use write::{add, Delta, Written};
 
 /// How long a connection waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,65 +96,8 @@ pub fn prepare(path: &Path) -> std::result::Result<(Connection, Vec<String>), St
     if migrate::is_original(&conn).map_err(|e| e.to_string())? {
         notes.extend(migrate::from_original(&mut conn, path)?);
     }
-    migrate_schema(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
+    schema::migrate(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
     Ok((conn, notes))
-}
-
-fn migrate_schema(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "database schema version {version} is newer than this hitcounter ({SCHEMA_VERSION})"
-        )));
-    }
-    if version == SCHEMA_VERSION {
-        // The common case, and the only one on a CGI request: no write lock.
-        return Ok(());
-    }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version < 1 {
-        create(&tx)?;
-    }
-    if version == 1 {
-        tx.execute_batch(
-            "CREATE TABLE daily_v2 (
-                day TEXT NOT NULL,
-                counter_id INTEGER NOT NULL REFERENCES counters(id) ON DELETE CASCADE,
-                hits INTEGER NOT NULL,
-                PRIMARY KEY (day, counter_id)
-            ) WITHOUT ROWID;
-            INSERT INTO daily_v2 (day, counter_id, hits) SELECT day, counter_id, hits FROM daily;
-            DROP TABLE daily;
-            ALTER TABLE daily_v2 RENAME TO daily;",
-        )?;
-    }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()
-}
-
-/// Creates the current schema. Public for the original-database conversion.
-pub fn create(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS counters (
-            id INTEGER PRIMARY KEY,
-            key TEXT NOT NULL UNIQUE,
-            count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS daily (
-            day TEXT NOT NULL,
-            counter_id INTEGER NOT NULL REFERENCES counters(id) ON DELETE CASCADE,
-            hits INTEGER NOT NULL,
-            PRIMARY KEY (day, counter_id)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS admin_events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            key TEXT,
-            at INTEGER NOT NULL
-        );",
-    )
 }
 
 fn now() -> i64 {
@@ -222,53 +165,9 @@ pub fn counter_rows(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get::<_, i64>(0)).map(|n| n.max(0) as u64)
 }
 
-/// Hits to add to one counter: a total and its split over days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delta<'a> {
-    pub key: &'a str,
-    pub hits: u64,
-    /// Sums to `hits`; the newest day last.
-    pub days: &'a [(NaiveDate, u64)],
-}
-
 /// Days are stored as ISO dates, readable in `sqlite3`.
 pub fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
-}
-
-/// A counter's stored state right after [`add`]: its total and its hits on
-/// the newest day of the delta.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Written {
-    pub total: u64,
-    pub newest_day: u64,
-}
-
-/// Adds deltas to their counters (creating them) inside `tx`, and reads
-/// back what each counter holds now (with whatever other processes added).
-pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
-    let t = now();
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, updated_at = excluded.updated_at
-         RETURNING id, count",
-    )?;
-    let mut daily = tx.prepare_cached(
-        "INSERT INTO daily (day, counter_id, hits) VALUES (?2, ?1, ?3)
-         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits
-         RETURNING hits",
-    )?;
-    let mut out = Vec::with_capacity(deltas.len());
-    for d in deltas {
-        let (id, total): (i64, i64) =
-            upsert.query_row(params![d.key, d.hits as i64, t], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let mut newest_day = 0;
-        for (day, hits) in d.days {
-            newest_day = daily.query_row(params![id, day_text(*day), *hits as i64], |r| r.get::<_, i64>(0))?;
-        }
-        out.push(Written { total: total.max(0) as u64, newest_day: newest_day.max(0) as u64 });
-    }
-    Ok(out)
 }
 
 /// Up to `limit` counters with an id above `after`, in id order, with their
@@ -416,7 +315,7 @@ mod tests {
     fn add_creates_then_increments_one_row() {
         let (_d, mut conn) = db();
         let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 2)];
-        let delta = Delta { key: "e.com/a", hits: 2, days: &days };
+        let delta = Delta { key: "e.com/a", id: None, hits: 2, days: &days };
         for _ in 0..3 {
             let tx = write_tx(&mut conn).unwrap();
             add(&tx, std::slice::from_ref(&delta)).unwrap();
@@ -425,8 +324,29 @@ mod tests {
         assert_eq!(get(&conn, "e.com/a").unwrap(), Some(6));
         let rows: i64 = conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 1);
-        let day: i64 = conn.query_row("SELECT hits FROM daily", [], |r| r.get(0)).unwrap();
-        assert_eq!(day, 6);
+        assert_eq!(history(&conn, "e.com/a", &["2026-01-01".into()]).unwrap(), vec![("2026-01-01".into(), 6)]);
+        assert_eq!(counts(&conn, "e.com/a", "2026-01-01").unwrap().today, 6);
+    }
+
+    #[test]
+    fn a_known_id_updates_its_row_and_a_stale_one_falls_back_to_the_key() {
+        let (_d, mut conn) = db();
+        let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1)];
+        let add_one = |conn: &mut Connection, key, id| {
+            let tx = write_tx(conn).unwrap();
+            let w = add(&tx, &[Delta { key, id, hits: 1, days: &days }]).unwrap()[0];
+            tx.commit().unwrap();
+            w
+        };
+        let a = add_one(&mut conn, "e.com/a", None);
+        assert_eq!(add_one(&mut conn, "e.com/a", Some(a.id)), Written { id: a.id, total: 2, newest_day: 2 });
+        // Deleting the newest row frees its id for the next new key.
+        assert!(delete(&mut conn, "e.com/a").unwrap());
+        let b = add_one(&mut conn, "e.com/b", None);
+        assert_eq!(b.id, a.id, "SQLite reuses the id");
+        let a2 = add_one(&mut conn, "e.com/a", Some(a.id));
+        assert_ne!(a2.id, b.id);
+        assert_eq!((a2.total, get(&conn, "e.com/b").unwrap()), (1, Some(1)));
     }
 
     #[test]
@@ -478,7 +398,7 @@ mod tests {
         let (_d, mut conn) = db();
         let tx = write_tx(&mut conn).unwrap();
         let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1)];
-        add(&tx, &[Delta { key: "e.com/a", hits: 1, days: &days }]).unwrap();
+        add(&tx, &[Delta { key: "e.com/a", id: None, hits: 1, days: &days }]).unwrap();
         tx.commit().unwrap();
         assert!(delete(&mut conn, "e.com/a").unwrap());
         let rows: i64 = conn.query_row("SELECT COUNT(*) FROM daily", [], |r| r.get(0)).unwrap();

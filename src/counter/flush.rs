@@ -11,6 +11,9 @@ use std::sync::Mutex;
 use super::{lock, write, Counter, Flushed, Load, Shard, Taken};
 use crate::store::{self, Delta, Written};
 
+/// Table updates made under one hold of its lock after a flush.
+const SETTLE_SLICE: usize = 256;
+
 /// Clean entries kept per shard once the table holds every counter.
 const HOT_PER_SHARD: usize = 64;
 
@@ -55,13 +58,21 @@ impl Counter {
             // Clean entries are few once the table is loaded (a few hot ones
             // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
-                batch.push((key.clone(), std::mem::take(&mut e.pending), std::mem::take(&mut e.days)));
+                let (hits, days) = (std::mem::take(&mut e.pending), std::mem::take(&mut e.days));
+                batch.push(Taken { key: key.clone(), hits, days, id: None });
             }
         }
-        // In key order the upserts walk the index pages in order: far fewer
-        // distinct pages touched per flush when keys are spread widely.
-        batch.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let taken: u64 = batch.iter().map(|b| b.1).sum();
+        {
+            let table = super::read(&self.table);
+            for t in &mut batch {
+                t.id = table.id(&t.key);
+            }
+        }
+        // In row order (then key order for rows not known) the updates walk
+        // the table (then index) pages in order: far fewer distinct pages
+        // touched per flush when keys are spread widely.
+        batch.sort_unstable_by(|a, b| (a.id.is_none(), a.id, &a.key).cmp(&(b.id.is_none(), b.id, &b.key)));
+        let taken: u64 = batch.iter().map(|t| t.hits).sum();
         self.dirty.fetch_sub(batch.len(), Ordering::Relaxed);
         self.pending.fetch_sub(taken, Ordering::Relaxed);
         batch
@@ -79,7 +90,8 @@ impl Counter {
         for (id, key) in &events {
             superseded += self.forget(*id, key.as_deref(), batch);
         }
-        let deltas: Vec<Delta> = batch.iter().map(|(key, hits, days)| Delta { key, hits: *hits, days }).collect();
+        let deltas: Vec<Delta> =
+            batch.iter().map(|t| Delta { key: &t.key, id: t.id, hits: t.hits, days: &t.days }).collect();
         let written = store::add(&tx, &deltas)?;
         tx.commit()?;
         if let Some((id, _)) = events.last() {
@@ -93,7 +105,7 @@ impl Counter {
     /// the hits counted since, and into the table.
     fn settle(&self, batch: &[Taken], written: &[Written]) {
         let mut known = Vec::with_capacity(batch.len());
-        for ((key, _, days), w) in batch.iter().zip(written) {
+        for (Taken { key, days, .. }, w) in batch.iter().zip(written) {
             let newest = days.last().map(|(d, _)| *d);
             let mut shard = lock(self.shard(key));
             if let Some(e) = shard.map.get_mut(key) {
@@ -105,11 +117,16 @@ impl Counter {
                     }
                 }
             }
-            known.push((key, w.total, newest.map(|d| (d, w.newest_day))));
+            known.push((key, w, newest.map(|d| (d, w.newest_day))));
         }
-        let mut table = write(&self.table);
-        for (key, total, day) in known {
-            table.put(key, total, day);
+        // In slices, so requests waiting to read the table wait for a few
+        // hundred puts, not for a whole flush's worth (tens of thousands
+        // when hits are spread over a million counters).
+        for slice in known.chunks(SETTLE_SLICE) {
+            let mut table = write(&self.table);
+            for (key, w, day) in slice {
+                table.put(key, w.id, w.total, *day);
+            }
         }
     }
 
@@ -158,10 +175,10 @@ impl Counter {
         }
         // Hits taken for this flush belong to entries still in the table;
         // those of forgotten entries go with them.
-        batch.retain(|(k, hits, _)| {
-            let keep = !forgotten.contains(k);
+        batch.retain(|t| {
+            let keep = !forgotten.contains(&t.key);
             if !keep {
-                dropped += hits;
+                dropped += t.hits;
             }
             keep
         });
@@ -169,7 +186,7 @@ impl Counter {
     }
 
     fn restore(&self, batch: Vec<Taken>) {
-        for (key, hits, days) in batch {
+        for Taken { key, hits, days, .. } in batch {
             let mut shard = lock(self.shard(&key));
             // An entry forgotten meanwhile belonged to a counter an admin
             // changed: its hits are superseded, as in `forget`.

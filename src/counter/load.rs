@@ -49,8 +49,8 @@ impl Counter {
         })?;
         drop(tx);
         let mut table = write(&self.table);
-        for (_, key, total, hits) in &got {
-            table.put(key, *total, Some((today, *hits)));
+        for (id, key, total, hits) in &got {
+            table.put(key, *id, *total, Some((today, *hits)));
         }
         // Only the flusher loads, but a put may have turned the table off.
         if table.load == Load::After(after) {

@@ -43,8 +43,14 @@ use table::{Known, Load, Table};
 
 const SHARDS: usize = 64;
 
-/// Pending hits taken out of the table for one flush: key, hits, per day.
-type Taken = (Box<str>, u64, Vec<(NaiveDate, u64)>);
+/// Pending hits of one key taken out for a flush.
+struct Taken {
+    key: Box<str>,
+    hits: u64,
+    days: Vec<(NaiveDate, u64)>,
+    /// The counter's row id, if the table knows it.
+    id: Option<i64>,
+}
 
 #[derive(Default)]
 struct Entry {
@@ -228,7 +234,7 @@ impl Counter {
         let counts = entry.counts(day);
         if self.write_through {
             let days = [(day, 1)];
-            let delta = Delta { key, hits: 1, days: &days };
+            let delta = Delta { key, id: None, hits: 1, days: &days };
             // Read the totals inside the write transaction: other processes
             // (CGI, a second server) may have counted since we cached them.
             let written = store::write_tx(conn).and_then(|tx| {

@@ -2,8 +2,11 @@
 //! request for a counter nobody touched lately needs no database read.
 //!
 //! Keys are not stored: a slot holds a 64-bit hash of the key, 16 more bits
-//! of a second hash as a check, the total and the hits on the newest day
-//! seen (24 bytes a counter, ~30 MB for a million at the load factor used).
+//! of a second hash as a check, the counter's row id, the total and the hits
+//! on the newest day seen (28 bytes a counter, ~35 MB for a million at the
+//! load factor used). The row id lets a flush update the row directly
+//! instead of looking the key up in its index: with a million counters that
+//! lookup reads a random index page per hit, most of a flush's cost.
 //! Both hashes use per-process random keys, so nobody can aim a URL at an
 //! existing counter's slot. Two stored keys sharing the 64-bit hash mark
 //! their slot ambiguous, and a key whose slot is ambiguous or was changed by
@@ -32,12 +35,17 @@ pub const MAX_COUNTERS: usize = 4_000_000;
 const UNKNOWN: u16 = 0;
 const AMBIGUOUS: u16 = 1;
 
+// Packed to 4-byte alignment: 28 bytes instead of 32, 5 MB less for a
+// million counters. Fields are only ever copied, never borrowed.
 #[derive(Clone, Copy, Default)]
+#[repr(C, packed(4))]
 struct Slot {
     /// Hash of the key; 0 = empty slot.
     h: u64,
     total: u64,
     day_hits: u32,
+    /// Row id in `counters`; 0 = not known (or too big for 32 bits).
+    id: u32,
     /// Days since 1970-01-01, plus one; 0 = no day known.
     day: u16,
     /// Second hash (2 or more), or `UNKNOWN` / `AMBIGUOUS`.
@@ -110,8 +118,16 @@ impl Table {
         }
     }
 
-    /// Records a key's stored counts.
-    pub fn put(&mut self, key: &str, total: u64, day: Option<(NaiveDate, u64)>) {
+    /// The key's row id, when the table holds it for certain. Only a hint
+    /// for the flush, which checks it against the key.
+    pub fn id(&self, key: &str) -> Option<i64> {
+        let (h, check) = self.hash(key);
+        let s = self.slots[self.find(h)?];
+        (s.check == check && s.id != 0).then_some(i64::from(s.id))
+    }
+
+    /// Records a key's row id and stored counts.
+    pub fn put(&mut self, key: &str, id: i64, total: u64, day: Option<(NaiveDate, u64)>) {
         self.reserve(1);
         if self.load == Load::Off {
             return;
@@ -127,7 +143,8 @@ impl Table {
             Some((d, n)) => (d, u32::try_from(n).unwrap_or(u32::MAX)),
             None => (0, 0),
         };
-        *s = Slot { h, total, day_hits, day, check: if ambiguous { AMBIGUOUS } else { check } };
+        let id = u32::try_from(id).unwrap_or(0);
+        *s = Slot { h, total, day_hits, id, day, check: if ambiguous { AMBIGUOUS } else { check } };
     }
 
     /// From now on `key` is answered from the database (an admin command
@@ -231,7 +248,7 @@ mod tests {
     fn absent_only_means_zero_once_loading_is_complete() {
         let mut t = Table::new(true, 0);
         assert_eq!(t.get("a"), Known::Unknown);
-        t.put("a", 5, Some((d("2026-11-25"), 2)));
+        t.put("a", 1, 5, Some((d("2026-11-25"), 2)));
         assert_eq!(t.get("a"), Known::Counts { total: 5, day: Some((d("2026-11-25"), 2)) });
         assert_eq!(t.get("b"), Known::Unknown);
         t.load = Load::Complete;
@@ -243,7 +260,7 @@ mod tests {
         let mut t = Table::new(true, 0);
         t.load = Load::Complete;
         for i in 0..20_000u64 {
-            t.put(&format!("k{i}"), i, None);
+            t.put(&format!("k{i}"), 1, i, None);
         }
         for i in 0..20_000u64 {
             assert_eq!(t.get(&format!("k{i}")), Known::Counts { total: i, day: None });
@@ -256,30 +273,49 @@ mod tests {
     fn forgotten_and_colliding_keys_go_to_the_database() {
         let mut t = Table::new(true, 0);
         t.load = Load::Complete;
-        t.put("a", 1, None);
+        t.put("a", 1, 1, None);
         t.forget("a");
         assert_eq!(t.get("a"), Known::Unknown);
         assert_eq!(t.get("created-by-an-admin"), Known::Absent);
         t.forget("created-by-an-admin");
         assert_eq!(t.get("created-by-an-admin"), Known::Unknown);
-        t.put("a", 2, None);
+        t.put("a", 1, 2, None);
         assert_eq!(t.get("a"), Known::Counts { total: 2, day: None });
         // Force a 64-bit collision with a different check.
         let (h, check) = t.hash("a");
         let i = t.find(h).unwrap();
         t.slots[i].check = check.wrapping_add(1).max(2);
-        t.put("a", 3, None);
+        t.put("a", 1, 3, None);
         assert_eq!(t.get("a"), Known::Unknown, "an ambiguous slot stays ambiguous");
+    }
+
+    #[test]
+    fn row_ids_are_given_only_when_certain() {
+        let mut t = Table::new(true, 0);
+        t.put("a", 7, 1, None);
+        t.put("big", i64::from(u32::MAX) + 1, 1, None);
+        t.put("none", 0, 1, None);
+        assert_eq!((t.id("a"), t.id("big"), t.id("none"), t.id("b")), (Some(7), None, None, None));
+        t.forget("a");
+        assert_eq!(t.id("a"), None);
+        t.put("a", 8, 2, None);
+        assert_eq!(t.id("a"), Some(8));
+        let (h, check) = t.hash("a");
+        let i = t.find(h).unwrap();
+        t.slots[i].check = check.wrapping_add(1).max(2);
+        t.put("a", 8, 3, None);
+        assert_eq!(t.id("a"), None, "ambiguous");
+        assert_eq!(std::mem::size_of::<Slot>(), 28);
     }
 
     #[test]
     fn off_knows_nothing_and_reset_reloads() {
         let mut t = Table::new(false, 0);
-        t.put("a", 1, None);
+        t.put("a", 1, 1, None);
         t.forget("b");
         assert_eq!((t.get("a"), t.slots.len()), (Known::Unknown, 0));
         let mut t = Table::new(true, 7);
-        t.put("a", 1, None);
+        t.put("a", 1, 1, None);
         t.load = Load::Complete;
         t.reset();
         assert_eq!((t.get("a"), t.load, t.event), (Known::Unknown, Load::After(0), 7));
@@ -288,17 +324,17 @@ mod tests {
     #[test]
     fn too_many_counters_turn_the_table_off() {
         let mut t = Table::new(true, 3);
-        t.put("a", 1, None);
+        t.put("a", 1, 1, None);
         t.reserve(MAX_COUNTERS);
         assert_eq!((t.load, t.get("a"), t.len(), t.slots.len(), t.event), (Load::Off, Known::Unknown, 0, 0, 3));
-        t.put("b", 1, None);
+        t.put("b", 1, 1, None);
         assert_eq!(t.get("b"), Known::Unknown);
     }
 
     #[test]
     fn huge_day_counts_are_left_to_the_database() {
         let mut t = Table::new(true, 0);
-        t.put("a", u64::MAX, Some((d("2026-11-25"), u64::from(u32::MAX) + 1)));
+        t.put("a", 1, u64::MAX, Some((d("2026-11-25"), u64::from(u32::MAX) + 1)));
         assert_eq!(t.get("a"), Known::Unknown);
         assert_eq!(day_from(day_to(d("2149-01-01")).unwrap()), Some(d("2149-01-01")));
         assert_eq!(day_to(d("2200-01-01")), None);
