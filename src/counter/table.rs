@@ -24,7 +24,7 @@ const SLACK_NUM: usize = 5;
 const SLACK_DEN: usize = 4;
 const MAX_LOAD_PERCENT: usize = 85;
 const MIN_SLOTS: usize = 1024;
-/// Past this many counters (~120 MB of table) the table is dropped and
+/// Past this many counters (~140 MB of table) the table is dropped and
 /// requests read SQLite, as they would without it: memory stays bounded on
 /// a small VPS whatever the database holds.
 pub const MAX_COUNTERS: usize = 4_000_000;
