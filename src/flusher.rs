@@ -29,21 +29,8 @@ const FLUSHER_CACHE_KIB: i64 = -4 * 1024;
 const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
 /// WAL pages between checkpoints run by the flusher (see `run`).
 const CHECKPOINT_PAGES: i64 = 10_000;
-/// The hit log is folded into the counters this often, or sooner once
-/// this many counters were logged (see `store/log.rs`): a longer period
-/// folds more hits per page (cheaper), a shorter one keeps the log and the
-/// lag of `counters` behind the true totals small.
-const FOLD_EVERY: Duration = Duration::from_secs(5);
-const FOLD_ROWS: usize = 100_000;
 /// Counters loaded into the table per step (a few milliseconds' work).
 const LOAD_ROWS: usize = 4096;
-
-/// When the hit log was last folded and what was logged since.
-struct Fold {
-    logged: usize,
-    next: Instant,
-    failing: bool,
-}
 
 pub struct Flusher<'a> {
     pub counter: &'a Counter,
@@ -71,7 +58,6 @@ impl Flusher<'_> {
         let mut failing_since: Option<Instant> = None;
         let mut next_overflow_log = Instant::now();
         let mut version = store::data_version(&conn).ok();
-        let mut fold = Fold { logged: 0, next: Instant::now() + FOLD_EVERY, failing: false };
         let mut load_started: Option<Instant> = None;
         let mut load_failed = false;
         let mut told_dropped = false;
@@ -116,14 +102,9 @@ impl Flusher<'_> {
             // Our own commits leave the version alone: a change means another
             // process (admin command, CGI, a second server) wrote.
             let now_version = store::data_version(&conn).ok();
-            // Fold first: once the table is empty, requests read the rows.
-            // If that fails the reload waits for the next tick.
-            if now_version != version && self.fold(&mut conn, &mut fold) {
+            if now_version != version {
                 version = now_version;
                 self.counter.reload_table();
-            }
-            if fold.logged > 0 && (Instant::now() >= fold.next || fold.logged >= FOLD_ROWS) {
-                self.fold(&mut conn, &mut fold);
             }
             if Instant::now() < next_flush {
                 if let Ok(dropped) = self.counter.apply_admin_events(&conn, last_event) {
@@ -133,7 +114,6 @@ impl Flusher<'_> {
             }
             match self.flush(&mut conn, last_event) {
                 Ok(f) => {
-                    fold.logged += f.logged;
                     if let Some(since) = failing_since.take() {
                         info(&format!(
                             "flush recovered after {:.1}s; wrote {} hits on {} counters",
@@ -189,28 +169,6 @@ impl Flusher<'_> {
         result
     }
 
-    /// Folds the hit log; true when it is empty afterwards. A failure is
-    /// logged once per incident: the hits stay in the log (counted, and in
-    /// memory) and the next tick tries again.
-    fn fold(&self, conn: &mut Connection, fold: &mut Fold) -> bool {
-        match store::fold_log(conn) {
-            Ok(_) => {
-                if fold.failing {
-                    info("folding the hit log works again");
-                }
-                *fold = Fold { logged: 0, next: Instant::now() + FOLD_EVERY, failing: false };
-                true
-            }
-            Err(e) => {
-                if !fold.failing {
-                    info(&format!("warning: folding the hit log into the counters failed ({e}); retrying"));
-                }
-                fold.failing = true;
-                false
-            }
-        }
-    }
-
     /// Reports hits that were answered but not counted; true if any.
     fn log_overflow(&self) -> bool {
         let dropped = self.counter.take_overflow();
@@ -230,7 +188,7 @@ impl Flusher<'_> {
         self.log_overflow();
         loop {
             match self.flush(conn, last_event) {
-                Ok(_) => break,
+                Ok(_) => return true,
                 Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
                     info(&format!("final write failed ({e}); retrying"));
                     std::thread::sleep(wait);
@@ -239,23 +197,6 @@ impl Flusher<'_> {
                 Err(e) => {
                     info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
                     return false;
-                }
-            }
-        }
-        // Every hit is stored now; folding leaves `counters` and `daily`
-        // complete for whoever reads the file next. Logged hits that cannot
-        // be folded are still stored: the next start folds them.
-        loop {
-            match store::fold_log(conn) {
-                Ok(_) => return true,
-                Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
-                    info(&format!("folding the hit log failed ({e}); retrying"));
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(MAX_BACKOFF);
-                }
-                Err(e) => {
-                    info(&format!("warning: the hit log could not be folded ({e}); the next start folds it"));
-                    return true;
                 }
             }
         }
