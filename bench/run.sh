@@ -19,7 +19,9 @@
 #                  targets use the median ratio and p99 over the rounds
 #   --scale        only the 1,000,000-counter run; --no-scale: skip it
 #   --hitcounter   benchmark another hitcounter binary (still builds bare)
-# Exit status: 0 when no hit was lost or added; 1 otherwise or on failure.
+# Exit status: 0 when no hit was lost or added; 1 otherwise or on failure
+# (then the servers' warning lines are printed and the temporary directory
+# is kept).
 # It is a measurement, not a test: the throughput targets are reported as
 # met or not met but do not change the exit status.
 
@@ -600,5 +602,12 @@ echo '```'
 
 if ((FAILED)); then
 	echo "run.sh: FAILED: hits lost or added, or a server did not exit cleanly" >&2
+	# The servers' own warnings usually say why (e.g. hits "answered but not
+	# counted" past --max-pending); the logs are kept for a closer look.
+	for f in "$TMP"/main-*.log "$TMP"/scale-*.log; do
+		[[ -f $f ]] || continue
+		grep -E 'warning|error|not counted|dropped' "$f" | sed "s|^|${f##*/}: |" >&2 || true
+	done
+	KEEP_TMP=1
 	exit 1
 fi
