@@ -29,8 +29,41 @@ const FLUSHER_CACHE_KIB: i64 = -4 * 1024;
 const OVERFLOW_LOG_EVERY: Duration = Duration::from_secs(10);
 /// WAL pages between checkpoints run by the flusher (see `run`).
 const CHECKPOINT_PAGES: i64 = 10_000;
+/// The hit log is folded into the counters this often, or sooner once
+/// this many counters were logged (see `store/log.rs`): a longer period
+/// folds more hits per page (cheaper), a shorter one keeps the log and the
+/// lag of `counters` behind the true totals small.
+const FOLD_EVERY: Duration = Duration::from_secs(5);
+const FOLD_ROWS: usize = 100_000;
+/// Pause after a failed fold before the next try.
+const FOLD_RETRY: Duration = Duration::from_secs(1);
+/// Counter ids folded per transaction (a sixteenth of a million counters:
+/// ~0.2 s under load), so that flushes go on between slices.
+const FOLD_SLICE_IDS: i64 = 65_536;
 /// Counters loaded into the table per step (a few milliseconds' work).
 const LOAD_ROWS: usize = 4096;
+
+/// When the hit log was last folded, what was logged since, and the fold
+/// in progress: counter ids `lo..=end` still to fold, `FOLD_SLICE_IDS` at
+/// a time, with `logged` as it was when the round began.
+struct Fold {
+    logged: usize,
+    next: Instant,
+    failing: bool,
+    round: Option<Round>,
+}
+
+struct Round {
+    lo: i64,
+    end: i64,
+    logged_at_start: usize,
+}
+
+impl Fold {
+    fn new() -> Fold {
+        Fold { logged: 0, next: Instant::now() + FOLD_EVERY, failing: false, round: None }
+    }
+}
 
 pub struct Flusher<'a> {
     pub counter: &'a Counter,
@@ -58,6 +91,7 @@ impl Flusher<'_> {
         let mut failing_since: Option<Instant> = None;
         let mut next_overflow_log = Instant::now();
         let mut version = store::data_version(&conn).ok();
+        let mut fold = Fold::new();
         let mut load_started: Option<Instant> = None;
         let mut load_failed = false;
         let mut told_dropped = false;
@@ -102,9 +136,17 @@ impl Flusher<'_> {
             // Our own commits leave the version alone: a change means another
             // process (admin command, CGI, a second server) wrote.
             let now_version = store::data_version(&conn).ok();
-            if now_version != version {
+            // Fold first: once the table is empty, requests read the rows.
+            // If that fails the reload waits for the next tick.
+            if now_version != version && self.fold(&mut conn, &mut fold) {
                 version = now_version;
                 self.counter.reload_table();
+            }
+            if fold.round.is_none() && fold.logged > 0 && (Instant::now() >= fold.next || fold.logged >= FOLD_ROWS) {
+                self.start_round(&conn, &mut fold);
+            }
+            if fold.round.is_some() && Instant::now() >= fold.next {
+                self.fold_step(&mut conn, &mut fold);
             }
             if Instant::now() < next_flush {
                 if let Ok(dropped) = self.counter.apply_admin_events(&conn, last_event) {
@@ -114,6 +156,7 @@ impl Flusher<'_> {
             }
             match self.flush(&mut conn, last_event) {
                 Ok(f) => {
+                    fold.logged += f.logged;
                     if let Some(since) = failing_since.take() {
                         info(&format!(
                             "flush recovered after {:.1}s; wrote {} hits on {} counters",
@@ -169,6 +212,65 @@ impl Flusher<'_> {
         result
     }
 
+    /// Folds the hit log; true when it is empty afterwards. A failure is
+    /// logged once per incident: the hits stay in the log (counted, and in
+    /// memory) and the next tick tries again.
+    fn fold(&self, conn: &mut Connection, fold: &mut Fold) -> bool {
+        match store::fold_log(conn) {
+            Ok(_) => {
+                if fold.failing {
+                    info("folding the hit log works again");
+                }
+                *fold = Fold::new();
+                true
+            }
+            Err(e) => {
+                self.fold_failed(fold, &e);
+                false
+            }
+        }
+    }
+
+    fn start_round(&self, conn: &Connection, fold: &mut Fold) {
+        match store::log_id_span(conn) {
+            Ok(Some((lo, end))) => {
+                fold.round = Some(Round { lo, end, logged_at_start: fold.logged });
+                fold.next = Instant::now();
+            }
+            Ok(None) => *fold = Fold::new(),
+            Err(e) => self.fold_failed(fold, &e),
+        }
+    }
+
+    /// Folds the next slice of the round in progress.
+    fn fold_step(&self, conn: &mut Connection, fold: &mut Fold) {
+        let Some(round) = fold.round.as_mut() else { return };
+        let hi = round.lo.saturating_add(FOLD_SLICE_IDS);
+        match store::fold_slice(conn, round.lo, hi) {
+            Ok(_) if hi > round.end => {
+                // Hits logged during the round for slices already folded
+                // wait for the next one.
+                let since = fold.logged - round.logged_at_start;
+                let failing = std::mem::take(&mut fold.failing);
+                if failing {
+                    info("folding the hit log works again");
+                }
+                *fold = Fold { logged: since, ..Fold::new() };
+            }
+            Ok(_) => round.lo = hi,
+            Err(e) => self.fold_failed(fold, &e),
+        }
+    }
+
+    fn fold_failed(&self, fold: &mut Fold, e: &rusqlite::Error) {
+        if !fold.failing {
+            info(&format!("warning: folding the hit log into the counters failed ({e}); retrying"));
+        }
+        fold.failing = true;
+        // The hits are stored (in the log) and counted in memory: no hurry.
+        fold.next = Instant::now() + FOLD_RETRY;
+    }
+
     /// Reports hits that were answered but not counted; true if any.
     fn log_overflow(&self) -> bool {
         let dropped = self.counter.take_overflow();
@@ -188,7 +290,7 @@ impl Flusher<'_> {
         self.log_overflow();
         loop {
             match self.flush(conn, last_event) {
-                Ok(_) => return true,
+                Ok(_) => break,
                 Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
                     info(&format!("final write failed ({e}); retrying"));
                     std::thread::sleep(wait);
@@ -197,6 +299,23 @@ impl Flusher<'_> {
                 Err(e) => {
                     info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
                     return false;
+                }
+            }
+        }
+        // Every hit is stored now; folding leaves `counters` and `daily`
+        // complete for whoever reads the file next. Logged hits that cannot
+        // be folded are still stored: the next start folds them.
+        loop {
+            match store::fold_log(conn) {
+                Ok(_) => return true,
+                Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
+                    info(&format!("folding the hit log failed ({e}); retrying"));
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(MAX_BACKOFF);
+                }
+                Err(e) => {
+                    info(&format!("warning: the hit log could not be folded ({e}); the next start folds it"));
+                    return true;
                 }
             }
         }

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use crate::migrate;
 
+mod log;
 mod schema;
 mod write;
 
+pub use log::{fold as fold_log_in, fold_now as fold_log, fold_slice, id_span as log_id_span};
 pub use schema::{create, SCHEMA_VERSION};
 pub use write::{add, Delta, Written};
 
@@ -97,6 +99,8 @@ pub fn prepare(path: &Path) -> std::result::Result<(Connection, Vec<String>), St
         notes.extend(migrate::from_original(&mut conn, path)?);
     }
     schema::migrate(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
+    // Hits a server logged and did not fold (it crashed, or still runs).
+    log::fold_now(&mut conn).map_err(|e| format!("cannot set up database {}: {e}", path.display()))?;
     Ok((conn, notes))
 }
 
@@ -151,10 +155,13 @@ pub fn history(conn: &Connection, key: &str, days: &[String]) -> Result<Vec<(Str
         conn.prepare_cached("SELECT id FROM counters WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
     let Some(id) = id else { return Ok(Vec::new()) };
     let mut stmt = conn.prepare_cached("SELECT hits FROM daily WHERE day = ?1 AND counter_id = ?2")?;
+    let logged = log::logged_days(conn, id)?;
     let mut out = Vec::new();
     for day in days {
-        if let Some(hits) = stmt.query_row(params![day, id], |r| r.get::<_, i64>(0)).optional()? {
-            out.push((day.clone(), hits.max(0) as u64));
+        let stored = stmt.query_row(params![day, id], |r| r.get::<_, i64>(0)).optional()?.map(|n| n.max(0) as u64);
+        let more = logged.iter().find(|(d, _)| d == day).map(|(_, n)| *n);
+        if stored.is_some() || more.is_some() {
+            out.push((day.clone(), stored.unwrap_or(0) + more.unwrap_or(0)));
         }
     }
     Ok(out)
@@ -227,6 +234,7 @@ fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
 /// Sets a counter to `count`, creating it. Per-day history is kept.
 pub fn set(conn: &mut Connection, key: &str, count: u64) -> Result<()> {
     let tx = write_tx(conn)?;
+    log::fold(&tx)?;
     set_in(&tx, key, count)?;
     record_event(&tx, Some(key))?;
     tx.commit()
@@ -245,6 +253,7 @@ fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
 /// Deletes a counter and its history. Returns false when there was none.
 pub fn delete(conn: &mut Connection, key: &str) -> Result<bool> {
     let tx = write_tx(conn)?;
+    log::fold(&tx)?;
     // `daily` rows go by ON DELETE CASCADE (every connection has
     // foreign_keys on); like any delete by counter, it scans `daily`.
     let n = tx.execute("DELETE FROM counters WHERE key = ?1", [key])?;
@@ -258,6 +267,7 @@ pub fn delete(conn: &mut Connection, key: &str) -> Result<bool> {
 /// Sets many counters in one transaction: all or nothing.
 pub fn import(conn: &mut Connection, rows: &[(String, u64)]) -> Result<()> {
     let tx = write_tx(conn)?;
+    log::fold(&tx)?;
     for (key, count) in rows {
         set_in(&tx, key, *count)?;
     }
@@ -315,7 +325,7 @@ mod tests {
     fn add_creates_then_increments_one_row() {
         let (_d, mut conn) = db();
         let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 2)];
-        let delta = Delta { key: "e.com/a", id: None, hits: 2, days: &days };
+        let delta = Delta { key: "e.com/a", id: None, known: None, hits: 2, days: &days };
         for _ in 0..3 {
             let tx = write_tx(&mut conn).unwrap();
             add(&tx, std::slice::from_ref(&delta)).unwrap();
@@ -334,7 +344,7 @@ mod tests {
         let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1)];
         let add_one = |conn: &mut Connection, key, id| {
             let tx = write_tx(conn).unwrap();
-            let w = add(&tx, &[Delta { key, id, hits: 1, days: &days }]).unwrap()[0];
+            let w = add(&tx, &[Delta { key, id, known: None, hits: 1, days: &days }]).unwrap()[0];
             tx.commit().unwrap();
             w
         };
@@ -398,7 +408,7 @@ mod tests {
         let (_d, mut conn) = db();
         let tx = write_tx(&mut conn).unwrap();
         let days = [(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), 1)];
-        add(&tx, &[Delta { key: "e.com/a", id: None, hits: 1, days: &days }]).unwrap();
+        add(&tx, &[Delta { key: "e.com/a", id: None, known: None, hits: 1, days: &days }]).unwrap();
         tx.commit().unwrap();
         assert!(delete(&mut conn, "e.com/a").unwrap());
         let rows: i64 = conn.query_row("SELECT COUNT(*) FROM daily", [], |r| r.get(0)).unwrap();

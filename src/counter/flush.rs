@@ -59,13 +59,26 @@ impl Counter {
             // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
                 let (hits, days) = (std::mem::take(&mut e.pending), std::mem::take(&mut e.days));
-                batch.push(Taken { key: key.clone(), hits, days, id: None });
+                batch.push(Taken { key: key.clone(), hits, days, id: None, known: None });
             }
         }
         {
             let table = super::read(&self.table);
+            // Hits may go to the log only while the table answers for their
+            // counter (requests then never read its row) and stays so: not
+            // while it loads (a later chunk would overwrite the slot with the
+            // row, missing the log), nor when this batch may make it too big
+            // to keep (see `write`).
+            let may_log =
+                table.load == Load::Complete && table.len().saturating_add(batch.len()) <= super::TABLE_MAX_COUNTERS;
             for t in &mut batch {
                 t.id = table.id(&t.key);
+                if let (true, Some(_), Some((newest, _))) = (may_log, t.id, t.days.last()) {
+                    if let super::table::Known::Counts { total, day } = table.get(&t.key) {
+                        let n = day.filter(|(d, _)| d == newest).map_or(0, |(_, n)| n);
+                        t.known = Some((total, n));
+                    }
+                }
             }
         }
         // In row order (then key order for rows not known) the updates walk
@@ -90,14 +103,25 @@ impl Counter {
         for (id, key) in &events {
             superseded += self.forget(*id, key.as_deref(), batch);
         }
-        let deltas: Vec<Delta> =
-            batch.iter().map(|t| Delta { key: &t.key, id: t.id, hits: t.hits, days: &t.days }).collect();
+        let deltas: Vec<Delta> = batch
+            .iter()
+            .map(|t| Delta { key: &t.key, id: t.id, hits: t.hits, known: t.known, days: &t.days })
+            .collect();
+        // The table may be dropped for size when this batch settles (nothing
+        // of it was logged then, see `take_pending`): fold the log first, as
+        // requests will read the rows.
+        let table_len = super::read(&self.table).len();
+        if table_len.saturating_add(deltas.len()) > super::TABLE_MAX_COUNTERS {
+            store::fold_log_in(&tx)?;
+        }
         let written = store::add(&tx, &deltas)?;
+        let logged = deltas.iter().filter(|d| d.known.is_some()).count();
         tx.commit()?;
         if let Some((id, _)) = events.last() {
             *last_event = *id;
         }
-        Ok((Flushed { hits: deltas.iter().map(|d| d.hits).sum(), keys: deltas.len(), superseded }, written))
+        let hits = deltas.iter().map(|d| d.hits).sum();
+        Ok((Flushed { hits, keys: deltas.len(), superseded, logged }, written))
     }
 
     /// After a commit: what the database now holds for each written key

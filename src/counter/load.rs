@@ -29,6 +29,12 @@ impl Counter {
         if !self.table_loading() {
             return Ok(0);
         }
+        // A load reads `counters`: it must not miss logged hits. Nothing is
+        // logged while the table loads, so folding before the first chunk
+        // is enough.
+        if read(&self.table).load == Load::After(0) {
+            store::fold_log(conn)?;
+        }
         let tx = conn.transaction()?;
         let dropped = self.apply_admin_events(&tx, last_event)?;
         // An event for every key empties the table and restarts the load.

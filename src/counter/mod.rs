@@ -50,6 +50,9 @@ struct Taken {
     days: Vec<(NaiveDate, u64)>,
     /// The counter's row id, if the table knows it.
     id: Option<i64>,
+    /// Its stored total and stored hits on its newest pending day, if the
+    /// table holds them: the hits can then go to the hit log.
+    known: Option<(u64, u64)>,
 }
 
 #[derive(Default)]
@@ -122,6 +125,8 @@ pub struct Flushed {
     pub keys: usize,
     /// Pending hits dropped because an admin command changed their counter.
     pub superseded: u64,
+    /// Counters whose hits went to the hit log (see `store/log.rs`).
+    pub logged: usize,
 }
 
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
@@ -234,7 +239,7 @@ impl Counter {
         let counts = entry.counts(day);
         if self.write_through {
             let days = [(day, 1)];
-            let delta = Delta { key, id: None, hits: 1, days: &days };
+            let delta = Delta { key, id: None, known: None, hits: 1, days: &days };
             // Read the totals inside the write transaction: other processes
             // (CGI, a second server) may have counted since we cached them.
             let written = store::write_tx(conn).and_then(|tx| {

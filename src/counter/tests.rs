@@ -157,18 +157,42 @@ fn a_loaded_table_answers_without_the_database() {
 }
 
 #[test]
-fn flushes_read_back_what_other_processes_added() {
+fn hits_of_other_processes_show_after_the_reload_and_logged_hits_fold_exactly() {
     let (_d, mut conn) = setup();
     let c = Counter::new(100, 100, false);
     let mut last = 0;
     load_all(&c, &mut conn, &mut last);
     c.hit("e.com/a", day(), &mut conn).unwrap();
-    c.flush(&mut conn, &mut last).unwrap();
+    // A new counter: written to its row, and what it holds is read back.
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().logged, 0);
     // A CGI process counts 5 more.
     conn.execute("UPDATE counters SET count = count + 5 WHERE key = 'e.com/a'", []).unwrap();
-    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap().counts().total, 2, "from the table, not yet current");
-    c.flush(&mut conn, &mut last).unwrap();
+    assert_eq!(c.hit("e.com/a", day(), &mut conn).unwrap().counts().total, 2, "from memory, not yet current");
+    // The table knows it now: its hit goes to the log.
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().logged, 1);
+    assert_eq!(store::get(&conn, "e.com/a").unwrap(), Some(6), "the logged hit is not in the row yet");
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap(), Counts { total: 2, today: 2 });
+    // What the flusher does on another process's commit: fold, reload.
+    store::fold_log(&mut conn).unwrap();
+    c.reload_table();
     assert_eq!(c.peek("e.com/a", day(), &conn).unwrap(), Counts { total: 7, today: 2 });
+    load_all(&c, &mut conn, &mut last);
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap(), Counts { total: 7, today: 2 });
+    assert_eq!(store::history(&conn, "e.com/a", &[store::day_text(day())]).unwrap()[0].1, 2);
+}
+
+#[test]
+fn nothing_is_logged_while_the_table_loads() {
+    let (_d, mut conn) = setup();
+    store::set(&mut conn, "e.com/a", 10).unwrap();
+    let c = Counter::new(100, 100, false);
+    let mut last = 0;
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().logged, 0);
+    c.hit("e.com/a", day(), &mut conn).unwrap();
+    assert_eq!(c.flush(&mut conn, &mut last).unwrap().logged, 0, "the table is not complete");
+    load_all(&c, &mut conn, &mut last);
+    assert_eq!(c.peek("e.com/a", day(), &conn).unwrap().total, 12);
 }
 
 #[test]

@@ -7,8 +7,9 @@ use super::Result;
 /// Schema version written to `PRAGMA user_version`.
 /// Version 2 keys `daily` by (day, counter_id): a day's new rows land
 /// together instead of all over the table (fewer pages per flush, and
-/// today's rows stay in the page cache).
-pub const SCHEMA_VERSION: i64 = 2;
+/// today's rows stay in the page cache). Version 3 adds `hit_log` (see
+/// `log.rs`).
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -39,12 +40,25 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             ALTER TABLE daily_v2 RENAME TO daily;",
         )?;
     }
+    if (1..=2).contains(&version) {
+        tx.execute_batch(HIT_LOG)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
 }
 
+/// Appended to by each flush, folded into `counters` and `daily` by a
+/// compaction. No foreign key: a check per appended row would cost a lookup
+/// in `counters`, and admin changes fold the log before they delete.
+const HIT_LOG: &str = "CREATE TABLE IF NOT EXISTS hit_log (
+    counter_id INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    hits INTEGER NOT NULL
+);";
+
 /// Creates the current schema. Public for the original-database conversion.
 pub fn create(conn: &Connection) -> Result<()> {
+    conn.execute_batch(HIT_LOG)?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS counters (
             id INTEGER PRIMARY KEY,

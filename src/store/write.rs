@@ -1,6 +1,6 @@
-//! A flush's writes: adding pending hits to their counters' totals and
-//! per-day rows, in the caller's transaction, and reading back what each
-//! counter holds afterwards.
+//! A flush's writes, in the caller's transaction: hits of counters whose
+//! stored counts the caller knows are appended to `hit_log`; the others are
+//! added to their counter's total and per-day row, and read back.
 
 use chrono::NaiveDate;
 use rusqlite::{params, Transaction};
@@ -16,6 +16,11 @@ pub struct Delta<'a> {
     /// million counters reads a random index page per hit.
     pub id: Option<i64>,
     pub hits: u64,
+    /// The counter's stored total and stored hits on the newest day of
+    /// `days`, when the caller knows them for certain (with `id`): the hits
+    /// are then appended to `hit_log` instead of updating two random pages
+    /// (see `log.rs`), and what is written follows from these.
+    pub known: Option<(u64, u64)>,
     /// Sums to `hits`; the newest day last.
     pub days: &'a [(NaiveDate, u64)],
 }
@@ -37,8 +42,21 @@ fn sql(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Adds deltas to their counters (creating them) inside `tx`, and reads
-/// back what each counter holds now (with whatever other processes added).
+/// Index of `day`'s text in `texts`, formatting it the first time: nearly
+/// always one day per flush, formatted once rather than once a counter.
+fn text_of(texts: &mut Vec<(NaiveDate, String)>, day: NaiveDate) -> usize {
+    match texts.iter().position(|(t, _)| *t == day) {
+        Some(i) => i,
+        None => {
+            texts.push((day, day_text(day)));
+            texts.len() - 1
+        }
+    }
+}
+
+/// Adds deltas to their counters (creating them) inside `tx`, and reports
+/// what each counter holds now (with whatever other processes added, for
+/// the counters not logged).
 pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
     let t = now();
     // Plain statements and point reads rather than RETURNING, which costs a
@@ -58,10 +76,19 @@ pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
          ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits",
     )?;
     let mut day_of = tx.prepare_cached("SELECT hits FROM daily WHERE day = ?2 AND counter_id = ?1")?;
-    // Nearly always one day per flush: format it once, not once a counter.
+    let mut log = tx.prepare_cached("INSERT INTO hit_log (counter_id, day, hits) VALUES (?1, ?2, ?3)")?;
     let mut texts: Vec<(NaiveDate, String)> = Vec::new();
     let mut out = Vec::with_capacity(deltas.len());
     for d in deltas {
+        if let (Some(id), Some((total, day_hits))) = (d.id, d.known) {
+            for (day, hits) in d.days {
+                let i = text_of(&mut texts, *day);
+                log.execute(params![id, &texts[i].1, sql(*hits)])?;
+            }
+            let newest = d.days.last().map_or(0, |(_, n)| *n);
+            out.push(Written { id, total: total.saturating_add(d.hits), newest_day: day_hits.saturating_add(newest) });
+            continue;
+        }
         let (id, total) = match d.id {
             Some(id) if by_id.execute(params![id, sql(d.hits), t, d.key])? == 1 => {
                 (id, total_of.query_row([id], |r| r.get::<_, i64>(0))?)
@@ -70,16 +97,9 @@ pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
         };
         let mut newest_day = 0;
         for (day, hits) in d.days {
-            let i = match texts.iter().position(|(t, _)| t == day) {
-                Some(i) => i,
-                None => {
-                    texts.push((*day, day_text(*day)));
-                    texts.len() - 1
-                }
-            };
-            let text = &texts[i].1;
-            daily.execute(params![id, text, sql(*hits)])?;
-            newest_day = day_of.query_row(params![id, text], |r| r.get::<_, i64>(0))?;
+            let i = text_of(&mut texts, *day);
+            daily.execute(params![id, &texts[i].1, sql(*hits)])?;
+            newest_day = day_of.query_row(params![id, &texts[i].1], |r| r.get::<_, i64>(0))?;
         }
         out.push(Written { id, total: count(total), newest_day: count(newest_day) });
     }
