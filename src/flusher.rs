@@ -84,8 +84,8 @@ impl Flusher<'_> {
         // Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page
         // dirtied by many flushes (hits spread over many counters) is then
         // copied into the database once, not once per flush, and the fsync
-        // comes ten times less often. Measured with a million counters:
-        // a third less flusher CPU.
+        // comes ten times less often. Measured replaying flushes over a
+        // million counters: a quarter less CPU, half the wall time.
         let _ = conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES);
         let mut wait = self.period;
         let mut next_flush = Instant::now() + wait;
