@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
+use super::table::Known;
 use super::{lock, write, Counter, Flushed, Load, Shard, Taken};
 use crate::store::{self, Delta, Written};
 
@@ -72,12 +73,13 @@ impl Counter {
             let may_log =
                 table.load == Load::Complete && table.len().saturating_add(batch.len()) <= super::TABLE_MAX_COUNTERS;
             for t in &mut batch {
-                t.id = table.id(&t.key);
-                if let (true, Some(_), Some((newest, _))) = (may_log, t.id, t.days.last()) {
-                    if let super::table::Known::Counts { total, day } = table.get(&t.key) {
-                        let n = day.filter(|(d, _)| d == newest).map_or(0, |(_, n)| n);
-                        t.known = Some((total, n));
-                    }
+                let (id, known) = table.lookup(&t.key);
+                t.id = id;
+                if let (true, Some(_), Some((newest, _)), Known::Counts { total, day }) =
+                    (may_log, id, t.days.last(), known)
+                {
+                    let n = day.filter(|(d, _)| d == newest).map_or(0, |(_, n)| n);
+                    t.known = Some((total, n));
                 }
             }
         }

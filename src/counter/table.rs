@@ -100,30 +100,33 @@ impl Table {
     }
 
     pub fn get(&self, key: &str) -> Known {
+        self.lookup(key).1
+    }
+
+    /// What `get` tells, and the key's row id when the table holds it for
+    /// certain (only a hint for the flush, which checks it against the key),
+    /// in one lookup.
+    pub fn lookup(&self, key: &str) -> (Option<i64>, Known) {
         if self.load == Load::Off {
-            return Known::Unknown;
+            return (None, Known::Unknown);
         }
         let (h, check) = self.hash(key);
         match self.find(h) {
             Some(i) => {
                 let s = self.slots[i];
-                if s.check != check || s.day_hits == u32::MAX {
-                    return Known::Unknown;
+                if s.check != check {
+                    return (None, Known::Unknown);
+                }
+                let id = (s.id != 0).then_some(i64::from(s.id));
+                if s.day_hits == u32::MAX {
+                    return (id, Known::Unknown);
                 }
                 let day = day_from(s.day).map(|d| (d, u64::from(s.day_hits)));
-                Known::Counts { total: s.total, day }
+                (id, Known::Counts { total: s.total, day })
             }
-            None if self.load == Load::Complete => Known::Absent,
-            None => Known::Unknown,
+            None if self.load == Load::Complete => (None, Known::Absent),
+            None => (None, Known::Unknown),
         }
-    }
-
-    /// The key's row id, when the table holds it for certain. Only a hint
-    /// for the flush, which checks it against the key.
-    pub fn id(&self, key: &str) -> Option<i64> {
-        let (h, check) = self.hash(key);
-        let s = self.slots[self.find(h)?];
-        (s.check == check && s.id != 0).then_some(i64::from(s.id))
     }
 
     /// Records a key's row id and stored counts.
@@ -295,16 +298,19 @@ mod tests {
         t.put("a", 7, 1, None);
         t.put("big", i64::from(u32::MAX) + 1, 1, None);
         t.put("none", 0, 1, None);
-        assert_eq!((t.id("a"), t.id("big"), t.id("none"), t.id("b")), (Some(7), None, None, None));
+        assert_eq!(
+            (t.lookup("a").0, t.lookup("big").0, t.lookup("none").0, t.lookup("b").0),
+            (Some(7), None, None, None)
+        );
         t.forget("a");
-        assert_eq!(t.id("a"), None);
+        assert_eq!(t.lookup("a"), (None, Known::Unknown));
         t.put("a", 8, 2, None);
-        assert_eq!(t.id("a"), Some(8));
+        assert_eq!(t.lookup("a"), (Some(8), Known::Counts { total: 2, day: None }));
         let (h, check) = t.hash("a");
         let i = t.find(h).unwrap();
         t.slots[i].check = check.wrapping_add(1).max(2);
         t.put("a", 8, 3, None);
-        assert_eq!(t.id("a"), None, "ambiguous");
+        assert_eq!(t.lookup("a"), (None, Known::Unknown), "ambiguous");
         assert_eq!(std::mem::size_of::<Slot>(), 28);
     }
 
