@@ -1,39 +1,29 @@
 //! hitcounter: a self-hosted page-view counter in one binary.
 //!
-//! Data flows request -> parse (`request`) -> pick target URL (`target`) ->
-//! decide count (`cookie`) -> count and store (`counter`, `store`) -> render
-//! (`badge`, `page`) -> respond (`routes`, `server`).
+//! The folders follow a request: `cli` (what to run) -> `serve` (server,
+//! listener, CGI) -> `http` (request and response) -> `routes` (one route
+//! table, the handlers) -> `target` (which URL counts) and `cookie` (whether
+//! it counts) -> `counter` (exact counts in memory, the flusher) -> `store`
+//! (SQL) -> `render` (badges, charts, pages). `metrics`, `logging`,
+//! `clock` and `limits` are leaves any layer may use. Nothing imports from
+//! a layer above it.
 
-mod admin;
-mod badge;
-mod cgi;
-mod chart;
 mod cli;
 mod clock;
-mod color;
-mod config;
 mod cookie;
 mod counter;
-mod counts;
-mod escape;
-mod flusher;
+mod http;
 mod limits;
-mod listener;
 mod logging;
 mod metrics;
-mod migrate;
-mod page;
-mod params;
-mod request;
+mod render;
 mod routes;
-mod server;
-mod stats;
+mod serve;
 mod store;
 mod target;
-mod template;
-mod width;
 
-use cli::Command;
+use cli::{admin, config, Command};
+use serve::cgi;
 
 fn main() {
     let real = |k: &str| std::env::var(k).ok();
@@ -51,7 +41,7 @@ fn main() {
         let code = match cli::cgi_config(&env, default_db) {
             Ok(cfg) => cgi::run(cfg),
             Err(e) => {
-                let resp = cgi::encode(routes::Resp::text(500, format!("hitcounter configuration error: {e}")), false);
+                let resp = cgi::encode(http::Resp::text(500, format!("hitcounter configuration error: {e}")), false);
                 let _ = std::io::Write::write_all(&mut std::io::stdout(), &resp);
                 1
             }
@@ -75,7 +65,7 @@ fn main() {
             println!("hitcounter {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Command::Serve(cfg) => std::process::exit(server::serve(cfg)),
+        Command::Serve(cfg) => std::process::exit(serve::serve(cfg)),
         Command::Cgi(cfg) => std::process::exit(cgi::run(cfg)),
         Command::List { db, top } => admin::list(&db, top),
         Command::Get { db, url } => admin::get(&db, &url),

@@ -7,31 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Route labels; anything else is "other".
-pub const ROUTES: [&str; 15] = [
-    "/",
-    "/count",
-    "/nocount",
-    "/count/tag.svg",
-    "/nocount/tag.svg",
-    "/count/tag.json",
-    "/nocount/tag.json",
-    "/nocount/stats.json",
-    "/nocount/graph.svg",
-    "/stats",
-    "/metrics",
-    "/healthz",
-    "/assets/style.css",
-    "/assets/app.js",
-    "other",
-];
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];
 
 /// A flush running longer than this (or two flush periods) is "stuck".
 const STUCK_AFTER: Duration = Duration::from_secs(1);
 
 pub struct Metrics {
-    requests: [[AtomicU64; STATUSES.len()]; ROUTES.len()],
+    /// Route labels (the router's paths), then "other".
+    routes: Vec<&'static str>,
+    /// Requests by route (index into `routes`) and status.
+    requests: Vec<[AtomicU64; STATUSES.len()]>,
     pub hits_counted: AtomicU64,
     pub hits_deduplicated: AtomicU64,
     flushes: AtomicU64,
@@ -45,19 +30,19 @@ pub struct Metrics {
     failure: Mutex<Option<String>>,
 }
 
-fn route_index(path: &str) -> usize {
-    ROUTES.iter().position(|r| *r == path).unwrap_or(ROUTES.len() - 1)
-}
-
 /// Index of a status; statuses not listed share the last slot ("other").
 fn status_index(status: u16) -> usize {
     STATUSES.iter().position(|s| *s == status && status != 0).unwrap_or(STATUSES.len() - 1)
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// Metrics for a server whose routes are `routes` (labels, in the order
+    /// the router numbers them).
+    pub fn new(mut routes: Vec<&'static str>) -> Metrics {
+        routes.push("other");
         Metrics {
-            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            requests: routes.iter().map(|_| std::array::from_fn(|_| AtomicU64::new(0))).collect(),
+            routes,
             hits_counted: AtomicU64::new(0),
             hits_deduplicated: AtomicU64::new(0),
             flushes: AtomicU64::new(0),
@@ -69,11 +54,12 @@ impl Default for Metrics {
             failure: Mutex::new(None),
         }
     }
-}
 
-impl Metrics {
-    pub fn request(&self, path: &str, status: u16) {
-        self.requests[route_index(path)][status_index(status)].fetch_add(1, Relaxed);
+    /// One answered request; `route` is the router's index, `None` for a
+    /// path it does not know.
+    pub fn request(&self, route: Option<usize>, status: u16) {
+        let r = route.filter(|r| *r < self.routes.len() - 1).unwrap_or(self.routes.len() - 1);
+        self.requests[r][status_index(status)].fetch_add(1, Relaxed);
     }
 
     /// A flush starts (it may then wait for the database lock).
@@ -127,7 +113,7 @@ impl Metrics {
         let p = prefix;
         let _ = writeln!(out, "# HELP {p}_requests_total HTTP requests by route and status.");
         let _ = writeln!(out, "# TYPE {p}_requests_total counter");
-        for (r, route) in ROUTES.iter().enumerate() {
+        for (r, route) in self.routes.iter().enumerate() {
             for (s, status) in STATUSES.iter().enumerate() {
                 let n = self.requests[r][s].load(Relaxed);
                 if n > 0 {
@@ -176,11 +162,11 @@ mod tests {
 
     #[test]
     fn renders_prometheus_text() {
-        let m = Metrics::default();
-        m.request("/count", 200);
-        m.request("/count", 200);
-        m.request("/nope", 404);
-        m.request("/count", 418);
+        let m = Metrics::new(vec!["/", "/count"]);
+        m.request(Some(1), 200);
+        m.request(Some(1), 200);
+        m.request(None, 404);
+        m.request(Some(1), 418);
         m.flushed(Duration::from_millis(2), Ok(()));
         let text = m.render("hc", 3, Some(7), 6);
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"200\"} 2"));
@@ -197,7 +183,7 @@ mod tests {
 
     #[test]
     fn health_follows_flushes() {
-        let m = Metrics::default();
+        let m = Metrics::new(Vec::new());
         assert!(m.health(Duration::from_millis(100)).is_ok());
         m.flushed(Duration::ZERO, Err("disk full".into()));
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("disk full"));
@@ -209,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_flush_stuck_on_a_lock_is_unhealthy() {
-        let m = Metrics { started: Instant::now() - Duration::from_secs(3), ..Metrics::default() };
+        let m = Metrics { started: Instant::now() - Duration::from_secs(3), ..Metrics::new(Vec::new()) };
         m.flushed(Duration::ZERO, Ok(()));
         // The running flush began 3 s ago (1 µs after `started`).
         m.flush_began.store(1, Relaxed);

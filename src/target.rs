@@ -103,6 +103,12 @@ fn split_scheme(url: &str) -> Option<&str> {
     (first_ok && rest_ok).then(|| &url[colon + 3..])
 }
 
+/// The key for a URL of the original service's database, or `None` when it
+/// is not a URL (see `store::original`).
+pub fn original_key(url: &str) -> Option<String> {
+    key_from_url(url).ok()
+}
+
 /// Normalises any accepted URL form (`https://h/p`, `//h/p`, `h/p`) to a key.
 pub fn key_from_url(url: &str) -> Result<String, TargetError> {
     let url = url.trim();

@@ -3,14 +3,13 @@
 //! totals read back go into the entries and the table, and clean entries
 //! are evicted. See the module above for the rules this keeps.
 
-use rusqlite::Connection;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use super::table::Known;
-use super::{lock, write, Counter, Flushed, Load, Shard, Taken};
-use crate::store::{self, Delta, Written};
+use super::{lock, write, Counter, Flushed, Load, Shard};
+use crate::store::{self, Event, Pending, Store, Written};
 
 /// Table updates made under one hold of its lock after a flush.
 const SETTLE_SLICE: usize = 256;
@@ -22,10 +21,14 @@ impl Counter {
     /// Writes every pending hit in one transaction, after applying the admin
     /// events newer than `last_event` (advanced on success). On failure the
     /// hits go back into their entries and are retried by the next flush.
-    pub fn flush(&self, conn: &mut Connection, last_event: &mut i64) -> store::Result<Flushed> {
+    pub fn flush(&self, store: &mut Store, last_event: &mut i64) -> store::Result<Flushed> {
         let mut batch = self.take_pending();
-        match self.write(conn, &mut batch, last_event) {
-            Ok((flushed, written)) => {
+        let result = store.flush(&mut batch, last_event, |events, batch| self.forget_all(events, batch));
+        match result {
+            Ok((written, superseded)) => {
+                let logged = batch.iter().filter(|p| p.known.is_some()).count();
+                let hits = batch.iter().map(|p| p.hits).sum();
+                let flushed = Flushed { hits, keys: batch.len(), superseded, logged };
                 self.settle(&batch, &written);
                 self.evict_clean();
                 Ok(flushed)
@@ -40,19 +43,24 @@ impl Counter {
     /// Applies admin events newer than `last_event` without writing: between
     /// flushes, so an admin change shows within one poll even when the flush
     /// interval is long. Returns the pending hits dropped.
-    pub fn apply_admin_events(&self, conn: &Connection, last_event: &mut i64) -> store::Result<u64> {
-        let events = store::events_since(conn, *last_event)?;
-        let mut dropped = 0;
-        for (id, key) in &events {
-            dropped += self.forget(*id, key.as_deref(), &mut Vec::new());
-        }
-        if let Some((id, _)) = events.last() {
-            *last_event = *id;
+    /// Applies admin events newer than `last_event` without writing: between
+    /// flushes, so an admin change shows within one poll even when the flush
+    /// interval is long. Returns the pending hits dropped.
+    pub fn apply_admin_events(&self, store: &Store, last_event: &mut i64) -> store::Result<u64> {
+        let events = store.events_since(*last_event)?;
+        let dropped = self.forget_all(&events, &mut Vec::new());
+        if let Some(e) = events.last() {
+            *last_event = e.id;
         }
         Ok(dropped)
     }
 
-    fn take_pending(&self) -> Vec<Taken> {
+    /// Applies `events` in order (see `forget`); returns the hits dropped.
+    fn forget_all(&self, events: &[Event], batch: &mut Vec<Pending>) -> u64 {
+        events.iter().map(|e| self.forget(e.id, e.key.as_deref(), batch)).sum()
+    }
+
+    fn take_pending(&self) -> Vec<Pending> {
         let mut batch = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
@@ -60,16 +68,15 @@ impl Counter {
             // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
                 let (hits, days) = (std::mem::take(&mut e.pending), std::mem::take(&mut e.days));
-                batch.push(Taken { key: key.clone(), hits, days, id: None, known: None });
+                batch.push(Pending { key: key.clone(), hits, days, id: None, known: None });
             }
         }
         {
             let table = super::read(&self.table);
-            // Hits may go to the log only while the table answers for their
-            // counter (requests then never read its row) and stays so: not
-            // while it loads (a later chunk would overwrite the slot with the
-            // row, missing the log), nor when this batch may make it too big
-            // to keep (see `write`).
+            // Hits go to the store's log only when the table holds every
+            // counter and will keep doing so after this batch: then the
+            // counts it knows are certain, and requests keep reading memory
+            // rather than the database (whose reads add the log, a scan).
             let may_log =
                 table.load == Load::Complete && table.len().saturating_add(batch.len()) <= super::TABLE_MAX_COUNTERS;
             for t in &mut batch {
@@ -93,45 +100,12 @@ impl Counter {
         batch
     }
 
-    fn write(
-        &self,
-        conn: &mut Connection,
-        batch: &mut Vec<Taken>,
-        last_event: &mut i64,
-    ) -> store::Result<(Flushed, Vec<Written>)> {
-        let tx = store::write_tx(conn)?;
-        let events = store::events_since(&tx, *last_event)?;
-        let mut superseded = 0;
-        for (id, key) in &events {
-            superseded += self.forget(*id, key.as_deref(), batch);
-        }
-        let deltas: Vec<Delta> = batch
-            .iter()
-            .map(|t| Delta { key: &t.key, id: t.id, hits: t.hits, known: t.known, days: &t.days })
-            .collect();
-        // The table may be dropped for size when this batch settles (nothing
-        // of it was logged then, see `take_pending`): fold the log first, as
-        // requests will read the rows.
-        let table_len = super::read(&self.table).len();
-        if table_len.saturating_add(deltas.len()) > super::TABLE_MAX_COUNTERS {
-            store::fold_log_in(&tx)?;
-        }
-        let written = store::add(&tx, &deltas)?;
-        let logged = deltas.iter().filter(|d| d.known.is_some()).count();
-        tx.commit()?;
-        if let Some((id, _)) = events.last() {
-            *last_event = *id;
-        }
-        let hits = deltas.iter().map(|d| d.hits).sum();
-        Ok((Flushed { hits, keys: deltas.len(), superseded, logged }, written))
-    }
-
     /// After a commit: what the database now holds for each written key
     /// (our hits plus any another process added) goes into its entry, under
     /// the hits counted since, and into the table.
-    fn settle(&self, batch: &[Taken], written: &[Written]) {
+    fn settle(&self, batch: &[Pending], written: &[Written]) {
         let mut known = Vec::with_capacity(batch.len());
-        for (Taken { key, days, .. }, w) in batch.iter().zip(written) {
+        for (Pending { key, days, .. }, w) in batch.iter().zip(written) {
             let newest = days.last().map(|(d, _)| *d);
             let mut shard = lock(self.shard(key));
             if let Some(e) = shard.map.get_mut(key) {
@@ -160,7 +134,7 @@ impl Counter {
     /// cached entry and its unsaved hits, unless the entry was loaded after
     /// the event, in which case its total already includes the change and its
     /// hits came after it. Returns the hits dropped.
-    fn forget(&self, event: i64, key: Option<&str>, batch: &mut Vec<Taken>) -> u64 {
+    fn forget(&self, event: i64, key: Option<&str>, batch: &mut Vec<Pending>) -> u64 {
         let mut dropped = 0;
         let mut forgotten: HashSet<Box<str>> = HashSet::new();
         // Table first, under its lock with the event: an entry made from the
@@ -211,8 +185,8 @@ impl Counter {
         dropped
     }
 
-    fn restore(&self, batch: Vec<Taken>) {
-        for Taken { key, hits, days, .. } in batch {
+    fn restore(&self, batch: Vec<Pending>) {
+        for Pending { key, hits, days, .. } in batch {
             let mut shard = lock(self.shard(&key));
             // An entry forgotten meanwhile belonged to a counter an admin
             // changed: its hits are superseded, as in `forget`.

@@ -4,10 +4,9 @@
 //! over when another process changed the database behind the table.
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 
 use super::{read, write, Counter, Load};
-use crate::store::{self, day_text};
+use crate::store::{self, Store};
 
 impl Counter {
     /// Whether the table is still being filled.
@@ -21,7 +20,7 @@ impl Counter {
     /// pending hits dropped by those events.
     pub fn load_table(
         &self,
-        conn: &mut Connection,
+        store: &mut Store,
         last_event: &mut i64,
         today: NaiveDate,
         rows: usize,
@@ -29,43 +28,37 @@ impl Counter {
         if !self.table_loading() {
             return Ok(0);
         }
-        // A load reads `counters`: it must not miss logged hits. Nothing is
-        // logged while the table loads, so folding before the first chunk
-        // is enough.
-        if read(&self.table).load == Load::After(0) {
-            store::fold_log(conn)?;
-        }
-        let tx = conn.transaction()?;
-        let dropped = self.apply_admin_events(&tx, last_event)?;
-        // An event for every key empties the table and restarts the load.
-        let Load::After(after) = read(&self.table).load else {
-            return Ok(dropped);
-        };
-        if after == 0 {
-            let n = store::counter_rows(&tx)?;
-            let mut table = write(&self.table);
-            table.reserve(usize::try_from(n).unwrap_or(usize::MAX));
-            if table.load == Load::Off {
+        store.snapshot(|store| {
+            let dropped = self.apply_admin_events(store, last_event)?;
+            // An event for every key empties the table and restarts the load.
+            let Load::After(after) = read(&self.table).load else {
                 return Ok(dropped);
-            }
-        }
-        let mut got = Vec::with_capacity(rows);
-        store::counters_after(&tx, after, &day_text(today), rows, |id, key, total, hits| {
-            got.push((id, Box::<str>::from(key), total, hits));
-        })?;
-        drop(tx);
-        let mut table = write(&self.table);
-        for (id, key, total, hits) in &got {
-            table.put(key, *id, *total, Some((today, *hits)));
-        }
-        // Only the flusher loads, but a put may have turned the table off.
-        if table.load == Load::After(after) {
-            table.load = match got.last() {
-                Some((id, ..)) if got.len() == rows => Load::After(*id),
-                _ => Load::Complete,
             };
-        }
-        Ok(dropped)
+            if after == 0 {
+                let n = store.counter_rows()?;
+                let mut table = write(&self.table);
+                table.reserve(usize::try_from(n).unwrap_or(usize::MAX));
+                if table.load == Load::Off {
+                    return Ok(dropped);
+                }
+            }
+            let mut got = Vec::with_capacity(rows);
+            store.counters_after(after, today, rows, |id, key, total, hits| {
+                got.push((id, Box::<str>::from(key), total, hits));
+            })?;
+            let mut table = write(&self.table);
+            for (id, key, total, hits) in &got {
+                table.put(key, *id, *total, Some((today, *hits)));
+            }
+            // Only the flusher loads, but a put may have turned the table off.
+            if table.load == Load::After(after) {
+                table.load = match got.last() {
+                    Some((id, ..)) if got.len() == rows => Load::After(*id),
+                    _ => Load::Complete,
+                };
+            }
+            Ok(dropped)
+        })
     }
 
     /// Whether the table was dropped for holding too many counters.

@@ -25,16 +25,16 @@
 //!   their snapshot's event; the flusher changes table and event together.
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::store::{self, day_text, Delta, Stored};
+use crate::store::{self, Store, Stored};
 
 mod flush;
+pub mod flusher;
 mod load;
 mod table;
 
@@ -42,18 +42,6 @@ pub use table::MAX_COUNTERS as TABLE_MAX_COUNTERS;
 use table::{Known, Load, Table};
 
 const SHARDS: usize = 64;
-
-/// Pending hits of one key taken out for a flush.
-struct Taken {
-    key: Box<str>,
-    hits: u64,
-    days: Vec<(NaiveDate, u64)>,
-    /// The counter's row id, if the table knows it.
-    id: Option<i64>,
-    /// Its stored total and stored hits on its newest pending day, if the
-    /// table holds them: the hits can then go to the hit log.
-    known: Option<(u64, u64)>,
-}
 
 #[derive(Default)]
 struct Entry {
@@ -166,17 +154,17 @@ impl Counter {
     }
 
     /// Current counts without counting.
-    pub fn peek(&self, key: &str, today: NaiveDate, conn: &Connection) -> store::Result<Counts> {
+    pub fn peek(&self, key: &str, today: NaiveDate, store: &Store) -> store::Result<Counts> {
         if let Some(e) = lock(self.shard(key)).map.get(key) {
             return Ok(e.counts(today));
         }
         // No entry: nothing is pending for it, so what is stored is current.
-        let s = self.stored(conn, key, today)?;
+        let s = self.stored(store, key, today)?;
         Ok(Counts { total: s.total, today: s.today })
     }
 
     /// A key's stored counts: from the table when it knows them, else read.
-    fn stored(&self, conn: &Connection, key: &str, today: NaiveDate) -> store::Result<Stored> {
+    fn stored(&self, store: &Store, key: &str, today: NaiveDate) -> store::Result<Stored> {
         let (known, event) = {
             let t = read(&self.table);
             (t.get(key), t.event)
@@ -187,7 +175,7 @@ impl Counter {
                 Ok(Stored { total, today, event })
             }
             Known::Absent => Ok(Stored { total: 0, today: 0, event }),
-            Known::Unknown => store::counts(conn, key, &day_text(today)),
+            Known::Unknown => store.counts(key, today),
         }
     }
 
@@ -197,12 +185,17 @@ impl Counter {
     }
 
     /// Counts one hit on `key` for `day`. In write-through mode the hit is
-    /// committed before this returns (and undone in memory if that fails).
-    pub fn hit(&self, key: &str, day: NaiveDate, conn: &mut Connection) -> store::Result<Hit> {
+    /// committed before this returns, and no entry is kept: what is stored
+    /// is then always the truth, including what other processes counted.
+    pub fn hit(&self, key: &str, day: NaiveDate, store: &mut Store) -> store::Result<Hit> {
+        if self.write_through {
+            let now = store.add_one(key, day)?;
+            return Ok(Hit::Counted(Counts { total: now.total, today: now.today }));
+        }
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
-            let stored = self.stored(conn, key, day)?;
-            if !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
+            let stored = self.stored(store, key, day)?;
+            if self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
                 return Ok(Hit::Overflow(Counts { total: stored.total, today: stored.today }));
             }
@@ -236,36 +229,7 @@ impl Counter {
             }
         }
         self.pending.fetch_add(1, Ordering::Relaxed);
-        let counts = entry.counts(day);
-        if self.write_through {
-            let days = [(day, 1)];
-            let delta = Delta { key, id: None, known: None, hits: 1, days: &days };
-            // Read the totals inside the write transaction: other processes
-            // (CGI, a second server) may have counted since we cached them.
-            let written = store::write_tx(conn).and_then(|tx| {
-                store::add(&tx, &[delta])?;
-                let now = store::counts(&tx, key, &day_text(day))?;
-                tx.commit()?;
-                Ok(now)
-            });
-            let now = match written {
-                Ok(now) => now,
-                Err(e) => {
-                    undo_one(entry, day);
-                    self.pending.fetch_sub(1, Ordering::Relaxed);
-                    return Err(e);
-                }
-            };
-            entry.total = now.total;
-            entry.day = Some((day, now.today));
-            entry.seen_event = now.event;
-            // Fully stored: the entry is clean again.
-            entry.pending = 0;
-            entry.days.clear();
-            self.pending.fetch_sub(1, Ordering::Relaxed);
-            self.dirty.fetch_sub(1, Ordering::Relaxed);
-        }
-        Ok(Hit::Counted(if self.write_through { entry.counts(day) } else { counts }))
+        Ok(Hit::Counted(entry.counts(day)))
     }
 
     /// Hits counted but not yet stored.
@@ -276,22 +240,6 @@ impl Counter {
     /// Hits not counted because the pending table was full; resets the tally.
     pub fn take_overflow(&self) -> u64 {
         self.overflow.swap(0, Ordering::Relaxed)
-    }
-}
-
-fn undo_one(entry: &mut Entry, day: NaiveDate) {
-    entry.total -= 1;
-    if let Some((_, n)) = entry.day.as_mut() {
-        *n -= 1;
-    }
-    entry.pending -= 1;
-    if let Some((d, n)) = entry.days.last_mut() {
-        if *d == day {
-            *n -= 1;
-            if *n == 0 {
-                entry.days.pop();
-            }
-        }
     }
 }
 

@@ -1,30 +1,84 @@
 //! `hit_log`: where a flush puts the hits of counters the server already
 //! holds in memory, and the compaction that folds them into `counters` and
-//! `daily`.
+//! `daily`. Private to the store: reads add the log (`read.rs`), admin
+//! changes fold it first (`admin.rs`), and the server's flusher only asks
+//! for [`Store::fold_step`] now and then.
 //!
 //! Why: with hits spread over a million counters, adding each flush's hits
 //! to their rows dirtied one random page of `counters` and one of `daily`
-//! per hit, and SQLite's page I/O made that ~12 µs of CPU per hit (most of
-//! what separated the server from bare tiny_http; BENCHMARKS.md). Appending
-//! the same hits costs ~1 µs, and a compaction every few seconds applies
-//! them in id order, touching each page once for all its hits.
-//!
-//! Rules: a flush's log rows are committed with the flush (a crash loses
-//! nothing that was flushed). Totals and per-day counts are `counters` and
-//! `daily` plus the log's rows; the server answers from memory, which has
-//! both. Whatever opens the database through `store::prepare` (a server
-//! starting, CGI, the admin commands) folds the log first, and admin
-//! changes fold it inside their own transaction, so they apply to complete
-//! counts and hits logged before them cannot land on top of them.
+//! per hit, and SQLite's page I/O made that most of a flush's cost.
+//! Appending the same hits is an order of magnitude cheaper, and a fold
+//! every few seconds applies them in id order, touching each page once for
+//! all its hits. A flush's log rows are committed with the flush, so a
+//! crash loses nothing that was flushed; whatever opens the database
+//! read-write through `Store::prepare` folds what a crashed server left.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{now, write_tx, Result};
+use super::{now, Result, Store};
+
+/// Counter ids folded per transaction, so that flushes go on between
+/// slices: a whole fold of a busy log over a million counters takes
+/// seconds (every page of a big `counters`), a slice a fraction of one.
+const SLICE_IDS: i64 = 65_536;
+
+/// A fold in progress: counter ids from `lo` to `end` (inclusive) are
+/// still to fold.
+#[derive(Debug, Default)]
+pub(super) struct Round {
+    span: Option<(i64, i64)>,
+}
 
 /// Folds every logged hit into `counters` and `daily` inside `tx`.
 /// Returns the number of (counter, day) rows applied.
-pub fn fold(tx: &Transaction) -> Result<usize> {
+pub(super) fn fold_in(tx: &Transaction) -> Result<usize> {
     fold_range(tx, i64::MIN, i64::MAX)
+}
+
+/// Folds the log in a transaction of its own, if it has anything.
+pub(super) fn fold_all(conn: &mut Connection) -> Result<usize> {
+    if !has_rows(conn)? {
+        return Ok(0);
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = fold_in(&tx)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+impl Store {
+    /// Folds the whole log now (before the server reloads its counts, and
+    /// at shutdown, so that `counters` and `daily` alone are complete).
+    pub fn fold(&mut self) -> Result<usize> {
+        let n = fold_all(&mut self.conn)?;
+        self.fold = Round::default();
+        Ok(n)
+    }
+
+    /// Folds the next slice of the log, starting a round over what it
+    /// holds now if none is in progress. Returns true when the round is
+    /// complete (hits logged meanwhile for slices already done wait for
+    /// the next round). A failed slice is tried again by the next call.
+    pub fn fold_step(&mut self) -> Result<bool> {
+        let (lo, end) = match self.fold.span {
+            Some(span) => span,
+            None => match id_span(&self.conn)? {
+                Some(span) => span,
+                None => return Ok(true),
+            },
+        };
+        self.fold.span = Some((lo, end));
+        let hi = lo.saturating_add(SLICE_IDS);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        fold_range(&tx, lo, hi)?;
+        tx.commit()?;
+        if hi > end {
+            self.fold.span = None;
+            return Ok(true);
+        }
+        self.fold.span = Some((hi, end));
+        Ok(false)
+    }
 }
 
 /// Folds the logged hits of counters with `lo <= id < hi` inside `tx`.
@@ -57,50 +111,20 @@ fn fold_range(tx: &Transaction, lo: i64, hi: i64) -> Result<usize> {
     Ok(rows.len())
 }
 
-/// Folds one slice of counters (`lo <= id < hi`) in a transaction of its
-/// own: a whole fold of a busy log takes seconds (every page of a big
-/// `counters`), and flushes must not wait that long, so the flusher folds
-/// slice by slice between them.
-pub fn fold_slice(conn: &mut Connection, lo: i64, hi: i64) -> Result<usize> {
-    let tx = write_tx(conn)?;
-    let n = fold_range(&tx, lo, hi)?;
-    tx.commit()?;
-    Ok(n)
-}
-
 /// The lowest and highest counter id in the log, if it has rows.
-pub fn id_span(conn: &Connection) -> Result<Option<(i64, i64)>> {
+fn id_span(conn: &Connection) -> Result<Option<(i64, i64)>> {
     conn.prepare_cached("SELECT MIN(counter_id), MAX(counter_id) FROM hit_log")?
         .query_row([], |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)))
 }
 
-/// Folds the log in a transaction of its own, if it has anything.
-pub fn fold_now(conn: &mut Connection) -> Result<usize> {
-    if !has_rows(conn)? {
-        return Ok(0);
-    }
-    let tx = write_tx(conn)?;
-    let n = fold(&tx)?;
-    tx.commit()?;
-    Ok(n)
-}
-
 /// Whether anything is logged (a cheap check: the first row).
-pub fn has_rows(conn: &Connection) -> Result<bool> {
+fn has_rows(conn: &Connection) -> Result<bool> {
     conn.prepare_cached("SELECT 1 FROM hit_log LIMIT 1")?.query_row([], |_| Ok(())).optional().map(|r| r.is_some())
-}
-
-/// Logged hits of one counter per day, for history views. Scans the log,
-/// which holds at most a few seconds of hits.
-pub fn logged_days(conn: &Connection, id: i64) -> Result<Vec<(String, u64)>> {
-    let mut stmt = conn.prepare_cached("SELECT day, SUM(hits) FROM hit_log WHERE counter_id = ?1 GROUP BY day")?;
-    let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
-    rows.collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{add, counts, delete, get, history, prepare, set, Delta};
+    use super::super::{Pending, Role};
     use super::*;
     use chrono::NaiveDate;
 
@@ -108,81 +132,107 @@ mod tests {
         s.parse().unwrap()
     }
 
-    /// Creates `key` with `n` hits on the 24th, then logs `more` hits on
-    /// the 24th and 25th as a flush of a counter the server knows does.
-    fn logged(conn: &mut Connection, key: &str, n: u64, more: &[(NaiveDate, u64)]) -> i64 {
-        let tx = write_tx(conn).unwrap();
-        let id =
-            add(&tx, &[Delta { key, id: None, known: None, hits: n, days: &[(day("2026-11-24"), n)] }]).unwrap()[0].id;
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::prepare(&dir.path().join("t.db"), Role::Flusher).unwrap();
+        (dir, store)
+    }
+
+    /// What `counters.count` holds, without the log.
+    fn row(store: &Store, key: &str) -> i64 {
+        store.raw().query_row("SELECT count FROM counters WHERE key = ?1", [key], |r| r.get(0)).unwrap()
+    }
+
+    /// Creates `key` with `n` hits on the 24th, then logs `more` hits as a
+    /// flush of a counter the server knows does.
+    fn logged(store: &mut Store, key: &str, n: u64, more: &[(NaiveDate, u64)]) -> i64 {
+        let mut last = i64::MAX;
+        let first = Pending { key: key.into(), hits: n, days: vec![(day("2026-11-24"), n)], id: None, known: None };
+        let id = store.flush(&mut vec![first], &mut last, |_, _| 0).unwrap().0[0].id;
         let hits = more.iter().map(|(_, h)| h).sum();
-        let w = add(&tx, &[Delta { key, id: Some(id), known: Some((n, 0)), hits, days: more }]).unwrap()[0];
+        let known = Pending { key: key.into(), hits, days: more.to_vec(), id: Some(id), known: Some((n, 0)) };
+        let w = store.flush(&mut vec![known], &mut last, |_, _| 0).unwrap().0[0];
         assert_eq!(w.total, n + hits, "what the flush reports follows from what it knew");
-        tx.commit().unwrap();
         id
     }
 
     #[test]
-    fn folding_applies_logged_hits_to_totals_and_days_exactly_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut conn, _) = prepare(&dir.path().join("t.db")).unwrap();
-        logged(&mut conn, "e.com/a", 3, &[(day("2026-11-24"), 1), (day("2026-11-25"), 2)]);
-        assert_eq!(get(&conn, "e.com/a").unwrap(), Some(3), "logged hits are not in the row yet");
-        let days: Vec<String> = vec!["2026-11-24".into(), "2026-11-25".into()];
-        let want = vec![("2026-11-24".to_string(), 4), ("2026-11-25".to_string(), 2)];
-        assert_eq!(history(&conn, "e.com/a", &days).unwrap(), want, "history adds the log");
-        assert_eq!(fold_now(&mut conn).unwrap(), 2);
-        assert!(!has_rows(&conn).unwrap());
-        assert_eq!(fold_now(&mut conn).unwrap(), 0);
-        assert_eq!(get(&conn, "e.com/a").unwrap(), Some(6));
-        assert_eq!(history(&conn, "e.com/a", &days).unwrap(), want);
-        assert_eq!(counts(&conn, "e.com/a", "2026-11-25").unwrap().today, 2);
+    fn reads_add_the_log_and_folding_applies_it_exactly_once() {
+        let (_d, mut store) = store();
+        logged(&mut store, "e.com/a", 3, &[(day("2026-11-24"), 1), (day("2026-11-25"), 2)]);
+        assert_eq!(row(&store, "e.com/a"), 3, "logged hits are not in the row yet");
+        assert_eq!(store.get("e.com/a").unwrap(), Some(6), "but every read adds them");
+        let days = [day("2026-11-24"), day("2026-11-25")];
+        let want = vec![(days[0], 4), (days[1], 2)];
+        assert_eq!(store.history("e.com/a", &days).unwrap(), want);
+        assert_eq!(store.counts("e.com/a", days[1]).unwrap().today, 2);
+        assert_eq!(store.top_domains(5).unwrap(), vec![("e.com".to_string(), 6)]);
+        let mut loaded = Vec::new();
+        store
+            .counters_after(0, days[0], 10, |_, k, total, on_day| loaded.push((k.to_string(), total, on_day)))
+            .unwrap();
+        assert_eq!(loaded, vec![("e.com/a".to_string(), 6, 4)]);
+        assert_eq!(store.fold().unwrap(), 2);
+        assert!(!has_rows(&store.conn).unwrap());
+        assert_eq!(store.fold().unwrap(), 0);
+        assert_eq!(row(&store, "e.com/a"), 6);
+        assert_eq!(store.get("e.com/a").unwrap(), Some(6));
+        assert_eq!(store.history("e.com/a", &days).unwrap(), want);
     }
 
     #[test]
     fn folding_in_slices_equals_one_fold_and_leaves_later_rows_for_the_next_round() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut conn, _) = prepare(&dir.path().join("t.db")).unwrap();
-        let ids: Vec<i64> =
-            (0..5).map(|i| logged(&mut conn, &format!("e.com/{i}"), 1, &[(day("2026-11-25"), 2)])).collect();
-        assert_eq!(id_span(&conn).unwrap(), Some((ids[0], ids[4])));
-        assert_eq!(fold_slice(&mut conn, ids[0], ids[2]).unwrap(), 2);
-        assert_eq!(id_span(&conn).unwrap(), Some((ids[2], ids[4])));
+        let (_d, mut store) = store();
+        let mut ids: Vec<i64> =
+            (0..2).map(|i| logged(&mut store, &format!("e.com/{i}"), 1, &[(day("2026-11-25"), 2)])).collect();
+        // The next counter two slices further on.
+        store.raw().execute("INSERT INTO counters VALUES (?1, 'e.com/gap', 0, 0, 0)", [2 * SLICE_IDS]).unwrap();
+        ids.push(logged(&mut store, "e.com/2", 1, &[(day("2026-11-25"), 2)]));
+        assert!(!store.fold_step().unwrap(), "the first slice holds ids 0 and 1");
+        assert_eq!((row(&store, "e.com/0"), row(&store, "e.com/2")), (3, 1));
         // A flush between slices logs more for a counter already folded.
-        logged(&mut conn, "e.com/0", 1, &[(day("2026-11-25"), 4)]);
-        assert_eq!(fold_slice(&mut conn, ids[2], ids[4] + 1).unwrap(), 3);
-        assert_eq!(id_span(&conn).unwrap(), Some((ids[0], ids[0])), "left for the next round");
-        // (1 + 2 folded) + 1 written directly by the helper; 4 still logged.
-        assert_eq!(get(&conn, "e.com/0").unwrap(), Some(4));
-        assert_eq!(fold_now(&mut conn).unwrap(), 1);
-        assert_eq!(get(&conn, "e.com/0").unwrap(), Some(8));
-        for i in 1..5 {
-            assert_eq!(get(&conn, &format!("e.com/{i}")).unwrap(), Some(3));
-        }
-        assert_eq!(id_span(&conn).unwrap(), None);
+        let mut last = i64::MAX;
+        let more = Pending {
+            key: "e.com/0".into(),
+            hits: 4,
+            days: vec![(day("2026-11-25"), 4)],
+            id: Some(ids[0]),
+            known: Some((3, 2)),
+        };
+        store.flush(&mut vec![more], &mut last, |_, _| 0).unwrap();
+        assert!(!store.fold_step().unwrap(), "an empty slice between them");
+        assert!(store.fold_step().unwrap(), "the round ends with the last id it saw");
+        assert_eq!((row(&store, "e.com/0"), row(&store, "e.com/2")), (3, 3));
+        assert_eq!(store.get("e.com/0").unwrap(), Some(7), "left for the next round, and read all along");
+        assert!(store.fold_step().unwrap());
+        assert_eq!(row(&store, "e.com/0"), 7);
+        assert!(!has_rows(&store.conn).unwrap());
     }
 
     #[test]
     fn opening_the_database_folds_what_a_crashed_server_logged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let (mut conn, _) = prepare(&path).unwrap();
-        logged(&mut conn, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
-        drop(conn);
-        let (conn, _) = prepare(&path).unwrap();
-        assert_eq!((get(&conn, "e.com/a").unwrap(), has_rows(&conn).unwrap()), (Some(6), false));
+        let (mut store, _) = Store::prepare(&path, Role::Flusher).unwrap();
+        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
+        drop(store);
+        let reader = Store::open_read_only(&path).unwrap();
+        assert_eq!((row(&reader, "e.com/a"), reader.get("e.com/a").unwrap()), (1, Some(6)), "a reader folds nothing");
+        let (store, _) = Store::prepare(&path, Role::Flusher).unwrap();
+        assert_eq!((row(&store, "e.com/a"), has_rows(&store.conn).unwrap()), (6, false));
     }
 
     #[test]
     fn admin_changes_fold_first_so_logged_hits_never_land_on_top() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut conn, _) = prepare(&dir.path().join("t.db")).unwrap();
-        logged(&mut conn, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
-        set(&mut conn, "e.com/a", 100).unwrap();
-        assert_eq!(fold_now(&mut conn).unwrap(), 0);
-        assert_eq!(get(&conn, "e.com/a").unwrap(), Some(100));
-        let id = logged(&mut conn, "e.com/b", 1, &[(day("2026-11-25"), 5)]);
-        assert!(delete(&mut conn, "e.com/b").unwrap());
-        let left: i64 = conn.query_row("SELECT COUNT(*) FROM daily WHERE counter_id = ?1", [id], |r| r.get(0)).unwrap();
-        assert_eq!((left, has_rows(&conn).unwrap()), (0, false));
+        let (_d, mut store) = store();
+        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
+        store.set("e.com/a", 100).unwrap();
+        assert_eq!(store.fold().unwrap(), 0);
+        assert_eq!(store.get("e.com/a").unwrap(), Some(100));
+        let id = logged(&mut store, "e.com/b", 1, &[(day("2026-11-25"), 5)]);
+        assert!(store.delete("e.com/b").unwrap());
+        let left: i64 =
+            store.raw().query_row("SELECT COUNT(*) FROM daily WHERE counter_id = ?1", [id], |r| r.get(0)).unwrap();
+        assert_eq!((left, has_rows(&store.conn).unwrap()), (0, false));
     }
 }

@@ -11,13 +11,36 @@ use super::Result;
 /// `log.rs`).
 pub const SCHEMA_VERSION: i64 = 3;
 
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+fn version(conn: &Connection) -> Result<i64> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "database schema version {version} is newer than this hitcounter ({SCHEMA_VERSION})"
         )));
     }
+    Ok(version)
+}
+
+/// Checks that a read-only connection can read this database with the
+/// current queries. A database from before the hit log gets an empty
+/// temporary one (in memory, private to the connection), so reads work
+/// unchanged and the file is not touched.
+pub fn check_readable(conn: &Connection) -> Result<()> {
+    let version = version(conn)?;
+    if version < 1 {
+        return Err(rusqlite::Error::InvalidParameterName("the file is not a hitcounter database".into()));
+    }
+    if version < 3 {
+        conn.execute_batch(
+            "CREATE TEMP TABLE hit_log (counter_id INTEGER NOT NULL, day TEXT NOT NULL, hits INTEGER NOT NULL)",
+        )?;
+    }
+    Ok(())
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version = version(conn)?;
     if version == SCHEMA_VERSION {
         // The common case, and the only one on a CGI request: no write lock.
         return Ok(());

@@ -1,32 +1,34 @@
-//! A flush's writes, in the caller's transaction: hits of counters whose
-//! stored counts the caller knows are appended to `hit_log`; the others are
-//! added to their counter's total and per-day row, and read back.
+//! Writes of counted hits: a flush (one transaction for a whole batch,
+//! after the admin events it must respect) and a single hit committed at
+//! once (write-through mode, CGI). Hits of counters whose stored counts the
+//! caller knows are appended to `hit_log`; the others are added to their
+//! counter's total and per-day row, and read back.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::{day_text, now, Result};
+use super::{admin, count, day_text, now, sql, Event, Result, Store, Stored};
 
-/// Hits to add to one counter: a total and its split over days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delta<'a> {
-    pub key: &'a str,
+/// The hits of one counter that a flush hands to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub key: Box<str>,
+    pub hits: u64,
+    /// Sums to `hits`; the newest day last.
+    pub days: Vec<(NaiveDate, u64)>,
     /// The counter's row id if known: the row is then updated by id (checked
     /// against `key`), skipping a lookup in the key index, which with a
     /// million counters reads a random index page per hit.
     pub id: Option<i64>,
-    pub hits: u64,
     /// The counter's stored total and stored hits on the newest day of
     /// `days`, when the caller knows them for certain (with `id`): the hits
-    /// are then appended to `hit_log` instead of updating two random pages
-    /// (see `log.rs`), and what is written follows from these.
+    /// are then appended to the hit log instead of updating two random
+    /// pages (see `log.rs`), and what is written follows from these.
     pub known: Option<(u64, u64)>,
-    /// Sums to `hits`; the newest day last.
-    pub days: &'a [(NaiveDate, u64)],
 }
 
-/// A counter's stored state right after [`add`]: its total and its hits on
-/// the newest day of the delta.
+/// A counter's stored state right after a flush: its total and its hits on
+/// the newest day of its batch entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
     pub id: i64,
@@ -34,12 +36,40 @@ pub struct Written {
     pub newest_day: u64,
 }
 
-fn count(n: i64) -> u64 {
-    n.max(0) as u64
-}
+impl Store {
+    /// Writes `batch` in one transaction. The admin events newer than
+    /// `*last_event` are read inside it first and handed to `apply_events`,
+    /// which takes the hits they supersede out of the batch and returns how
+    /// many; `*last_event` advances only when the flush commits. Returns
+    /// what each remaining counter holds now (in batch order) and the hits
+    /// superseded.
+    pub fn flush(
+        &mut self,
+        batch: &mut Vec<Pending>,
+        last_event: &mut i64,
+        apply_events: impl FnOnce(&[Event], &mut Vec<Pending>) -> u64,
+    ) -> Result<(Vec<Written>, u64)> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let events = admin::events_since(&tx, *last_event)?;
+        let superseded = if events.is_empty() { 0 } else { apply_events(&events, batch) };
+        let written = add(&tx, batch)?;
+        tx.commit()?;
+        if let Some(e) = events.last() {
+            *last_event = e.id;
+        }
+        Ok((written, superseded))
+    }
 
-fn sql(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+    /// Adds one hit and commits it; returns the counts in the same
+    /// transaction (with whatever other processes added).
+    pub fn add_one(&mut self, key: &str, day: NaiveDate) -> Result<Stored> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let one = Pending { key: key.into(), hits: 1, days: vec![(day, 1)], id: None, known: None };
+        add(&tx, std::slice::from_ref(&one))?;
+        let stored = Store::counts_in(&tx, key, day)?;
+        tx.commit()?;
+        Ok(stored)
+    }
 }
 
 /// Index of `day`'s text in `texts`, formatting it the first time: nearly
@@ -54,10 +84,10 @@ fn text_of(texts: &mut Vec<(NaiveDate, String)>, day: NaiveDate) -> usize {
     }
 }
 
-/// Adds deltas to their counters (creating them) inside `tx`, and reports
+/// Adds hits to their counters (creating them) inside `tx`, and reports
 /// what each counter holds now (with whatever other processes added, for
 /// the counters not logged).
-pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
+pub(super) fn add(tx: &Transaction, deltas: &[Pending]) -> Result<Vec<Written>> {
     let t = now();
     // Plain statements and point reads rather than RETURNING, which costs a
     // temporary b-tree per statement (~5 µs a row, measured). The key check
@@ -81,7 +111,7 @@ pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
     let mut out = Vec::with_capacity(deltas.len());
     for d in deltas {
         if let (Some(id), Some((total, day_hits))) = (d.id, d.known) {
-            for (day, hits) in d.days {
+            for (day, hits) in &d.days {
                 let i = text_of(&mut texts, *day);
                 log.execute(params![id, &texts[i].1, sql(*hits)])?;
             }
@@ -90,13 +120,13 @@ pub fn add(tx: &Transaction, deltas: &[Delta]) -> Result<Vec<Written>> {
             continue;
         }
         let (id, total) = match d.id {
-            Some(id) if by_id.execute(params![id, sql(d.hits), t, d.key])? == 1 => {
+            Some(id) if by_id.execute(params![id, sql(d.hits), t, &*d.key])? == 1 => {
                 (id, total_of.query_row([id], |r| r.get::<_, i64>(0))?)
             }
-            _ => upsert.query_row(params![d.key, sql(d.hits), t], |r| Ok((r.get(0)?, r.get(1)?)))?,
+            _ => upsert.query_row(params![&*d.key, sql(d.hits), t], |r| Ok((r.get(0)?, r.get(1)?)))?,
         };
         let mut newest_day = 0;
-        for (day, hits) in d.days {
+        for (day, hits) in &d.days {
             let i = text_of(&mut texts, *day);
             daily.execute(params![id, &texts[i].1, sql(*hits)])?;
             newest_day = day_of.query_row(params![id, &texts[i].1], |r| r.get::<_, i64>(0))?;

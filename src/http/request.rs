@@ -1,4 +1,5 @@
-//! Turns a tiny_http request into the plain values the routes decide on.
+//! A request as the routes see it: plain values, parsed once from a
+//! tiny_http request (or, in CGI mode, from the CGI variables).
 
 use tiny_http::Method as TinyMethod;
 
@@ -28,7 +29,8 @@ pub struct Req {
     pub cookie: Option<String>,
     pub origin: Option<String>,
     pub host: Option<String>,
-    /// `X-Forwarded-Proto` (in CGI mode: from `HTTPS`); see `Ctx::scheme`.
+    /// `X-Forwarded-Proto` (in CGI mode: from `HTTPS`); see
+    /// `Ctx::forwarded_proto` for when it is believed.
     pub forwarded_proto: Option<String>,
     /// `X-Forwarded-Host`; believed only with `--trust-proxy`.
     pub forwarded_host: Option<String>,

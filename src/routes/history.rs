@@ -3,19 +3,20 @@
 
 use chrono::NaiveDate;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rusqlite::Connection;
 use std::collections::HashMap;
 
+use super::count::{key, unavailable};
+use super::{params, Ctx};
+use crate::clock;
 use crate::counter::Counts;
-use crate::counts::{key, unavailable};
-use crate::escape::markup;
-use crate::params::{self, thousands};
-use crate::request::Req;
-use crate::routes::{Ctx, Resp, HTML, JSON, SVG};
-use crate::store::day_text;
-use crate::{chart, clock, store, template};
+use crate::http::response::{HTML, JSON, SVG};
+use crate::http::{Req, Resp};
+use crate::render::escape::markup;
+use crate::render::number::thousands;
+use crate::render::{chart, template};
+use crate::store::Store;
 
-const TEMPLATE: &str = include_str!("../assets/stats.html");
+const TEMPLATE: &str = include_str!("../../assets/stats.html");
 
 /// What `encodeURIComponent` leaves alone stays readable in links.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -27,36 +28,35 @@ struct History {
     days: Vec<(NaiveDate, u64)>,
 }
 
-fn history(req: &Req, ctx: &Ctx, conn: &Connection) -> Result<History, Resp> {
+fn history(req: &Req, ctx: &Ctx, store: &Store) -> Result<History, Resp> {
     let key = key(req)?;
     let n = params::days(&req.query).map_err(|e| Resp::text(400, e))?;
     let today = clock::today(ctx.cfg.timezone);
-    let counts = ctx.counter.peek(&key, today, conn).map_err(unavailable)?;
+    let counts = ctx.counter.peek(&key, today, store).map_err(unavailable)?;
     let days = clock::days_ending(today, n);
-    let texts: Vec<String> = days.iter().map(|d| day_text(*d)).collect();
-    let mut hits: HashMap<String, u64> = store::history(conn, &key, &texts).map_err(unavailable)?.into_iter().collect();
+    let mut hits: HashMap<NaiveDate, u64> = store.history(&key, &days).map_err(unavailable)?.into_iter().collect();
     for (day, n) in ctx.counter.pending_days(&key) {
-        *hits.entry(day_text(day)).or_insert(0) += n;
+        *hits.entry(day).or_insert(0) += n;
     }
     let days = days
         .into_iter()
         .map(|d| {
             // Today's figure comes from the exact in-memory count.
-            let n = if d == today { counts.today } else { hits.get(&day_text(d)).copied().unwrap_or(0) };
+            let n = if d == today { counts.today } else { hits.get(&d).copied().unwrap_or(0) };
             (d, n)
         })
         .collect();
     Ok(History { key, counts, days })
 }
 
-pub fn json(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
-    let h = match history(req, ctx, conn) {
+pub fn json(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
+    let h = match history(req, ctx, store) {
         Ok(h) => h,
         Err(resp) => return resp,
     };
     // Written by hand to keep the documented key order.
     let days: Vec<String> =
-        h.days.iter().map(|(d, n)| format!(r#"{{"date":"{}","hits":{n}}}"#, day_text(*d))).collect();
+        h.days.iter().map(|(d, n)| format!(r#"{{"date":"{}","hits":{n}}}"#, d.format("%Y-%m-%d"))).collect();
     let body = format!(
         r#"{{"url":{},"total":{},"today":{},"days":[{}]}}"#,
         serde_json::Value::from(h.key.as_str()),
@@ -67,15 +67,15 @@ pub fn json(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
     Resp::new(200, JSON, body)
 }
 
-pub fn graph(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
-    match history(req, ctx, conn) {
+pub fn graph(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
+    match history(req, ctx, store) {
         Ok(h) => Resp::new(200, SVG, chart::render(&h.key, &h.days)),
         Err(resp) => resp,
     }
 }
 
-pub fn page(req: &Req, ctx: &Ctx, conn: &Connection) -> Resp {
-    let h = match history(req, ctx, conn) {
+pub fn page(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
+    let h = match history(req, ctx, store) {
         Ok(h) => h,
         Err(resp) => return resp,
     };

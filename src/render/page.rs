@@ -1,18 +1,18 @@
 //! The `/` page and its static assets, embedded in the binary so the page
 //! works offline and needs no files next to the binary.
 
-use crate::escape::markup;
+use super::escape::markup;
 
-const TEMPLATE: &str = include_str!("../assets/index.html");
-pub const STYLE: &str = include_str!("../assets/style.css");
-pub const SCRIPT: &str = include_str!("../assets/app.js");
+const TEMPLATE: &str = include_str!("../../assets/index.html");
+pub const STYLE: &str = include_str!("../../assets/style.css");
+pub const SCRIPT: &str = include_str!("../../assets/app.js");
 
 /// Fills the page template. `origin` is the public origin for snippets;
 /// `top` is the top-sites table (domain, views), already filtered.
 pub fn render(origin: &str, top: &[(String, u64)], top_n: usize) -> String {
     let rows: String =
         top.iter().map(|(domain, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(domain))).collect();
-    crate::template::fill(TEMPLATE, &[("ORIGIN", &markup(origin)), ("TOP_ROWS", &rows), ("TOP_N", &top_n.to_string())])
+    super::template::fill(TEMPLATE, &[("ORIGIN", &markup(origin)), ("TOP_ROWS", &rows), ("TOP_N", &top_n.to_string())])
 }
 
 /// The origin snippets should point at: `--public-url` if set, else the

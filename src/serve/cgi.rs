@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use crate::cli::ServeConfig;
 use crate::counter::Counter;
-use crate::escape::markup;
+use crate::http::response::HTML;
+use crate::http::{Method, Req, Resp};
 use crate::metrics::Metrics;
-use crate::request::{Method, Req};
-use crate::routes::{self, Ctx, Resp};
-use crate::store;
+use crate::render::escape::markup;
+use crate::routes::{self, Ctx};
+use crate::store::{Role, Store};
+use crate::target;
 
 /// Builds the request from CGI meta-variables (RFC 3875).
 pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req {
@@ -74,23 +76,19 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
     if let Err(why) = writable(&cfg.db) {
         return not_writable(&cfg.db, &why);
     }
-    let mut conn = match store::prepare(&cfg.db) {
-        Ok((conn, notes)) => {
+    let mut store = match Store::prepare_converting(&cfg.db, Role::Cgi, target::original_key) {
+        Ok((store, notes)) => {
             for note in notes {
                 eprintln!("hitcounter: {note}");
             }
-            conn
+            store
         }
         Err(e) => return not_writable(&cfg.db, &e),
     };
-    // Each CGI process is the database's last connection when it exits,
-    // and SQLite would then checkpoint the WAL (with an fsync) and delete it,
-    // on every hit. Leave that to the automatic checkpoints instead.
-    let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
     let bound = req.host.clone().unwrap_or_else(|| "localhost".into());
-    let mut ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::default()), bound);
+    let mut ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::new(routes::paths())), bound);
     ctx.cgi = true;
-    catch_unwind(AssertUnwindSafe(|| routes::handle(req, &ctx, &mut conn))).unwrap_or_else(|_| {
+    catch_unwind(AssertUnwindSafe(|| routes::handle(req, &ctx, &mut store))).unwrap_or_else(|_| {
         eprintln!("hitcounter: handler panicked on {} {}", req.method.as_str(), req.path);
         routes::internal_error(req, &ctx)
     })
@@ -137,7 +135,7 @@ fn not_writable(db: &Path, why: &str) -> Resp {
         markup(why),
         markup(&db.display().to_string()),
     );
-    Resp::new(500, routes::HTML, body)
+    Resp::new(500, HTML, body)
 }
 
 /// The CGI response bytes.

@@ -1,17 +1,19 @@
 //! The counter endpoints: `/count`, `/nocount` and their `tag.svg` and
-//! `tag.json` forms. Picks the key, applies the anti-refresh cookie, counts
-//! or peeks, and renders the number as text, badge or shields endpoint JSON.
+//! `tag.json` forms. Picks the key (`target`), asks the anti-refresh cookie
+//! (`cookie`), counts or peeks (`counter`), and renders the number as text,
+//! badge or shields endpoint JSON.
 
-use rusqlite::Connection;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::badge::{self, Badge};
+use super::{params, Ctx};
+use crate::clock;
 use crate::cookie::{self, Decision};
-use crate::counter::Counts;
-use crate::request::{param, Req};
-use crate::routes::{Ctx, Resp, JSON, SVG};
+use crate::counter::{Counts, Hit};
+use crate::http::response::{JSON, SVG};
+use crate::http::{param, Req, Resp};
+use crate::render::badge::{self, Badge};
+use crate::store::{self, Store};
 use crate::target::{self, TargetError};
-use crate::{clock, params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -26,22 +28,6 @@ pub struct Endpoint {
     pub format: Format,
 }
 
-impl Endpoint {
-    pub fn parse(path: &str) -> Option<Endpoint> {
-        let (counting, rest) = match path.strip_prefix("/count") {
-            Some(rest) => (true, rest),
-            None => (false, path.strip_prefix("/nocount")?),
-        };
-        let format = match rest {
-            "" => Format::Text,
-            "/tag.svg" => Format::Svg,
-            "/tag.json" => Format::Json,
-            _ => return None,
-        };
-        Some(Endpoint { counting, format })
-    }
-}
-
 /// The counter key a request is about, or the error response.
 pub fn key(req: &Req) -> Result<String, Resp> {
     target::pick(param(&req.query, "url"), req.referer.as_deref()).map_err(|e| {
@@ -51,12 +37,12 @@ pub fn key(req: &Req) -> Result<String, Resp> {
 }
 
 /// The response for a database error on the request path.
-pub fn unavailable(e: rusqlite::Error) -> Resp {
+pub fn unavailable(e: store::Error) -> Resp {
     crate::logging::info(&format!("database error: {e}"));
     Resp::text(503, "database unavailable, try again").header("Retry-After", "1")
 }
 
-pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) -> Resp {
+pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Resp {
     let key = match key(req) {
         Ok(k) => k,
         Err(resp) => return resp,
@@ -79,12 +65,12 @@ pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) ->
             Decision::Skip { reset_cookie_until } => {
                 set_cookie = reset_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
                 ctx.metrics.hits_deduplicated.fetch_add(1, Relaxed);
-                ctx.counter.peek(&key, today, conn)
+                ctx.counter.peek(&key, today, store)
             }
             Decision::Count { set_cookie_until } => {
                 set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
-                ctx.counter.hit(&key, today, conn).map(|h| {
-                    if matches!(h, crate::counter::Hit::Counted(_)) {
+                ctx.counter.hit(&key, today, store).map(|h| {
+                    if matches!(h, Hit::Counted(_)) {
                         ctx.metrics.hits_counted.fetch_add(1, Relaxed);
                     }
                     h.counts()
@@ -92,7 +78,7 @@ pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) ->
             }
         }
     } else {
-        ctx.counter.peek(&key, today, conn)
+        ctx.counter.peek(&key, today, store)
     };
     let counts: Counts = match counts {
         Ok(c) => c,
@@ -130,19 +116,5 @@ pub fn serve(req: &Req, ctx: &Ctx, conn: &mut Connection, endpoint: Endpoint) ->
     match set_cookie {
         Some(c) => resp.header("Set-Cookie", c),
         None => resp,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints_parse_exactly() {
-        assert_eq!(Endpoint::parse("/count"), Some(Endpoint { counting: true, format: Format::Text }));
-        assert_eq!(Endpoint::parse("/nocount/tag.json"), Some(Endpoint { counting: false, format: Format::Json }));
-        for bad in ["/count/", "/counter", "/nocount/tag.svg/", "/count/tag.png", "/"] {
-            assert_eq!(Endpoint::parse(bad), None, "{bad}");
-        }
     }
 }

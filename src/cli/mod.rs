@@ -7,6 +7,9 @@ use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod admin;
+pub mod config;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./hitcounter.db";
 
@@ -153,7 +156,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             let db = if flags.db.is_some() || env("DATABASE_FILE_PATH").is_some() || env("HITCOUNTER_DB").is_some() {
                 db
             } else {
-                crate::config::exe_dir().unwrap_or_default().join("hitcounter.db")
+                config::exe_dir().unwrap_or_default().join("hitcounter.db")
             };
             serve_config(flags, db, env).map(Command::Cgi)
         }

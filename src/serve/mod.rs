@@ -10,16 +10,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cli::ServeConfig;
+use crate::counter::flusher::Flusher;
 use crate::counter::Counter;
-use crate::flusher::Flusher;
-use crate::listener::{self, Stopper};
+use crate::http::{request, Resp};
 use crate::logging::{self, info};
 use crate::metrics::Metrics;
-use crate::routes::{self, Ctx, Resp};
-use crate::{request, store};
+use crate::routes::{self, Ctx};
+use crate::store::{Role, Store};
+use crate::target;
 
-/// Page cache of each worker's connection (negative: KiB for SQLite).
-const WORKER_CACHE_KIB: i64 = -1024;
+pub mod cgi;
+mod listener;
+
+use listener::Stopper;
+
 /// Clean entries kept as a read cache while the table of every stored
 /// counter loads (or when it is off); afterwards only a few hot ones.
 const CACHE_ENTRIES: usize = 50_000;
@@ -36,7 +40,7 @@ struct Stop {
 
 pub fn serve(cfg: ServeConfig) -> i32 {
     listener::raise_fd_limit();
-    let (conn, notes) = match store::prepare(&cfg.db) {
+    let (store, notes) = match Store::prepare_converting(&cfg.db, Role::Flusher, target::original_key) {
         Ok(ok) => ok,
         Err(e) => {
             info(&format!("error: {e}"));
@@ -46,24 +50,22 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     for note in notes {
         info(&note);
     }
-    let mut last_event = match store::last_event(&conn) {
+    let last_event = match store.last_event() {
         Ok(id) => id,
         Err(e) => {
             info(&format!("error: cannot read database {}: {e}", cfg.db.display()));
             return 1;
         }
     };
-    drop(conn);
     // Every connection is opened before the listener: a worker that opened
     // its own later could find the descriptors all taken by clients.
-    let mut conns = match (0..=cfg.workers).map(|_| store::open(&cfg.db)).collect::<Result<Vec<_>, _>>() {
+    let stores = match (0..cfg.workers).map(|_| Store::open(&cfg.db, Role::Worker)).collect::<Result<Vec<_>, _>>() {
         Ok(c) => c,
         Err(e) => {
             info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
             return 1;
         }
     };
-    let flusher_conn = conns.pop().expect("workers + 1 connections");
     let bound = match listener::bind(&cfg.listen, cfg.tls.as_ref()) {
         Ok(b) => b,
         Err(e) => {
@@ -90,29 +92,24 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     };
 
     let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(routes::paths()));
     let flusher = {
-        let (counter, metrics, stop) = (counter.clone(), metrics.clone(), stop.clone());
-        let (period, offset) = (cfg.flush_period(), cfg.timezone);
-        thread::Builder::new()
-            .name("flusher".into())
-            .spawn(move || {
-                let flusher = Flusher { counter: &counter, metrics: &metrics, period, offset };
-                flusher.run(flusher_conn, &stop.shutdown, &mut last_event).map(|c| (c, last_event))
-            })
-            .expect("spawn flusher")
+        let flusher =
+            Flusher::new(counter.clone(), metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone);
+        let stop = stop.clone();
+        thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
 
-    let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), bound.addr.to_string()));
+    let ctx = Arc::new(Ctx::new(cfg.clone(), counter, metrics, bound.addr.to_string()));
     let server = Arc::new(bound);
-    let workers: Vec<_> = conns
+    let workers: Vec<_> = stores
         .into_iter()
         .enumerate()
-        .map(|(i, conn)| {
+        .map(|(i, store)| {
             let (server, ctx, stop) = (server.clone(), ctx.clone(), stop.clone());
             thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(move || worker(&server.server, server.stopper(), conn, &ctx, &stop))
+                .spawn(move || worker(&server.server, server.stopper(), store, &ctx, &stop))
                 .expect("spawn worker")
         })
         .collect();
@@ -122,15 +119,11 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     server.stop_accepting();
     drop(server);
     let _ = watchdog.join();
-    let (mut conn, mut last_event) = match flusher.join() {
-        Ok(Ok(state)) => state,
-        _ => {
-            info("error: the flusher failed; pending hits could not be written");
-            return 1;
-        }
+    let Ok(flusher) = flusher.join() else {
+        info("error: the flusher failed; pending hits could not be written");
+        return 1;
     };
-    let flusher = Flusher { counter: &counter, metrics: &metrics, period: cfg.flush_period(), offset: cfg.timezone };
-    let stored = flusher.finish(&mut conn, &mut last_event);
+    let stored = flusher.finish();
     if stop.fatal.load(Ordering::SeqCst) || !stored {
         return 1;
     }
@@ -151,11 +144,7 @@ fn fail(stop: &Stop, stopper: Stopper, why: &str) {
     stopper.stop_accepting();
 }
 
-fn worker(server: &tiny_http::Server, stopper: Stopper, mut conn: rusqlite::Connection, ctx: &Ctx, stop: &Stop) {
-    // Counts come from memory once the table is loaded; a worker reads
-    // SQLite for history, the top sites and the rare key the table cannot
-    // answer, so a small page cache will do (RSS with a million counters).
-    let _ = conn.pragma_update(None, "cache_size", WORKER_CACHE_KIB);
+fn worker(server: &tiny_http::Server, stopper: Stopper, mut store: Store, ctx: &Ctx, stop: &Stop) {
     let mut drain_until: Option<Instant> = None;
     loop {
         if stop.shutdown.load(Ordering::SeqCst) {
@@ -165,7 +154,7 @@ fn worker(server: &tiny_http::Server, stopper: Stopper, mut conn: rusqlite::Conn
             }
         }
         match server.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(rq)) => serve_one(rq, ctx, &mut conn),
+            Ok(Some(rq)) => serve_one(rq, ctx, &mut store),
             // Nothing queued: while shutting down, the drain is complete.
             Ok(None) if stop.shutdown.load(Ordering::SeqCst) => return,
             Ok(None) => {}
@@ -176,16 +165,16 @@ fn worker(server: &tiny_http::Server, stopper: Stopper, mut conn: rusqlite::Conn
     }
 }
 
-fn serve_one(rq: tiny_http::Request, ctx: &Ctx, conn: &mut rusqlite::Connection) {
+fn serve_one(rq: tiny_http::Request, ctx: &Ctx, store: &mut Store) {
     let start = Instant::now();
     let req = request::parse(&rq);
-    let resp = catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, conn))).unwrap_or_else(|_| {
+    let resp = catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, store))).unwrap_or_else(|_| {
         info(&format!("error: handler panicked on {} {}", req.method.as_str(), req.path));
         routes::internal_error(&req, ctx)
     });
     let status = resp.status;
     let _ = rq.respond(to_tiny(resp));
-    ctx.metrics.request(&req.path, status);
+    ctx.metrics.request(routes::lookup(&req.path).map(|(i, _)| i), status);
     if !ctx.cfg.quiet {
         logging::request(req.method.as_str(), &req.path, status, start.elapsed());
     }

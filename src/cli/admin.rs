@@ -1,13 +1,14 @@
-//! Admin subcommands on the database file: list, get, set, delete, export,
-//! import. They need no token: whoever can run them can read the file. A
-//! running server notices their changes through `admin_events`.
+//! Admin subcommands on the database file: list, get, export (read-only),
+//! set, delete, import (changes a running server picks up within a tick)
+//! and migrate (converting the original service's database). They need no
+//! token: whoever can run them can read the file.
 
-use rusqlite::Connection;
 use std::io::Write;
 use std::path::Path;
 
 use crate::cli::Format;
-use crate::{store, target};
+use crate::store::{original, OpenError, Role, Store};
+use crate::target;
 
 /// Import refuses files with more rows than this (a typo guard, not a
 /// capacity limit: 10 million rows import in well under a minute).
@@ -20,12 +21,28 @@ pub struct Failure(pub String, pub i32);
 
 type Outcome = Result<(), Failure>;
 
-fn db(path: &Path) -> Result<Connection, Failure> {
-    let (conn, notes) = store::prepare(path).map_err(|e| Failure(e, 1))?;
+/// The database for a change: created when missing, upgraded when old.
+fn writable(path: &Path) -> Result<Store, Failure> {
+    let (store, notes) = Store::prepare(path, Role::Admin).map_err(|e| Failure(e, 1))?;
     for note in notes {
         eprintln!("{note}");
     }
-    Ok(conn)
+    Ok(store)
+}
+
+/// The database for reading: never created, converted or written.
+fn readable(path: &Path) -> Result<Store, Failure> {
+    Store::open_read_only(path).map_err(|e| match e {
+        OpenError::Missing => Failure(format!("no database at {}", path.display()), 1),
+        OpenError::Original => Failure(
+            format!(
+                "{} is a database of the original hit counter: convert it with `hitcounter migrate` (try --dry-run first)",
+                path.display()
+            ),
+            1,
+        ),
+        OpenError::Other(e) => Failure(e, 1),
+    })
 }
 
 fn key(url: &str) -> Result<String, Failure> {
@@ -37,16 +54,16 @@ fn io(e: impl std::fmt::Display) -> Failure {
 }
 
 pub fn list(path: &Path, top: Option<u64>) -> Outcome {
-    let conn = db(path)?;
+    let store = readable(path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    store::each_by_count(&conn, top, |key, count| writeln!(out, "{count}\t{key}")).map_err(io)?;
+    store.each_by_count(top, |key, count| writeln!(out, "{count}\t{key}")).map_err(io)?;
     out.flush().map_err(io)
 }
 
 pub fn get(path: &Path, url: &str) -> Outcome {
     let key = key(url)?;
-    let conn = db(path)?;
-    let count = store::get(&conn, &key).map_err(io)?.unwrap_or(0);
+    let store = readable(path)?;
+    let count = store.get(&key).map_err(io)?.unwrap_or(0);
     println!("{count}");
     Ok(())
 }
@@ -54,16 +71,16 @@ pub fn get(path: &Path, url: &str) -> Outcome {
 pub fn set(path: &Path, url: &str, count: u64) -> Outcome {
     let key = key(url)?;
     check_count(count)?;
-    let mut conn = db(path)?;
-    store::set(&mut conn, &key, count).map_err(io)?;
+    let mut store = writable(path)?;
+    store.set(&key, count).map_err(io)?;
     eprintln!("{key} set to {count}");
     Ok(())
 }
 
 pub fn delete(path: &Path, url: &str) -> Outcome {
     let key = key(url)?;
-    let mut conn = db(path)?;
-    if store::delete(&mut conn, &key).map_err(io)? {
+    let mut store = writable(path)?;
+    if store.delete(&key).map_err(io)? {
         eprintln!("{key} deleted");
         Ok(())
     } else {
@@ -72,28 +89,30 @@ pub fn delete(path: &Path, url: &str) -> Outcome {
 }
 
 pub fn export(path: &Path, format: Format) -> Outcome {
-    let conn = db(path)?;
+    let store = readable(path)?;
     let stdout = std::io::stdout().lock();
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::BufWriter::new(stdout));
             w.write_record(["url", "count"]).map_err(io)?;
-            store::each_by_count(&conn, None, |key, count| {
-                w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
-            })
-            .map_err(io)?;
+            store
+                .each_by_count(None, |key, count| {
+                    w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
+                })
+                .map_err(io)?;
             w.flush().map_err(io)
         }
         Format::Json => {
             let mut out = std::io::BufWriter::new(stdout);
             let mut first = true;
             out.write_all(b"[").map_err(io)?;
-            store::each_by_count(&conn, None, |key, count| {
-                let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
-                let key = serde_json::to_string(key).map_err(std::io::Error::other)?;
-                write!(out, "{sep}  {{\"url\": {key}, \"count\": {count}}}")
-            })
-            .map_err(io)?;
+            store
+                .each_by_count(None, |key, count| {
+                    let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
+                    let key = serde_json::to_string(key).map_err(std::io::Error::other)?;
+                    write!(out, "{sep}  {{\"url\": {key}, \"count\": {count}}}")
+                })
+                .map_err(io)?;
             out.write_all(if first { b"]\n" } else { b"\n]\n" }).map_err(io)?;
             out.flush().map_err(io)
         }
@@ -102,9 +121,40 @@ pub fn export(path: &Path, format: Format) -> Outcome {
 
 pub fn import(path: &Path, file: &Path) -> Outcome {
     let rows = read_import(file)?;
-    let mut conn = db(path)?;
-    store::import(&mut conn, &rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
+    let mut store = writable(path)?;
+    store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
     eprintln!("imported {} counters from {}", rows.len(), file.display());
+    Ok(())
+}
+
+/// Converts a database of the original service (or says what it would do).
+pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
+    match Store::open_read_only(path) {
+        Err(OpenError::Original) => {}
+        Err(OpenError::Missing) => return Err(Failure(format!("no database at {}", path.display()), 1)),
+        Err(OpenError::Other(e)) => return Err(Failure(e, 1)),
+        Ok(_) => {
+            if !dry_run {
+                // Upgrades an older schema of ours, if it is one.
+                writable(path)?;
+            }
+            println!("{} is a hitcounter database: nothing to convert", path.display());
+            return Ok(());
+        }
+    }
+    if dry_run {
+        let report = original::plan_file(path, target::original_key).map_err(|e| Failure(e, 1))?;
+        println!("dry run: {} is a database of the original hit counter; converting it would do this:", path.display());
+        for line in report.lines() {
+            println!("{line}");
+        }
+        println!("nothing was changed");
+        return Ok(());
+    }
+    let (_, notes) = Store::prepare_converting(path, Role::Admin, target::original_key).map_err(|e| Failure(e, 1))?;
+    for note in notes {
+        println!("{note}");
+    }
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
-use crate::escape::xml_text;
-use crate::params::thousands;
+use super::escape::xml_text;
+use super::number::thousands;
 
 const W: u32 = 720;
 const H: u32 = 240;

@@ -7,9 +7,9 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-use crate::color::is_light;
-use crate::escape::xml_text;
-use crate::width::{for_the_badge_width, text_width};
+use super::color::is_light;
+use super::escape::xml_text;
+use super::width::{for_the_badge_width, text_width};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {

@@ -3,11 +3,13 @@
 
 use std::borrow::Cow;
 
-use crate::badge::Style;
 use crate::counter::Counts;
+use crate::http::param;
 use crate::limits::{MAX_DAYS, MAX_LABEL_CHARS};
-use crate::request::param;
-use crate::{color, target};
+use crate::render::badge::Style;
+use crate::render::color;
+use crate::render::number::{abbreviate, thousands};
+use crate::target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -101,57 +103,9 @@ impl BadgeParams {
     }
 }
 
-/// 1234567 -> "1,234,567".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// 999 -> "999", 12345 -> "12.3k", 1234567 -> "1.2M": one decimal,
-/// truncated (never rounded up past the real number), ".0" dropped.
-pub fn abbreviate(n: u64) -> String {
-    const UNITS: [(u64, &str); 5] =
-        [(1_000_000_000_000_000, "P"), (1_000_000_000_000, "T"), (1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")];
-    for (size, unit) in UNITS {
-        if n >= size {
-            let tenths = n / (size / 10);
-            return if tenths % 10 == 0 {
-                format!("{}{unit}", tenths / 10)
-            } else {
-                format!("{}.{}{unit}", tenths / 10, tenths % 10)
-            };
-        }
-    }
-    n.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn abbreviations() {
-        assert_eq!(abbreviate(999), "999");
-        assert_eq!(abbreviate(1000), "1k");
-        assert_eq!(abbreviate(12345), "12.3k");
-        assert_eq!(abbreviate(999_999), "999.9k");
-        assert_eq!(abbreviate(1_234_567), "1.2M");
-        assert_eq!(abbreviate(3_000_000_000), "3G");
-    }
-
-    #[test]
-    fn separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(1204), "1,204");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn defaults_and_values() {

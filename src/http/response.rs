@@ -1,0 +1,36 @@
+//! The response type every handler returns, and the content types.
+//! Turning it into bytes is the server's job (tiny_http, or CGI's encoder).
+
+use std::borrow::Cow;
+
+pub const TEXT: &str = "text/plain; charset=utf-8";
+pub const SVG: &str = "image/svg+xml";
+pub const JSON: &str = "application/json";
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const CSS: &str = "text/css; charset=utf-8";
+pub const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+pub struct Resp {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Most values are constants; `Cow` spares an allocation for each.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
+}
+
+impl Resp {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
+        Resp { status, content_type, body: body.into(), headers: Vec::new() }
+    }
+
+    /// A plain-text response, e.g. a one-line error.
+    pub fn text(status: u16, body: impl Into<String>) -> Resp {
+        Resp::new(status, TEXT, body.into())
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Resp {
+        self.headers.push((name, value.into()));
+        self
+    }
+}

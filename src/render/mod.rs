@@ -1,0 +1,14 @@
+//! Everything that turns numbers into bytes for people: SVG badges
+//! (`badge`, with `width` and `color`), the history chart, the HTML pages
+//! (`page`, `template`), number formatting and escaping. Pure functions;
+//! every user-supplied string goes through `escape` on its way into
+//! markup.
+
+pub mod badge;
+pub mod chart;
+pub mod color;
+pub mod escape;
+pub mod number;
+pub mod page;
+pub mod template;
+pub mod width;

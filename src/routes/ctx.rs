@@ -1,0 +1,56 @@
+//! What every handler may use: the settings, the counter, the metrics, and
+//! where links should point.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::cli::ServeConfig;
+use crate::counter::Counter;
+use crate::http::Req;
+use crate::metrics::Metrics;
+use crate::render::page;
+
+/// The top-sites table and when it was computed.
+pub type TopSites = (Instant, Vec<(String, u64)>);
+
+/// Shared state of the routes.
+pub struct Ctx {
+    pub cfg: ServeConfig,
+    pub counter: Arc<Counter>,
+    pub metrics: Arc<Metrics>,
+    /// The actual bound address, the last-resort origin for snippets.
+    pub bound: String,
+    /// Answering one CGI request (the web server vouches for `HTTPS`).
+    pub cgi: bool,
+    pub top: Mutex<Option<TopSites>>,
+}
+
+impl Ctx {
+    pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
+        Ctx { cfg, counter, metrics, bound, cgi: false, top: Mutex::new(None) }
+    }
+
+    /// The scheme the client used as the proxy reports it. `X-Forwarded-Proto`
+    /// is believed with `--trust-proxy`, and with `ENABLE_SSL`, whose whole
+    /// meaning is "behind a TLS proxy" (a forged value can at worst cause a
+    /// redirect to https). CGI requests carry it from the web server.
+    pub fn forwarded_proto<'a>(&self, req: &'a Req) -> Option<&'a str> {
+        let believed = self.cfg.trust_proxy || self.cfg.enable_ssl || self.cgi;
+        req.forwarded_proto.as_deref().filter(|_| believed)
+    }
+
+    /// The origin generated links should use.
+    pub fn origin(&self, req: &Req) -> String {
+        let https = self.cfg.enable_ssl
+            || self.cfg.tls.is_some()
+            || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let forwarded_host = req.forwarded_host.as_deref().filter(|_| self.cfg.trust_proxy);
+        let host = forwarded_host.or(req.host.as_deref());
+        let origin = page::origin(self.cfg.public_url.as_deref(), https, host, &self.bound);
+        if self.cfg.public_url.is_some() {
+            origin
+        } else {
+            format!("{origin}{}", req.base_path)
+        }
+    }
+}

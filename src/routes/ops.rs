@@ -1,0 +1,29 @@
+//! What operators and the page's own assets need: `/healthz`, `/metrics`
+//! and the embedded stylesheet and script.
+
+use super::Ctx;
+use crate::http::response::{CSS, JAVASCRIPT, PROMETHEUS};
+use crate::http::Resp;
+use crate::render::page;
+use crate::store::Store;
+
+pub fn style() -> Resp {
+    Resp::new(200, CSS, page::STYLE)
+}
+
+pub fn script() -> Resp {
+    Resp::new(200, JAVASCRIPT, page::SCRIPT)
+}
+
+pub fn health(ctx: &Ctx) -> Resp {
+    match ctx.metrics.health(ctx.cfg.flush_period()) {
+        Ok(()) => Resp::text(200, "ok"),
+        Err(reason) => Resp::text(503, reason),
+    }
+}
+
+pub fn metrics(ctx: &Ctx, store: &Store) -> Resp {
+    let counters = store.counter_rows().ok();
+    let (pending, in_memory) = (ctx.counter.pending_hits(), ctx.counter.table_counters() as u64);
+    Resp::new(200, PROMETHEUS, ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory))
+}

@@ -1,0 +1,105 @@
+//! Admin changes (set, delete, import) and the events through which a
+//! running server learns of them: each change leaves a row in
+//! `admin_events` in its own transaction, and the server's flusher reads
+//! the rows newer than the last it saw.
+//!
+//! Each change folds the hit log inside its transaction first, so it
+//! applies to complete counts and hits logged before it cannot land on top
+//! of it: the admin's value wins over hits counted on the old one.
+
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+
+use super::{log, now, sql, Result, Store};
+
+/// Admin events older than this are pruned; servers poll far more often.
+const EVENT_RETENTION_SECS: i64 = 24 * 3600;
+
+/// Past this many rows an import logs one "everything changed" event instead
+/// of one per key.
+const IMPORT_EVENT_ROWS: usize = 10_000;
+
+/// One admin change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    /// The counter changed; `None` for "every counter" (a large import).
+    pub key: Option<String>,
+}
+
+/// Admin events after `after`, oldest first.
+pub(super) fn events_since(conn: &Connection, after: i64) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare_cached("SELECT id, key FROM admin_events WHERE id > ?1 ORDER BY id")?;
+    let rows = stmt.query_map([after], |r| Ok(Event { id: r.get(0)?, key: r.get(1)? }))?;
+    rows.collect()
+}
+
+fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
+    let t = now();
+    tx.prepare_cached("INSERT INTO admin_events (key, at) VALUES (?1, ?2)")?.execute(params![key, t])?;
+    tx.prepare_cached("DELETE FROM admin_events WHERE at < ?1")?.execute([t - EVENT_RETENTION_SECS])?;
+    Ok(())
+}
+
+fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (key) DO UPDATE SET count = excluded.count, updated_at = excluded.updated_at",
+    )?
+    .execute(params![key, sql(count), now()])?;
+    Ok(())
+}
+
+impl Store {
+    /// Admin events after `after`, oldest first.
+    pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
+        events_since(&self.conn, after)
+    }
+
+    /// The newest admin event id (0 when there is none).
+    pub fn last_event(&self) -> Result<i64> {
+        self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM admin_events", [], |r| r.get(0))
+    }
+
+    fn admin_tx(&mut self) -> Result<Transaction<'_>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        log::fold_in(&tx)?;
+        Ok(tx)
+    }
+
+    /// Sets a counter to `count`, creating it. Per-day history is kept.
+    pub fn set(&mut self, key: &str, count: u64) -> Result<()> {
+        let tx = self.admin_tx()?;
+        set_in(&tx, key, count)?;
+        record_event(&tx, Some(key))?;
+        tx.commit()
+    }
+
+    /// Deletes a counter and its history. Returns false when there was none.
+    pub fn delete(&mut self, key: &str) -> Result<bool> {
+        let tx = self.admin_tx()?;
+        // `daily` rows go by ON DELETE CASCADE (every connection has
+        // foreign_keys on); like any delete by counter, it scans `daily`.
+        let n = tx.execute("DELETE FROM counters WHERE key = ?1", [key])?;
+        if n > 0 {
+            record_event(&tx, Some(key))?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Sets many counters in one transaction: all or nothing.
+    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+        let tx = self.admin_tx()?;
+        for (key, count) in rows {
+            set_in(&tx, key, *count)?;
+        }
+        if rows.len() > IMPORT_EVENT_ROWS {
+            record_event(&tx, None)?;
+        } else {
+            for (key, _) in rows {
+                record_event(&tx, Some(key))?;
+            }
+        }
+        tx.commit()
+    }
+}

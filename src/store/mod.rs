@@ -1,0 +1,278 @@
+//! The database: the only module that knows SQL.
+//!
+//! One row per counter (`counters.key` is UNIQUE), per-day rows in `daily`,
+//! `admin_events` (how admin commands tell a running server which counters
+//! changed) and `hit_log` (see `log.rs`), a private detail of the write
+//! path. Every statement is parameterised.
+//!
+//! The boundary is [`Store`]: what the rest of the program may ask of a
+//! database, with no SQL or SQLite type in it, so that another backend can
+//! be a second implementation of the same methods.
+//! - Reads (`read.rs`) are exact: they add the hits the log holds, so no
+//!   caller has to fold anything first.
+//! - A flush (`write.rs`) hands over a batch of [`Pending`] hits and gets
+//!   back what each counter now holds ([`Written`]), after the admin events
+//!   newer than the caller's are applied in the same transaction.
+//! - Admin changes (`admin.rs`): set, delete, import, and the events a
+//!   server polls for them.
+//! - Upkeep: [`Store::fold_step`] (the hit log) and [`Store::checkpoint`].
+//!
+//! Opening: [`Store::prepare`] makes a database ready for a server or CGI
+//! (creating it, converting the original's, upgrading the schema), while
+//! [`Store::open_read_only`] never writes anything.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::time::Duration;
+
+mod admin;
+mod log;
+pub mod original;
+mod read;
+mod schema;
+mod write;
+
+pub use admin::Event;
+pub use read::Stored;
+pub use schema::SCHEMA_VERSION;
+pub use write::{Pending, Written};
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub type Error = rusqlite::Error;
+pub type Result<T> = rusqlite::Result<T>;
+
+/// What a connection is for; each gets its own cache and checkpoint
+/// settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A request worker of the server: counts come from memory, so it reads
+    /// little (history, top sites, the rare key memory cannot answer).
+    Worker,
+    /// The server's writer: flushes, folds, loads, checkpoints.
+    Flusher,
+    /// One CGI request in a short-lived process.
+    Cgi,
+    /// An admin command.
+    Admin,
+}
+
+/// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
+fn cache_kib(role: Role) -> Option<i64> {
+    match role {
+        Role::Worker => Some(1024),
+        // Flushes touch index pages again and again: a little more than
+        // SQLite's 2 MB default keeps the upper levels in memory.
+        Role::Flusher => Some(4 * 1024),
+        Role::Cgi | Role::Admin => None,
+    }
+}
+
+/// WAL pages between automatic checkpoints on the flusher's connection:
+/// a page dirtied by many flushes is copied into the database once, not
+/// once per flush, and the fsync comes ten times less often than at
+/// SQLite's default of 1000. A quiet server checkpoints at once (see
+/// [`Store::checkpoint`]).
+const FLUSHER_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// A connection to the database.
+pub struct Store {
+    conn: Connection,
+    /// The fold in progress (see `log.rs`).
+    fold: log::Round,
+}
+
+/// Why a read-only open failed, worded for the user.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OpenError {
+    Missing,
+    Original,
+    Other(String),
+}
+
+impl Store {
+    /// Opens an existing database read-write with the settings `role` needs.
+    /// Does not create or upgrade the schema; see [`Store::prepare`].
+    pub fn open(path: &Path, role: Role) -> Result<Store> {
+        let conn = open_retrying(path)?;
+        if let Some(kib) = cache_kib(role) {
+            conn.pragma_update(None, "cache_size", -kib)?;
+        }
+        match role {
+            Role::Flusher => conn.pragma_update(None, "wal_autocheckpoint", FLUSHER_CHECKPOINT_PAGES)?,
+            // Each CGI process is the database's last connection when it
+            // exits, and SQLite would then checkpoint the WAL (with an
+            // fsync) and delete it, on every hit. The automatic checkpoints
+            // do it instead.
+            Role::Cgi => {
+                conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            }
+            Role::Worker | Role::Admin => {}
+        }
+        Ok(Store { conn, fold: log::Round::default() })
+    }
+
+    /// Makes the database at `path` ready for an admin change: creates the
+    /// directory and file, upgrades the schema and folds hits a crashed
+    /// server logged. A database of the original service is refused (see
+    /// [`Store::prepare_converting`]). Returns what it did, for the log.
+    pub fn prepare(path: &Path, role: Role) -> std::result::Result<(Store, Vec<String>), String> {
+        Store::prepare_with(path, role, None)
+    }
+
+    /// [`Store::prepare`] for a server or CGI, which also converts a
+    /// database of the original service (a copy is written first), making
+    /// keys of its URLs with `keys`.
+    pub fn prepare_converting(
+        path: &Path,
+        role: Role,
+        keys: original::KeyRule,
+    ) -> std::result::Result<(Store, Vec<String>), String> {
+        Store::prepare_with(path, role, Some(keys))
+    }
+
+    fn prepare_with(
+        path: &Path,
+        role: Role,
+        keys: Option<original::KeyRule>,
+    ) -> std::result::Result<(Store, Vec<String>), String> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+        }
+        let mut store = Store::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let mut notes = Vec::new();
+        if original::is_original(&store.conn).map_err(|e| e.to_string())? {
+            let Some(keys) = keys else {
+                return Err(format!(
+                    "{} is a database of the original hit counter: convert it with `hitcounter migrate` first",
+                    path.display()
+                ));
+            };
+            notes.extend(original::convert(&mut store.conn, path, keys)?.lines());
+        }
+        let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
+        schema::migrate(&mut store.conn).map_err(setup)?;
+        log::fold_all(&mut store.conn).map_err(setup)?;
+        Ok((store, notes))
+    }
+
+    /// Opens an existing database for reading only: nothing is created,
+    /// converted, folded or written, and a running server sees no change.
+    pub fn open_read_only(path: &Path) -> std::result::Result<Store, OpenError> {
+        if !path.exists() {
+            return Err(OpenError::Missing);
+        }
+        let other = |e: Error| OpenError::Other(format!("cannot read database {}: {e}", path.display()));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(other)?;
+        conn.busy_handler(Some(wait_for_lock)).map_err(other)?;
+        if original::is_original(&conn).map_err(other)? {
+            return Err(OpenError::Original);
+        }
+        schema::check_readable(&conn).map_err(other)?;
+        Ok(Store { conn, fold: log::Round::default() })
+    }
+
+    /// Changes whenever another connection (any process) commits to the
+    /// database; this connection's own commits leave it alone.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn.pragma_query_value(None, "data_version", |r| r.get(0))
+    }
+
+    /// Copies what the WAL holds into the database file, without waiting
+    /// for readers: afterwards the `.db` file alone is current (unless a
+    /// reader held an old snapshot).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+    }
+
+    /// Runs `f` inside one read transaction, so that everything it reads
+    /// comes from one snapshot of the database.
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        let result = f(self);
+        let end = self.conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let value = result?;
+        end.map(|()| value)
+    }
+
+    /// The raw connection, for tests that play another process.
+    #[cfg(test)]
+    pub fn raw(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn open_retrying(path: &Path) -> Result<Connection> {
+    // Switching a new file to WAL takes a lock that SQLite does not wait for
+    // through busy_timeout, so many CGI processes opening a brand-new
+    // database at once can see SQLITE_BUSY here: retry for a while.
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_once(path) {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    // WAL lets readers run beside the single writer; NORMAL sync is durable
+    // against process crashes (the WAL is fsynced at checkpoints).
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Waits for another connection's lock for up to [`BUSY_TIMEOUT`], in short
+/// sleeps: SQLite's own busy timeout sleeps up to 100 ms at a time, which
+/// showed as ~1 s tail latency when several writers take turns
+/// (`--flush-interval 0`, many CGI processes).
+fn wait_for_lock(retries: i32) -> bool {
+    const FINE: i32 = 200; // 200 x 0.1 ms, then 1 ms steps
+    let fine = Duration::from_micros(100);
+    let coarse = Duration::from_millis(1);
+    let spent = fine * retries.min(FINE) as u32 + coarse * (retries - FINE).max(0) as u32;
+    if spent >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(if retries < FINE { fine } else { coarse });
+    true
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
+fn is_busy(e: &Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Days are stored as ISO dates, readable in `sqlite3`.
+fn day_text(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+fn sql(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Reads. Every one is exact: a counter's hits are its row in `counters`
+//! (and `daily`) plus what `hit_log` holds for it and has not been folded
+//! yet. That rule is written once, in the two macros below (one for reads
+//! of a single counter, one for scans); no other read touches `count` or
+//! `hits` directly.
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{count, day_text, Result, Store};
+
+/// Logged hits of the counter whose id is the SQL expression `$id`, in
+/// total or on day `$day`: for reads of one counter (the log holds a few
+/// seconds of hits; a scan of it is cheap, an index on it would not be).
+macro_rules! logged {
+    ($id:literal) => {
+        concat!("IFNULL((SELECT SUM(l.hits) FROM hit_log l WHERE l.counter_id = ", $id, "), 0)")
+    };
+    ($id:literal, $day:literal) => {
+        concat!("IFNULL((SELECT SUM(l.hits) FROM hit_log l WHERE l.counter_id = ", $id, " AND l.day = ", $day, "), 0)")
+    };
+}
+
+/// The logged hits of every counter with an id above `$after` as a table
+/// `lg(counter_id, hits, on_day)` to LEFT JOIN (hits in all, and on day
+/// `$day`), for scans over many counters: one pass over the log.
+macro_rules! logged_per_counter {
+    ($after:literal, $day:literal) => {
+        concat!(
+            "LEFT JOIN (SELECT counter_id, SUM(hits) AS hits, SUM(CASE WHEN day = ",
+            $day,
+            " THEN hits ELSE 0 END) AS on_day FROM hit_log WHERE counter_id > ",
+            $after,
+            " GROUP BY counter_id) lg ON lg.counter_id = c.id"
+        )
+    };
+}
+
+/// What the database holds for a key at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub total: u64,
+    /// Hits on the day asked for.
+    pub today: u64,
+    /// The newest admin event in the same snapshot: changes up to it are
+    /// already in `total`.
+    pub event: i64,
+}
+
+impl Store {
+    /// A key's total and its hits on `day` (zeros for an unknown key), read
+    /// in one statement, so one snapshot.
+    pub fn counts(&self, key: &str, day: NaiveDate) -> Result<Stored> {
+        Store::counts_in(&self.conn, key, day)
+    }
+
+    /// [`Store::counts`] on any connection (or transaction).
+    pub(super) fn counts_in(conn: &Connection, key: &str, day: NaiveDate) -> Result<Stored> {
+        conn.prepare_cached(concat!(
+            // One row whether or not the key exists, and one descent of
+            // the key index: this runs when memory cannot answer.
+            "SELECT c.count + ",
+            logged!("c.id"),
+            ", IFNULL((SELECT hits FROM daily WHERE day = ?2 AND counter_id = c.id), 0) + ",
+            logged!("c.id", "?2"),
+            ", (SELECT MAX(id) FROM admin_events)
+                 FROM (SELECT 1) LEFT JOIN counters c ON c.key = ?1"
+        ))?
+        .query_row(params![key, day_text(day)], |r| {
+            Ok(Stored {
+                total: count(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
+                today: count(r.get::<_, Option<i64>>(1)?.unwrap_or(0)),
+                event: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+            })
+        })
+    }
+
+    /// A key's total; `None` when it has no counter.
+    pub fn get(&self, key: &str) -> Result<Option<u64>> {
+        self.conn
+            .prepare_cached(concat!("SELECT c.count + ", logged!("c.id"), " FROM counters c WHERE c.key = ?1"))?
+            .query_row([key], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|c| c.map(count))
+    }
+
+    /// A key's hits on each of `days`; days without hits are left out. One
+    /// point lookup per day: `daily` is keyed by day first, so a range scan
+    /// would read every counter's rows.
+    pub fn history(&self, key: &str, days: &[NaiveDate]) -> Result<Vec<(NaiveDate, u64)>> {
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM counters WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        let Some(id) = id else { return Ok(Vec::new()) };
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT (SELECT hits FROM daily WHERE day = ?1 AND counter_id = ?2), ",
+            logged!("?2", "?1")
+        ))?;
+        let mut out = Vec::new();
+        for day in days {
+            let (stored, logged): (Option<i64>, i64) =
+                stmt.query_row(params![day_text(*day), id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if stored.is_some() || logged > 0 {
+                out.push((*day, count(stored.unwrap_or(0) + logged)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of counters.
+    pub fn counter_rows(&self) -> Result<u64> {
+        self.conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get::<_, i64>(0)).map(count)
+    }
+
+    /// Counters by total, biggest first; `limit` None for all. Calls `f`
+    /// per row so exports of millions of rows stream instead of filling
+    /// memory.
+    pub fn each_by_count(
+        &self,
+        limit: Option<u64>,
+        mut f: impl FnMut(&str, u64) -> std::io::Result<()>,
+    ) -> std::result::Result<(), String> {
+        let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
+        let mut stmt = self
+            .conn
+            .prepare(concat!(
+                "SELECT c.key, c.count + IFNULL(lg.hits, 0) AS total FROM counters c ",
+                logged_per_counter!("-1", "''"),
+                " ORDER BY total DESC, c.key LIMIT ?1"
+            ))
+            .map_err(|e| e.to_string())?;
+        let mut rows = stmt.query([limit]).map_err(|e| e.to_string())?;
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let key: String = row.get(0).map_err(|e| e.to_string())?;
+            let total: i64 = row.get(1).map_err(|e| e.to_string())?;
+            f(&key, count(total)).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Views summed per domain (text before the first `/`), biggest first.
+    /// Fetches `limit` domains; the caller filters out local hosts.
+    pub fn top_domains(&self, limit: usize) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT substr(c.key, 1, instr(c.key || '/', '/') - 1) AS domain,
+                    SUM(c.count + IFNULL(lg.hits, 0)) AS total FROM counters c ",
+            logged_per_counter!("-1", "''"),
+            " GROUP BY domain ORDER BY total DESC, domain LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, count(r.get::<_, i64>(1)?))))?;
+        rows.collect()
+    }
+
+    /// Up to `limit` counters with an id above `after`, in id order, with
+    /// their hits on `day`: `f(id, key, total, hits on day)`. For loading
+    /// every counter into memory a chunk at a time.
+    pub fn counters_after(
+        &self,
+        after: i64,
+        day: NaiveDate,
+        limit: usize,
+        mut f: impl FnMut(i64, &str, u64, u64),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT c.id, c.key, c.count + IFNULL(lg.hits, 0), IFNULL(d.hits, 0) + IFNULL(lg.on_day, 0)
+             FROM counters c LEFT JOIN daily d ON d.day = ?2 AND d.counter_id = c.id ",
+            logged_per_counter!("?1", "?2"),
+            " WHERE c.id > ?1 ORDER BY c.id LIMIT ?3"
+        ))?;
+        let mut rows = stmt.query(params![after, day_text(day), limit as i64])?;
+        while let Some(r) = rows.next()? {
+            let (total, hits): (i64, i64) = (r.get(2)?, r.get(3)?);
+            f(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or_default(), count(total), count(hits));
+        }
+        Ok(())
+    }
+}
