@@ -1,6 +1,6 @@
 # hitcounter in a container: nothing but the fully static musl binary.
 #
-# Build the binary first (README, "Static binary"), then the image:
+# Build the binary first (docs/deploy.md, "The static binary"), then the image:
 #   rustup target add x86_64-unknown-linux-musl
 #   CC_x86_64_unknown_linux_musl=musl-gcc cargo build --release --target x86_64-unknown-linux-musl
 #   podman build -t hitcounter .        # or: docker build -t hitcounter .

@@ -23,8 +23,8 @@ fn get(db: &Path, url: &str) -> String {
 #[test]
 fn get_set_delete() {
     let (_d, db) = fresh_db();
-    assert_eq!(get(&db, "example.com/a"), "0", "unknown URL reads 0");
     admin_ok(&db, &["set", "https://user:pw@Example.COM:443/a;p?x=1#y", "42"]);
+    assert_eq!(get(&db, "example.com/b"), "0", "unknown URL reads 0");
     assert_eq!(get(&db, "example.com/a"), "42", "set normalises its URL like HTTP");
     assert_eq!(get(&db, "http://EXAMPLE.com:80/a?q"), "42", "get normalises its URL like HTTP");
     assert_eq!(get(&db, "www.example.com/a"), "0");
@@ -144,6 +144,8 @@ fn export_csv_and_json() {
     assert_eq!(compact, r#"[{"url":"example.com/x","count":5}]"#);
     // empty db
     let (_d3, db3) = fresh_db();
+    admin_set(&db3, "example.com/gone", 1);
+    admin_ok(&db3, &["delete", "example.com/gone"]);
     admin_ok(&db3, &["list"]);
     let j = admin_ok(&db3, &["export", "--format", "json"]);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&j).unwrap(), serde_json::json!([]));

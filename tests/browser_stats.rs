@@ -28,8 +28,10 @@ const TOTAL: u64 = 1234;
 /// writes the counter and its per-day rows with rusqlite. The server must not
 /// be running.
 fn seed(db: &std::path::Path) {
-    let out = run_db(db, &["get", "x"]);
-    assert!(out.status.success(), "hitcounter get x: {}", String::from_utf8_lossy(&out.stderr));
+    for args in [&["set", "seed.example/x", "0"][..], &["delete", "seed.example/x"]] {
+        let out = run_db(db, args);
+        assert!(out.status.success(), "hitcounter {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let conn = rusqlite::Connection::open(db).expect("open db");
     let now = Utc::now();
     let secs = now.timestamp();

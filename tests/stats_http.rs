@@ -93,8 +93,10 @@ type Seed<'a> = (&'a str, u64, Vec<(NaiveDate, u64)>);
 /// Creates the database with the binary, then writes counters and daily
 /// rows directly: (key, total, [(date, hits)]).
 fn seed(db: &Path, rows: &[Seed]) {
-    let out = run_db(db, &["get", "x"]);
-    assert!(out.status.success(), "get x (creates the db): {}", String::from_utf8_lossy(&out.stderr));
+    for args in [&["set", "seed.example/x", "0"][..], &["delete", "seed.example/x"]] {
+        let out = run_db(db, args);
+        assert!(out.status.success(), "{args:?} (creates the db): {}", String::from_utf8_lossy(&out.stderr));
+    }
     let conn = rusqlite::Connection::open(db).expect("open db");
     let now = Utc::now().timestamp();
     for (key, total, days) in rows {
