@@ -34,7 +34,6 @@ mod write;
 
 pub use admin::Event;
 pub use read::Stored;
-pub use schema::SCHEMA_VERSION;
 pub use write::{Pending, Written};
 
 /// How long a connection waits for another writer before giving up.
