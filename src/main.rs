@@ -57,8 +57,8 @@ fn main() {
         }
     };
     let result = match command {
-        Command::Help => {
-            print!("{}", cli::HELP);
+        Command::Help(topic) => {
+            print!("{}", cli::help::text(topic));
             Ok(())
         }
         Command::Version => {
@@ -73,6 +73,7 @@ fn main() {
         Command::Delete { db, url } => admin::delete(&db, &url),
         Command::Export { db, format } => admin::export(&db, format),
         Command::Import { db, file } => admin::import(&db, &file),
+        Command::Migrate { db, dry_run } => admin::migrate(&db, dry_run),
     };
     if let Err(admin::Failure(msg, code)) = result {
         eprintln!("hitcounter: {msg}");

@@ -1,24 +1,17 @@
 //! The optional config file, for hosts where environment variables are hard
 //! to set (shared hosting). Lines are `NAME = value`; `#` starts a comment,
 //! `[section]` lines are ignored and values may be quoted, so a simple TOML
-//! file works. NAME is an environment variable (`DATABASE_FILE_PATH`) or a
-//! flag name (`db`, `cookie-window`). The real environment beats the file.
+//! file works. NAME is one of an option's environment variables
+//! (`DATABASE_FILE_PATH`) or its flag name (`db`, `cookie-window` or
+//! `cookie_window`), in any case; both come from the option table, and any
+//! other NAME is an error. The real environment beats the file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub const FILE_NAME: &str = "hitcounter.toml";
+use super::options::OPTIONS;
 
-/// Flag names whose environment variable is not `HITCOUNTER_` + NAME.
-const ALIASES: [(&str, &str); 6] = [
-    ("DB", "DATABASE_FILE_PATH"),
-    ("ENABLE_SSL", "ENABLE_SSL"),
-    ("TOP_DOMAINS", "NUM_TOP_DOMAINS"),
-    ("METRICS", "EXPOSE_METRICS"),
-    ("METRICS_PREFIX", "METRICS_PREFIX"),
-    ("NUM_TOP_DOMAINS", "NUM_TOP_DOMAINS"),
-];
-const PLAIN: [&str; 4] = ["DATABASE_FILE_PATH", "EXPOSE_METRICS", "NUM_TOP_DOMAINS", "GATEWAY_INTERFACE"];
+pub const FILE_NAME: &str = "hitcounter.toml";
 
 /// The directory of the running binary (config and CGI database live there).
 pub fn exe_dir() -> Option<PathBuf> {
@@ -57,22 +50,32 @@ pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
             Some(quoted) => quoted.to_string(),
             None => value.split(" #").next().unwrap_or(value).trim().to_string(),
         };
-        vars.insert(env_name(name.trim()), value);
+        let var = env_name(name.trim()).map_err(|e| format!("line {}: {e}", i + 1))?;
+        vars.insert(var, value);
     }
     Ok(vars)
 }
 
-/// `cookie-window` -> `HITCOUNTER_COOKIE_WINDOW`, `db` -> `DATABASE_FILE_PATH`.
-fn env_name(name: &str) -> String {
+/// The environment variable a NAME sets: `cookie-window` ->
+/// `HITCOUNTER_COOKIE_WINDOW`, `db` -> `DATABASE_FILE_PATH` (an option's
+/// first variable), `hitcounter_db` -> `HITCOUNTER_DB` (itself).
+fn env_name(name: &str) -> Result<String, String> {
     let upper = name.to_ascii_uppercase().replace('-', "_");
-    if let Some((_, var)) = ALIASES.iter().find(|(flag, _)| *flag == upper) {
-        return var.to_string();
+    for o in OPTIONS {
+        if let Some(var) = o.env.iter().find(|v| **v == upper) {
+            return Ok(var.to_string());
+        }
+        if o.flag.to_ascii_uppercase().replace('-', "_") == upper {
+            return match o.env.first() {
+                Some(var) => Ok(var.to_string()),
+                None => Err(format!("{name:?} cannot be set here: --{} is a command-line option only", o.flag)),
+            };
+        }
     }
-    if upper.starts_with("HITCOUNTER_") || PLAIN.contains(&upper.as_str()) {
-        upper
-    } else {
-        format!("HITCOUNTER_{upper}")
+    if upper == "HITCOUNTER_CONFIG" {
+        return Err("HITCOUNTER_CONFIG cannot be set in the config file itself".into());
     }
+    Err(format!("unknown setting {name:?} (see hitcounter --help for the names)"))
 }
 
 #[cfg(test)]
@@ -90,5 +93,25 @@ mod tests {
         assert_eq!(vars["ENABLE_SSL"], "true");
         assert_eq!(vars["HITCOUNTER_PUBLIC_URL"], "https://c.example");
         assert!(parse("just words").is_err());
+        let vars = parse("Cookie_Window = 5\nhitcounter_db = /x.db\nMETRICS_PREFIX = m\ntop-domains = 3").unwrap();
+        assert_eq!(vars["HITCOUNTER_COOKIE_WINDOW"], "5");
+        assert_eq!(vars["HITCOUNTER_DB"], "/x.db");
+        assert_eq!(vars["METRICS_PREFIX"], "m");
+        assert_eq!(vars["NUM_TOP_DOMAINS"], "3");
+    }
+
+    #[test]
+    fn unknown_names_are_errors_with_their_line() {
+        for (text, want) in [
+            ("db = x\n\ncookie-windw = 5\n", "line 3: unknown setting \"cookie-windw\""),
+            ("HITCOUNTER_CONFIG = other.toml", "line 1: HITCOUNTER_CONFIG cannot be set"),
+            ("GATEWAY_INTERFACE = CGI/1.1", "line 1: unknown setting \"GATEWAY_INTERFACE\""),
+            ("[hitcounter]\ntop = 3", "line 2: \"top\" cannot be set here: --top is a command-line option only"),
+            ("HITCOUNTER_TOP_DOMAINS = 3", "line 1: unknown setting"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.starts_with(want), "{text:?}: {err}");
+            assert!(!err.contains('\n'));
+        }
     }
 }

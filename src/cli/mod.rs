@@ -1,20 +1,27 @@
 //! Command line and environment: what to run, with which settings.
 //!
-//! Every serve option reads a flag, else an environment variable, else its
-//! default. Errors are one line and exit code 2 (see `main`).
+//! `parse` turns the arguments into a [`Command`]: the command table
+//! (`commands.rs`) says which words are commands, the option table
+//! (`options.rs`) which flags exist, and `serve_config` reads each serve
+//! option as a flag, else an environment variable (or the config file,
+//! `config.rs`), else its default. Errors are one line and exit code 2 (see
+//! `main`); `help.rs` writes `--help` from the same tables.
 
 use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub mod admin;
+pub mod commands;
 pub mod config;
+pub mod help;
+pub mod options;
+
+pub use commands::Sub;
+use options::{Given, Settings};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./hitcounter.db";
-
-/// `--help`; kept as a text file so it reads as what the user sees.
-pub const HELP: &str = include_str!("help.txt");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {
@@ -49,6 +56,7 @@ pub enum Format {
     Json,
 }
 
+/// What to run. `Help` is the overview, or one command's usage.
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeConfig),
@@ -58,8 +66,9 @@ pub enum Command {
     Delete { db: PathBuf, url: String },
     Export { db: PathBuf, format: Format },
     Import { db: PathBuf, file: PathBuf },
+    Migrate { db: PathBuf, dry_run: bool },
     Cgi(ServeConfig),
-    Help,
+    Help(Option<Sub>),
     Version,
 }
 
@@ -68,222 +77,126 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut sub: Option<String> = None;
+    let mut word: Option<String> = None;
     let mut positional: Vec<String> = Vec::new();
-    let mut flags = Flags::default();
+    let mut given = Given::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('h') | Long("help") => return help(word.as_deref(), &positional),
             Short('V') | Long("version") => return Ok(Command::Version),
-            Long("listen") => flags.listen = Some(string(&mut parser)?),
-            Long("db") => flags.db = Some(string(&mut parser)?),
-            Long("cookie-window") => flags.cookie_window = Some(number(&mut parser, "--cookie-window")?),
-            Long("public-url") => flags.public_url = Some(string(&mut parser)?),
-            Long("enable-ssl") => flags.enable_ssl = true,
-            Long("flush-interval") => flags.flush_interval = Some(number(&mut parser, "--flush-interval")?),
-            Long("max-pending") => flags.max_pending = Some(number(&mut parser, "--max-pending")?),
-            Long("workers") => flags.workers = Some(number(&mut parser, "--workers")?),
-            Long("top-domains") => flags.top_domains = Some(number(&mut parser, "--top-domains")?),
-            Long("quiet") => flags.quiet = true,
-            Long("trust-proxy") => flags.trust_proxy = true,
-            Long("tls-cert") => flags.tls_cert = Some(string(&mut parser)?),
-            Long("tls-key") => flags.tls_key = Some(string(&mut parser)?),
-            Long("timezone") => flags.timezone = Some(string(&mut parser)?),
-            Long("metrics") => flags.metrics = true,
-            Long("metrics-prefix") => flags.metrics_prefix = Some(string(&mut parser)?),
-            Long("top") => flags.top = Some(number(&mut parser, "--top")?),
-            Long("format") => flags.format = Some(string(&mut parser)?),
-            Value(v) if sub.is_none() => sub = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?),
+            Long(name) => match options::find(name) {
+                Some(opt) => given.read(opt, &mut parser)?,
+                None => return Err(arg.unexpected().to_string()),
+            },
+            Value(v) if word.is_none() => word = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?),
             Value(v) => positional.push(v.into_string().map_err(|_| "arguments must be UTF-8")?),
             other => return Err(other.unexpected().to_string()),
         }
     }
-    let db = match flags.db.clone().or_else(|| env("DATABASE_FILE_PATH")).or_else(|| env("HITCOUNTER_DB")) {
+    if word.as_deref() == Some("help") {
+        return help(word.as_deref(), &positional);
+    }
+    let s = Settings { given, env };
+    let db = match s.text("db") {
         Some(p) if p.is_empty() => return Err("the database path must not be empty".into()),
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(DEFAULT_DB),
     };
-    let sub = sub.unwrap_or_else(|| "serve".into());
-    let want = |n: usize, usage: &str| -> Result<(), String> {
-        if positional.len() == n {
-            Ok(())
+    let cmd = command(word.as_deref().unwrap_or("serve"))?;
+    if let Some(o) = s.given.options().find(|o| !o.takes(cmd.sub)) {
+        return Err(if o.takes(Sub::Serve) {
+            format!("server options do not apply to {:?}; see hitcounter {} --help", cmd.name, cmd.name)
         } else {
-            Err(format!("usage: hitcounter {usage}"))
-        }
-    };
-    if sub != "serve" && sub != "cgi" {
-        flags.only_admin(&sub)?;
+            let names: Vec<&str> = o.subs.iter().map(|&sub| commands::get(sub).name).collect();
+            format!("--{} belongs to {}", o.flag, names.join(" and "))
+        });
     }
-    match sub.as_str() {
-        "serve" => {
-            want(0, "serve [OPTIONS]")?;
-            if flags.top.is_some() || flags.format.is_some() {
-                return Err("--top and --format belong to list and export".into());
-            }
-            serve_config(flags, db, env).map(Command::Serve)
-        }
-        "list" => {
-            want(0, "list [--top N]")?;
-            Ok(Command::List { db, top: flags.top })
-        }
-        "get" => {
-            want(1, "get URL")?;
-            Ok(Command::Get { db, url: positional.remove(0) })
-        }
-        "set" => {
-            want(2, "set URL COUNT")?;
-            let count = positional[1]
-                .parse()
-                .map_err(|_| format!("COUNT must be a whole number >= 0, got {:?}", positional[1]))?;
-            Ok(Command::Set { db, url: positional.remove(0), count })
-        }
-        "delete" => {
-            want(1, "delete URL")?;
-            Ok(Command::Delete { db, url: positional.remove(0) })
-        }
-        "export" => {
-            want(0, "export [--format csv|json]")?;
-            let format = match flags.format.as_deref() {
-                None | Some("csv") => Format::Csv,
-                Some("json") => Format::Json,
-                Some(f) => return Err(format!("--format must be csv or json, got {f:?}")),
-            };
-            Ok(Command::Export { db, format })
-        }
-        "cgi" => {
-            want(0, "cgi")?;
+    if positional.len() != cmd.args.split_whitespace().count() {
+        return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
+    }
+    let mut positional = positional.into_iter();
+    let mut arg = || positional.next().expect("counted above");
+    Ok(match cmd.sub {
+        Sub::Serve => Command::Serve(serve_config(&s, db)?),
+        Sub::Cgi => {
             // Like automatic CGI mode, the database defaults to the binary's directory.
-            let db = if flags.db.is_some() || env("DATABASE_FILE_PATH").is_some() || env("HITCOUNTER_DB").is_some() {
-                db
-            } else {
-                config::exe_dir().unwrap_or_default().join("hitcounter.db")
+            let db = match s.text("db") {
+                Some(_) => db,
+                None => config::exe_dir().unwrap_or_default().join("hitcounter.db"),
             };
-            serve_config(flags, db, env).map(Command::Cgi)
+            Command::Cgi(serve_config(&s, db)?)
         }
-        "import" => {
-            want(1, "import FILE.csv")?;
-            Ok(Command::Import { db, file: PathBuf::from(positional.remove(0)) })
+        Sub::List => Command::List { db, top: s.number("top")? },
+        Sub::Get => Command::Get { db, url: arg() },
+        Sub::Set => {
+            let url = arg();
+            let count = arg();
+            let count = count.parse().map_err(|_| format!("COUNT must be a whole number >= 0, got {count:?}"))?;
+            Command::Set { db, url, count }
         }
-        other => Err(format!("unknown command {other:?}; see hitcounter --help")),
-    }
-}
-
-#[derive(Default)]
-struct Flags {
-    listen: Option<String>,
-    db: Option<String>,
-    cookie_window: Option<u64>,
-    public_url: Option<String>,
-    enable_ssl: bool,
-    flush_interval: Option<u64>,
-    max_pending: Option<usize>,
-    workers: Option<usize>,
-    top_domains: Option<usize>,
-    timezone: Option<String>,
-    metrics: bool,
-    metrics_prefix: Option<String>,
-    trust_proxy: bool,
-    tls_cert: Option<String>,
-    tls_key: Option<String>,
-    quiet: bool,
-    top: Option<u64>,
-    format: Option<String>,
-}
-
-impl Flags {
-    fn only_admin(&self, sub: &str) -> Result<(), String> {
-        let serve_only = self.listen.is_some()
-            || self.cookie_window.is_some()
-            || self.public_url.is_some()
-            || self.enable_ssl
-            || self.flush_interval.is_some()
-            || self.max_pending.is_some()
-            || self.workers.is_some()
-            || self.top_domains.is_some()
-            || self.timezone.is_some()
-            || self.metrics
-            || self.metrics_prefix.is_some()
-            || self.trust_proxy
-            || self.tls_cert.is_some()
-            || self.tls_key.is_some()
-            || self.quiet;
-        if serve_only {
-            return Err(format!("server options do not apply to {sub:?}; see hitcounter --help"));
+        Sub::Delete => Command::Delete { db, url: arg() },
+        Sub::Export => {
+            let format = match s.text_or_default("format").as_str() {
+                "csv" => Format::Csv,
+                "json" => Format::Json,
+                f => return Err(format!("--format must be csv or json, got {f:?}")),
+            };
+            Command::Export { db, format }
         }
-        if self.top.is_some() && sub != "list" {
-            return Err("--top belongs to list".into());
-        }
-        if self.format.is_some() && sub != "export" {
-            return Err("--format belongs to export".into());
-        }
-        Ok(())
-    }
+        Sub::Import => Command::Import { db, file: PathBuf::from(arg()) },
+        Sub::Migrate => Command::Migrate { db, dry_run: s.switch("dry-run")? },
+    })
 }
 
-fn string(parser: &mut lexopt::Parser) -> Result<String, String> {
-    parser.value().map_err(|e| e.to_string())?.into_string().map_err(|_| "option values must be UTF-8".to_string())
+fn command(name: &str) -> Result<&'static commands::Cmd, String> {
+    commands::find(name).ok_or_else(|| format!("unknown command {name:?}; see hitcounter --help"))
 }
 
-fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, name: &str) -> Result<T, String> {
-    let v = string(parser)?;
-    v.parse().map_err(|_| format!("{name} needs a whole number >= 0, got {v:?}"))
-}
-
-fn env_number<T: std::str::FromStr>(env: Env, var: &str) -> Result<Option<T>, String> {
-    match env(var) {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => v.trim().parse().map(Some).map_err(|_| format!("{var} needs a whole number >= 0, got {v:?}")),
-    }
-}
-
-fn env_bool(env: Env, var: &str) -> Result<bool, String> {
-    match env(var).as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
-        Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
-        Some(v) => Err(format!("{var} must be true or false, got {v:?}")),
-    }
+/// `--help` after `word` (if any), or `help [COMMAND]`.
+fn help(word: Option<&str>, positional: &[String]) -> Result<Command, String> {
+    let topic = match (word, positional) {
+        (None, _) | (Some("help"), []) => None,
+        (Some("help"), [name]) => Some(name.as_str()),
+        (Some("help"), _) => return Err("usage: hitcounter help [COMMAND]".into()),
+        (Some(name), _) => Some(name),
+    };
+    Ok(Command::Help(topic.map(command).transpose()?.map(|c| c.sub)))
 }
 
 /// The configuration of a CGI request: environment and config file only
 /// (web servers may pass the query as arguments, so those are ignored).
 pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> {
-    let db = env("DATABASE_FILE_PATH").or_else(|| env("HITCOUNTER_DB")).filter(|p| !p.is_empty());
-    serve_config(Flags::default(), db.map_or(default_db, PathBuf::from), env)
+    let s = Settings { given: Given::default(), env };
+    let db = s.text("db").filter(|p| !p.is_empty());
+    serve_config(&s, db.map_or(default_db, PathBuf::from))
 }
 
-fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> {
-    let listen = f.listen.or_else(|| env("HITCOUNTER_LISTEN")).unwrap_or_else(|| DEFAULT_LISTEN.into());
+fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
+    let listen = s.text_or_default("listen");
     if listen.parse::<std::net::SocketAddr>().is_err() {
         return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
     }
-    let public_url = match f.public_url.or_else(|| env("HITCOUNTER_PUBLIC_URL")).filter(|u| !u.is_empty()) {
+    let public_url = match s.text("public-url").filter(|u| !u.is_empty()) {
         None => None,
         Some(u) => Some(check_public_url(&u)?),
     };
-    let workers = match f.workers {
-        Some(w) => w,
-        None => env_number(env, "HITCOUNTER_WORKERS")?.unwrap_or(4),
-    };
+    let workers = s.number_or_default("workers")?;
     if workers == 0 || workers > 256 {
         return Err(format!("--workers must be between 1 and 256, got {workers}"));
     }
-    let max_pending = match f.max_pending {
-        Some(n) => n,
-        None => env_number(env, "HITCOUNTER_MAX_PENDING")?.unwrap_or(100_000),
-    };
+    let max_pending = s.number_or_default("max-pending")?;
     if max_pending == 0 {
         return Err("--max-pending must be at least 1".into());
     }
-    let timezone = crate::clock::parse_offset(&f.timezone.or_else(|| env("HITCOUNTER_TIMEZONE")).unwrap_or_default())?;
-    let metrics_prefix = f.metrics_prefix.or_else(|| env("METRICS_PREFIX")).unwrap_or_else(|| "hitcounter".into());
+    let timezone = crate::clock::parse_offset(&s.text_or_default("timezone"))?;
+    let metrics_prefix = s.text_or_default("metrics-prefix");
     let valid_prefix = metrics_prefix.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && metrics_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
     if !valid_prefix {
         return Err(format!("METRICS_PREFIX must be a Prometheus metric name like hitcounter, got {metrics_prefix:?}"));
     }
-    let cert = f.tls_cert.or_else(|| env("HITCOUNTER_TLS_CERT")).filter(|s| !s.is_empty());
-    let key = f.tls_key.or_else(|| env("HITCOUNTER_TLS_KEY")).filter(|s| !s.is_empty());
+    let cert = s.text("tls-cert").filter(|s| !s.is_empty());
+    let key = s.text("tls-key").filter(|s| !s.is_empty());
     let tls = match (cert, key) {
         (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
         (None, None) => None,
@@ -292,28 +205,19 @@ fn serve_config(f: Flags, db: PathBuf, env: Env) -> Result<ServeConfig, String> 
     Ok(ServeConfig {
         listen,
         timezone,
-        metrics: f.metrics || env_bool(env, "EXPOSE_METRICS")?,
+        metrics: s.switch("metrics")?,
         metrics_prefix,
-        trust_proxy: f.trust_proxy || env_bool(env, "HITCOUNTER_TRUST_PROXY")?,
+        trust_proxy: s.switch("trust-proxy")?,
         tls,
         db,
-        cookie_window: match f.cookie_window {
-            Some(w) => w,
-            None => env_number(env, "HITCOUNTER_COOKIE_WINDOW")?.unwrap_or(300),
-        },
+        cookie_window: s.number_or_default("cookie-window")?,
         public_url,
-        enable_ssl: f.enable_ssl || env_bool(env, "ENABLE_SSL")?,
-        flush_interval_ms: match f.flush_interval {
-            Some(ms) => ms,
-            None => env_number(env, "HITCOUNTER_FLUSH_INTERVAL")?.unwrap_or(100),
-        },
+        enable_ssl: s.switch("enable-ssl")?,
+        flush_interval_ms: s.number_or_default("flush-interval")?,
         max_pending,
         workers,
-        top_domains: match f.top_domains {
-            Some(n) => n,
-            None => env_number(env, "NUM_TOP_DOMAINS")?.unwrap_or(10),
-        },
-        quiet: f.quiet || env_bool(env, "HITCOUNTER_QUIET")?,
+        top_domains: s.number_or_default("top-domains")?,
+        quiet: s.switch("quiet")?,
     })
 }
 
@@ -331,6 +235,7 @@ fn check_public_url(u: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::options::{Kind, Opt, OPTIONS};
     use super::*;
 
     fn parse_with(args: &[&str], vars: &[(&str, &str)]) -> Result<Command, String> {
@@ -384,6 +289,84 @@ mod tests {
             Command::Export { db: DEFAULT_DB.into(), format: Format::Json }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
+    }
+
+    #[test]
+    fn migrate_and_misplaced_options() {
+        assert_eq!(
+            parse_with(&["migrate", "--dry-run", "--db", "o.db"], &[]),
+            Ok(Command::Migrate { db: "o.db".into(), dry_run: true })
+        );
+        assert_eq!(parse_with(&["migrate"], &[]), Ok(Command::Migrate { db: DEFAULT_DB.into(), dry_run: false }));
+        for (args, want) in [
+            (&["list", "--dry-run"][..], "--dry-run belongs to migrate"),
+            (&["migrate", "--top", "3"], "--top belongs to list"),
+            (&["serve", "--format", "csv"], "--format belongs to export"),
+            (
+                &["list", "--listen", "127.0.0.1:1"],
+                "server options do not apply to \"list\"; see hitcounter list --help",
+            ),
+            (&["migrate", "x"], "usage: hitcounter migrate [--dry-run]"),
+            (&["help", "frob"], "unknown command \"frob\"; see hitcounter --help"),
+        ] {
+            assert_eq!(parse_with(args, &[]), Err(want.to_string()), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn help_for_a_command() {
+        let help = |args: &[&str]| parse_with(args, &[]);
+        assert_eq!(help(&["--help"]), Ok(Command::Help(None)));
+        assert_eq!(help(&["help"]), Ok(Command::Help(None)));
+        assert_eq!(help(&["list", "--help"]), Ok(Command::Help(Some(Sub::List))));
+        assert_eq!(help(&["set", "-h"]), Ok(Command::Help(Some(Sub::Set))));
+        assert_eq!(help(&["help", "export"]), Ok(Command::Help(Some(Sub::Export))));
+        assert_eq!(help(&["help", "migrate", "--help"]), Ok(Command::Help(Some(Sub::Migrate))));
+        assert!(help(&["frob", "--help"]).is_err() && help(&["help", "a", "b"]).is_err());
+    }
+
+    /// A value each option accepts that differs from its default.
+    fn sample(o: &Opt) -> &'static str {
+        match (o.kind, o.flag) {
+            (Kind::Switch, _) => "true",
+            (Kind::Number(_), _) => "7",
+            (_, "listen") => "127.0.0.1:9",
+            (_, "db") => "/x.db",
+            (_, "public-url") => "https://x.example",
+            (_, "timezone") => "+09:00",
+            (_, "metrics-prefix") => "m",
+            (_, "tls-cert" | "tls-key") => "/t.pem",
+            (_, "format") => "json",
+            (_, flag) => panic!("add a sample value for --{flag}"),
+        }
+    }
+
+    #[test]
+    fn every_option_is_reachable_by_flag_env_and_config_key() {
+        for o in OPTIONS {
+            let name = commands::get(o.subs[0]).name;
+            let base = parse_with(&[name], &[]);
+            let flag = format!("--{}", o.flag);
+            let mut args = vec![name, flag.as_str()];
+            if o.kind != Kind::Switch {
+                args.push(sample(o));
+            }
+            assert_ne!(parse_with(&args, &[]), base, "{flag}");
+            for var in o.env {
+                assert_ne!(parse_with(&[name], &[(var, sample(o))]), base, "{var}");
+            }
+            let underscored = o.flag.replace('-', "_");
+            for key in o.env.iter().copied().chain([o.flag, &underscored]) {
+                let file = config::parse(&format!("{key} = {}", sample(o)));
+                if o.env.is_empty() {
+                    assert!(file.is_err(), "{key} is no config key");
+                    continue;
+                }
+                let file = file.unwrap();
+                let env = |k: &str| file.get(k).cloned();
+                assert_ne!(parse(vec![name.into()], &env), base, "config key {key}");
+            }
+        }
     }
 
     #[test]

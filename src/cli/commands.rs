@@ -1,0 +1,184 @@
+//! The command table: each subcommand's name, arguments and help text, in
+//! the order of `hitcounter --help`. Which options a command takes is in
+//! the option table (`options.rs`); its synopsis is made from both.
+
+use super::options::{Kind, OPTIONS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sub {
+    Serve,
+    List,
+    Get,
+    Set,
+    Delete,
+    Export,
+    Import,
+    Migrate,
+    Cgi,
+}
+
+pub struct Cmd {
+    pub sub: Sub,
+    pub name: &'static str,
+    /// Positional arguments, e.g. `URL COUNT`.
+    pub args: &'static str,
+    /// The overview's description, one string per line.
+    pub summary: &'static [&'static str],
+    /// The command's own `--help` text, one string per line.
+    pub about: &'static [&'static str],
+}
+
+pub static COMMANDS: &[Cmd] = &[
+    Cmd {
+        sub: Sub::Serve,
+        name: "serve",
+        args: "",
+        summary: &["run the HTTP server (the default)"],
+        about: &[
+            "Runs the HTTP server (also what `hitcounter` alone does): counts hits,",
+            "serves badges and the stats pages. Logs go to stderr; SIGTERM or SIGINT",
+            "saves the counted hits and exits 0. When GATEWAY_INTERFACE is set,",
+            "hitcounter answers one CGI request instead (see hitcounter cgi --help).",
+        ],
+    },
+    Cmd {
+        sub: Sub::List,
+        name: "list",
+        args: "",
+        summary: &["counters, biggest first (COUNT<TAB>URL)"],
+        about: &[
+            "Prints the counters, biggest first, one per line as COUNT<TAB>URL.",
+            "It only reads the database: it never creates or changes it, and a",
+            "missing database is an error.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Get,
+        name: "get",
+        args: "URL",
+        summary: &["print one counter's count (0 if none)"],
+        about: &[
+            "Prints the count of URL (0 if it has none). URL is normalised like a",
+            "counted page's, so https://Example.com/a?x=1 is example.com/a.",
+            "It only reads the database: it never creates or changes it, and a",
+            "missing database is an error.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Set,
+        name: "set",
+        args: "URL COUNT",
+        summary: &["set a counter (e.g. when moving from", "another service)"],
+        about: &[
+            "Sets the count of URL to COUNT (it does not add), e.g. when moving from",
+            "another service. The database is created when missing. Safe while a",
+            "server runs; the server shows the new count within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Delete,
+        name: "delete",
+        args: "URL",
+        summary: &["delete a counter and its history"],
+        about: &[
+            "Deletes the counter of URL and its history; exits 1 if there is none.",
+            "Safe while a server runs; the server shows it within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Export,
+        name: "export",
+        args: "",
+        summary: &["all counters to stdout (default csv)"],
+        about: &[
+            "Writes all counters to stdout, biggest first, as CSV with the header",
+            "url,count (what import reads) or as a JSON array of {\"url\", \"count\"}.",
+            "It only reads the database: it never creates or changes it, and a",
+            "missing database is an error.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Import,
+        name: "import",
+        args: "FILE.csv",
+        summary: &["set counters from a CSV with header", "url,count (validated first; all rows", "or none)"],
+        about: &[
+            "Sets counters from a CSV file with the header url,count (what export",
+            "writes); counters not in the file are left alone. The whole file is",
+            "validated first: all rows are imported or none. Safe while a server",
+            "runs; the server shows the new counts within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Migrate,
+        name: "migrate",
+        args: "",
+        summary: &[
+            "convert a database of the original hit",
+            "counter (a copy is kept first); --dry-run",
+            "prints what it would do",
+        ],
+        about: &[
+            "Converts a database of the original Python hit counter in place, after",
+            "keeping a copy of it. With --dry-run it prints what converting would do",
+            "and changes nothing. A hitcounter database is left as it is (an older",
+            "one is upgraded). serve also converts such a database when it starts.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Cgi,
+        name: "cgi",
+        args: "",
+        summary: &["answer one CGI request (automatic when", "GATEWAY_INTERFACE is set)"],
+        about: &[
+            "Answers one CGI request and exits. This is automatic when",
+            "GATEWAY_INTERFACE is set; then the arguments are ignored (a web server",
+            "may pass the query as arguments) and the settings come from the",
+            "environment and the config file only. The database defaults to",
+            "hitcounter.db next to the binary.",
+        ],
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Cmd> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+pub fn get(sub: Sub) -> &'static Cmd {
+    COMMANDS.iter().find(|c| c.sub == sub).expect("every command is in the table")
+}
+
+/// `list [--top N]`: the name, the arguments, and the options only some
+/// commands take (`[OPTIONS]` when there are many, as for serve).
+pub fn synopsis(c: &Cmd) -> String {
+    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !COMMANDS.iter().all(|k| o.takes(k.sub))).collect();
+    let mut parts = vec![c.name.to_string()];
+    if !c.args.is_empty() {
+        parts.push(c.args.to_string());
+    }
+    if own.len() > 2 {
+        parts.push("[OPTIONS]".into());
+    } else {
+        parts.extend(own.iter().map(|o| match o.kind {
+            Kind::Switch => format!("[--{}]", o.flag),
+            Kind::Text(p) | Kind::Number(p) => format!("[--{} {p}]", o.flag),
+        }));
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synopses() {
+        let syn = |name| synopsis(find(name).unwrap());
+        assert_eq!(syn("serve"), "serve [OPTIONS]");
+        assert_eq!(syn("list"), "list [--top N]");
+        assert_eq!(syn("set"), "set URL COUNT");
+        assert_eq!(syn("export"), "export [--format csv|json]");
+        assert_eq!(syn("migrate"), "migrate [--dry-run]");
+        assert_eq!(syn("cgi"), "cgi [OPTIONS]");
+    }
+}

@@ -1,0 +1,179 @@
+//! `--help`, made from the command and option tables: the overview
+//! (`hitcounter --help`) and one command's page (`hitcounter list --help`,
+//! `hitcounter help list`). Lines stay within 80 columns.
+
+use super::commands::{self, Cmd, Sub, COMMANDS};
+use super::options::{Kind, Opt, OPTIONS};
+
+const WIDTH: usize = 80;
+/// Where an option's help starts.
+const OPTION_COLUMN: usize = 27;
+/// Where a command's description starts in the overview.
+const COMMAND_COLUMN: usize = 38;
+
+const ENV_HEADER: &str = "                                   [environment variable]";
+
+const ADMIN: &str = "\
+Admin commands work on the database file directly and are safe while a
+server runs; the server shows their effect within 2 seconds. They take
+--db PATH (or DATABASE_FILE_PATH) like serve. get, list and export only
+read the database: they never create or change it, and a missing database
+is an error.
+";
+
+const CONFIG: &str = "\
+A flag beats its environment variable, which beats a config file:
+HITCOUNTER_CONFIG, else hitcounter.toml next to the binary, with lines
+`NAME = value` (NAME an environment variable above, or a flag name such as
+db or cookie-window; any other NAME is an error).
+";
+
+/// The overview, or `sub`'s page.
+pub fn text(sub: Option<Sub>) -> String {
+    match sub {
+        None => overview(),
+        Some(sub) => page(commands::get(sub)),
+    }
+}
+
+fn overview() -> String {
+    let mut out = String::from("hitcounter - self-hosted page-view counter with SVG badges\n\nUSAGE:\n");
+    for c in COMMANDS {
+        let synopsis = match c.sub {
+            Sub::Serve => "[serve] [OPTIONS]".to_string(),
+            _ => commands::synopsis(c),
+        };
+        columns(&mut out, &format!("    hitcounter {synopsis}"), c.summary, COMMAND_COLUMN);
+    }
+    let help = ["this help, or one command's usage", "(also: hitcounter COMMAND --help)"];
+    columns(&mut out, "    hitcounter help [COMMAND]", &help, COMMAND_COLUMN);
+    out.push('\n');
+    out.push_str(ADMIN);
+    out.push_str("\nSERVE OPTIONS:");
+    out.push_str(ENV_HEADER);
+    out.push('\n');
+    options(&mut out, Sub::Serve);
+    out.push('\n');
+    columns(&mut out, "    -h, --help", &["this help"], OPTION_COLUMN);
+    columns(&mut out, "    -V, --version", &["version"], OPTION_COLUMN);
+    out.push('\n');
+    out.push_str(CONFIG);
+    out.push_str("Logs go to stderr.\n");
+    out
+}
+
+fn page(c: &Cmd) -> String {
+    let mut out = format!("USAGE:\n    hitcounter {}\n\n", commands::synopsis(c));
+    for line in c.about {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("\nOPTIONS:      ");
+    out.push_str(ENV_HEADER);
+    out.push('\n');
+    options(&mut out, c.sub);
+    out.push('\n');
+    columns(&mut out, "    -h, --help", &["this help"], OPTION_COLUMN);
+    out.push('\n');
+    out.push_str(CONFIG);
+    out
+}
+
+/// The options `sub` takes, one block each.
+fn options(out: &mut String, sub: Sub) {
+    for o in OPTIONS.iter().filter(|o| o.takes(sub)) {
+        let left = match o.kind {
+            Kind::Switch => format!("    --{}", o.flag),
+            Kind::Text(p) | Kind::Number(p) => format!("    --{} {p}", o.flag),
+        };
+        columns(out, &left, &option_lines(o), OPTION_COLUMN);
+    }
+}
+
+/// The help lines, then `default X` and `[VARIABLE]`, each on the last
+/// line if it fits there.
+fn option_lines(o: &Opt) -> Vec<String> {
+    let mut lines: Vec<String> = o.help.iter().map(|l| l.to_string()).collect();
+    let mut tail = Vec::new();
+    if let Some(d) = o.default {
+        tail.push(("; ", format!("default {d}")));
+    }
+    if !o.env.is_empty() {
+        let names: Vec<String> = match o.kind {
+            Kind::Switch => o.env.iter().map(|e| format!("{e}=true")).collect(),
+            _ => o.env.iter().map(|e| e.to_string()).collect(),
+        };
+        tail.push(("  ", format!("[{}]", names.join(", "))));
+    }
+    for (sep, piece) in tail {
+        let last = lines.last_mut().expect("help has a line");
+        if OPTION_COLUMN + last.len() + sep.len() + piece.len() <= WIDTH {
+            last.push_str(sep);
+            last.push_str(&piece);
+        } else {
+            lines.push(piece);
+        }
+    }
+    lines
+}
+
+/// `left`, then `right`'s lines from `column` on (two spaces after a long `left`).
+fn columns<S: AsRef<str>>(out: &mut String, left: &str, right: &[S], column: usize) {
+    out.push_str(left);
+    let pad = if left.len() + 2 <= column { column - left.len() } else { 2 };
+    for (i, line) in right.iter().enumerate() {
+        let pad = if i == 0 { pad } else { column };
+        out.extend(std::iter::repeat(' ').take(pad));
+        out.push_str(line.as_ref());
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_in_80_columns() {
+        let pages = std::iter::once(text(None)).chain(COMMANDS.iter().map(|c| text(Some(c.sub))));
+        for page in pages {
+            for line in page.lines() {
+                assert!(line.len() <= WIDTH, "too long: {line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overview_names_every_command_flag_and_variable() {
+        let help = text(None);
+        for c in COMMANDS {
+            assert!(help.contains(&format!("hitcounter {}", commands::synopsis(c))) || c.sub == Sub::Serve);
+        }
+        for o in OPTIONS.iter().filter(|o| o.takes(Sub::Serve)) {
+            assert!(help.contains(&format!("--{}", o.flag)), "--{}", o.flag);
+            for e in o.env {
+                assert!(help.contains(e), "{e}");
+            }
+        }
+        assert!(help.contains("hitcounter migrate [--dry-run]") && help.contains("only\nread the database"));
+    }
+
+    #[test]
+    fn a_page_lists_only_its_options() {
+        let flags = |sub| -> Vec<String> {
+            text(Some(sub))
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("--"))
+                .map(|l| l.split(' ').next().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(flags(Sub::List), ["top", "db"]);
+        assert_eq!(flags(Sub::Export), ["format", "db"]);
+        assert_eq!(flags(Sub::Migrate), ["dry-run", "db"]);
+        assert_eq!(flags(Sub::Get), ["db"]);
+        let serve = flags(Sub::Serve);
+        assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
+        assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));
+        assert!(text(Some(Sub::List)).contains("hitcounter list [--top N]"));
+    }
+}

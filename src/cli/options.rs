@@ -1,0 +1,375 @@
+//! The option table: every command-line option defined once, with its
+//! environment variables, default and help text, and the commands that take
+//! it. The parser (`mod.rs`), the config-file keys (`config.rs`) and
+//! `--help` (`help.rs`) are all generated from [`OPTIONS`]; [`Settings`]
+//! answers flag, else environment (which includes the config file), else
+//! default. Adding an option is one entry here plus its use in
+//! `serve_config`.
+
+use super::commands::Sub;
+use super::{Env, DEFAULT_DB, DEFAULT_LISTEN};
+
+/// What follows the flag on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `--flag` alone; its environment variable holds true or false.
+    Switch,
+    /// `--flag VALUE` (the placeholder shown in help), any text.
+    Text(&'static str),
+    /// `--flag N`, a whole number >= 0, checked where it is read.
+    Number(&'static str),
+}
+
+pub struct Opt {
+    /// `--` + this on the command line; also a config-file key, with `-` or `_`.
+    pub flag: &'static str,
+    pub kind: Kind,
+    /// Environment variables (also config-file keys), the first looked up first.
+    pub env: &'static [&'static str],
+    /// The value used when none is given, shown in help as `default ...`.
+    pub default: Option<&'static str>,
+    /// Help text, one string per line of `--help`.
+    pub help: &'static [&'static str],
+    /// The commands that take it.
+    pub subs: &'static [Sub],
+}
+
+const SERVER: &[Sub] = &[Sub::Serve, Sub::Cgi];
+const EVERY: &[Sub] =
+    &[Sub::Serve, Sub::List, Sub::Get, Sub::Set, Sub::Delete, Sub::Export, Sub::Import, Sub::Migrate, Sub::Cgi];
+
+/// In the order of `--help` (a command's own options before the shared `--db`).
+pub static OPTIONS: &[Opt] = &[
+    Opt {
+        flag: "top",
+        kind: Kind::Number("N"),
+        env: &[],
+        default: None,
+        help: &["only the N biggest counters"],
+        subs: &[Sub::List],
+    },
+    Opt {
+        flag: "format",
+        kind: Kind::Text("csv|json"),
+        env: &[],
+        default: Some("csv"),
+        help: &["csv (header url,count) or json (an array of objects)"],
+        subs: &[Sub::Export],
+    },
+    Opt {
+        flag: "dry-run",
+        kind: Kind::Switch,
+        env: &[],
+        default: None,
+        help: &["print what would be converted; change nothing"],
+        subs: &[Sub::Migrate],
+    },
+    Opt {
+        flag: "listen",
+        kind: Kind::Text("ADDR"),
+        env: &["HITCOUNTER_LISTEN"],
+        default: Some(DEFAULT_LISTEN),
+        help: &["address to listen on; port 0 picks a free port"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "db",
+        kind: Kind::Text("PATH"),
+        env: &["DATABASE_FILE_PATH", "HITCOUNTER_DB"],
+        default: Some(DEFAULT_DB),
+        help: &[
+            "SQLite database file; serve and migrate convert a",
+            "database of the original Python hit counter (a copy",
+            "is kept first)",
+        ],
+        subs: EVERY,
+    },
+    Opt {
+        flag: "cookie-window",
+        kind: Kind::Number("SECS"),
+        env: &["HITCOUNTER_COOKIE_WINDOW"],
+        default: Some("300"),
+        help: &["anti-refresh window; 0 turns it off"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "public-url",
+        kind: Kind::Text("URL"),
+        env: &["HITCOUNTER_PUBLIC_URL"],
+        default: None,
+        help: &[
+            "origin used in generated snippets, e.g.",
+            "https://counter.example.com",
+            "default: from the request's Host",
+        ],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "enable-ssl",
+        kind: Kind::Switch,
+        env: &["ENABLE_SSL"],
+        default: None,
+        help: &["generated links use https; a request forwarded as", "plain http gets a 301 to https and HSTS"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "flush-interval",
+        kind: Kind::Number("MS"),
+        env: &["HITCOUNTER_FLUSH_INTERVAL"],
+        default: Some("100"),
+        help: &["write counted hits every MS milliseconds; 0 writes", "each hit before answering"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "max-pending",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_MAX_PENDING"],
+        default: Some("100000"),
+        help: &[
+            "most URLs with unsaved hits held in memory; hits on",
+            "further URLs are answered but not counted (logged)",
+        ],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "workers",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_WORKERS"],
+        default: Some("4"),
+        help: &["request worker threads"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "top-domains",
+        kind: Kind::Number("N"),
+        env: &["NUM_TOP_DOMAINS"],
+        default: Some("10"),
+        help: &["sites in the / page's top table; 0 hides it"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "timezone",
+        kind: Kind::Text("TZ"),
+        env: &["HITCOUNTER_TIMEZONE"],
+        default: Some("UTC"),
+        help: &["day boundary for per-day counts: UTC or a fixed", "offset like +09:00"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "metrics",
+        kind: Kind::Switch,
+        env: &["EXPOSE_METRICS"],
+        default: None,
+        help: &["serve Prometheus metrics at /metrics"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "metrics-prefix",
+        kind: Kind::Text("NAME"),
+        env: &["METRICS_PREFIX"],
+        default: Some("hitcounter"),
+        help: &["metric name prefix"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "tls-cert",
+        kind: Kind::Text("FILE"),
+        env: &["HITCOUNTER_TLS_CERT"],
+        default: None,
+        help: &["serve HTTPS directly with this PEM certificate chain"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "tls-key",
+        kind: Kind::Text("FILE"),
+        env: &["HITCOUNTER_TLS_KEY"],
+        default: None,
+        help: &["and this PEM private key (PKCS#8 or RSA)"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "trust-proxy",
+        kind: Kind::Switch,
+        env: &["HITCOUNTER_TRUST_PROXY"],
+        default: None,
+        help: &[
+            "believe X-Forwarded-Proto and X-Forwarded-Host from a",
+            "reverse proxy (nginx) for https detection and links",
+        ],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "quiet",
+        kind: Kind::Switch,
+        env: &["HITCOUNTER_QUIET"],
+        default: None,
+        help: &["no per-request log lines"],
+        subs: SERVER,
+    },
+];
+
+/// The option spelled `--flag`.
+pub fn find(flag: &str) -> Option<&'static Opt> {
+    OPTIONS.iter().find(|o| o.flag == flag)
+}
+
+fn opt(flag: &str) -> &'static Opt {
+    find(flag).unwrap_or_else(|| panic!("--{flag} is not in the option table"))
+}
+
+impl Opt {
+    pub fn takes(&self, sub: Sub) -> bool {
+        self.subs.contains(&sub)
+    }
+}
+
+/// The options given on the command line, as text, in table order.
+#[derive(Default)]
+pub struct Given(Vec<(&'static Opt, String)>);
+
+impl Given {
+    /// Reads `opt`'s value (if it takes one) from the parser; the last one given wins.
+    pub fn read(&mut self, opt: &'static Opt, parser: &mut lexopt::Parser) -> Result<(), String> {
+        let value = match opt.kind {
+            Kind::Switch => String::new(),
+            Kind::Text(_) | Kind::Number(_) => parser
+                .value()
+                .map_err(|e| e.to_string())?
+                .into_string()
+                .map_err(|_| "option values must be UTF-8".to_string())?,
+        };
+        if let Kind::Number(_) = opt.kind {
+            parse_number::<u64>(&value, &format!("--{}", opt.flag))?;
+        }
+        self.0.retain(|(o, _)| o.flag != opt.flag);
+        self.0.push((opt, value));
+        Ok(())
+    }
+
+    /// The given options in table order.
+    pub fn options(&self) -> impl Iterator<Item = &'static Opt> + '_ {
+        OPTIONS.iter().filter(|o| self.get(o.flag).is_some())
+    }
+
+    fn get(&self, flag: &str) -> Option<&str> {
+        self.0.iter().find(|(o, _)| o.flag == flag).map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(v: &str, source: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("{source} needs a whole number >= 0, got {v:?}"))
+}
+
+/// Each option's value: its flag, else its first environment variable that
+/// is set, else (for the `_or_default` readers) its table default.
+pub struct Settings<'a> {
+    pub given: Given,
+    pub env: Env<'a>,
+}
+
+impl Settings<'_> {
+    /// The value and where it came from (`--flag` or the variable's name).
+    fn raw(&self, flag: &str) -> Option<(String, String)> {
+        let o = opt(flag);
+        if let Some(v) = self.given.get(flag) {
+            return Some((v.to_string(), format!("--{flag}")));
+        }
+        o.env.iter().find_map(|name| (self.env)(name).map(|v| (v, name.to_string())))
+    }
+
+    pub fn text(&self, flag: &str) -> Option<String> {
+        self.raw(flag).map(|(v, _)| v)
+    }
+
+    pub fn text_or_default(&self, flag: &str) -> String {
+        self.text(flag).unwrap_or_else(|| opt(flag).default.unwrap_or_default().to_string())
+    }
+
+    /// A whole number; a variable's value is trimmed, and a blank one is unset.
+    pub fn number<T: std::str::FromStr>(&self, flag: &str) -> Result<Option<T>, String> {
+        match self.raw(flag) {
+            None => Ok(None),
+            Some((v, source)) if source.starts_with("--") => parse_number(&v, &source).map(Some),
+            Some((v, _)) if v.trim().is_empty() => Ok(None),
+            Some((v, var)) => {
+                v.trim().parse().map(Some).map_err(|_| format!("{var} needs a whole number >= 0, got {v:?}"))
+            }
+        }
+    }
+
+    pub fn number_or_default<T: std::str::FromStr>(&self, flag: &str) -> Result<T, String> {
+        match self.number(flag)? {
+            Some(n) => Ok(n),
+            None => {
+                let default = opt(flag).default.unwrap_or_else(|| panic!("--{flag} has no default"));
+                Ok(default.parse().unwrap_or_else(|_| panic!("--{flag}: bad default {default:?}")))
+            }
+        }
+    }
+
+    /// On when given as a flag, else when its variable is true (or 1, yes, on).
+    pub fn switch(&self, flag: &str) -> Result<bool, String> {
+        let Some((v, var)) = self.raw(flag) else { return Ok(false) };
+        if var.starts_with("--") {
+            return Ok(true);
+        }
+        match v.trim().to_ascii_lowercase().as_str() {
+            "" | "false" | "0" | "no" | "off" => Ok(false),
+            "true" | "1" | "yes" | "on" => Ok(true),
+            v => Err(format!("{var} must be true or false, got {v:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut keys = HashSet::new();
+        for o in OPTIONS {
+            assert!(!o.subs.is_empty() && !o.help.is_empty(), "--{}", o.flag);
+            assert!(o.help.iter().all(|l| !l.is_empty() && l.len() <= 53), "--{}: help lines fit", o.flag);
+            // every config-file key names one option
+            let flag_key = o.flag.to_ascii_uppercase().replace('-', "_");
+            let own: HashSet<&str> = o.env.iter().copied().chain([flag_key.as_str()]).collect();
+            for key in own {
+                assert!(keys.insert(key.to_string()), "{key} names two options");
+            }
+            if let (Kind::Number(_), Some(d)) = (o.kind, o.default) {
+                assert!(d.parse::<u64>().is_ok(), "--{}: default {d:?}", o.flag);
+            }
+        }
+        assert!(!keys.contains("HITCOUNTER_CONFIG"));
+    }
+
+    #[test]
+    fn flag_then_variables_in_order_then_default() {
+        let vars = [
+            ("HITCOUNTER_DB", "/second.db"),
+            ("HITCOUNTER_WORKERS", " 8 "),
+            ("NUM_TOP_DOMAINS", " "),
+            ("HITCOUNTER_COOKIE_WINDOW", "x"),
+            ("EXPOSE_METRICS", "Yes"),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let mut s = Settings { given: Given::default(), env: &env };
+        assert_eq!(s.text("db").as_deref(), Some("/second.db"));
+        assert_eq!(s.number_or_default::<usize>("workers"), Ok(8));
+        assert_eq!(s.number_or_default::<usize>("top-domains"), Ok(10), "blank is unset");
+        let err = "HITCOUNTER_COOKIE_WINDOW needs a whole number >= 0, got \"x\"";
+        assert_eq!(s.number::<u64>("cookie-window"), Err(err.into()));
+        assert_eq!(s.text_or_default("listen"), DEFAULT_LISTEN);
+        assert_eq!((s.switch("metrics"), s.switch("quiet")), (Ok(true), Ok(false)));
+
+        let mut p = lexopt::Parser::from_args(["--db", "/flag.db", "--cookie-window", "-1"]);
+        p.next().unwrap();
+        s.given.read(find("db").unwrap(), &mut p).unwrap();
+        assert_eq!(s.text("db").as_deref(), Some("/flag.db"));
+        p.next().unwrap();
+        let err = s.given.read(find("cookie-window").unwrap(), &mut p).unwrap_err();
+        assert_eq!(err, "--cookie-window needs a whole number >= 0, got \"-1\"");
+    }
+}
