@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 #[test]
-fn home_page_in_headless_chromium() {
+fn browser_home_page_in_headless_chromium() {
     if skip_requested() {
         return;
     }

@@ -97,7 +97,7 @@ fn wait_loaded(d: &Driver, what: &str) {
 }
 
 #[test]
-fn stats_page_in_headless_chromium() {
+fn browser_stats_page_in_headless_chromium() {
     if skip_requested() {
         return;
     }
