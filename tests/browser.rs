@@ -11,12 +11,11 @@
 //! `home.png` (1200x900), `phone.png` (390x844), full-page variants
 //! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark),
 //! `home-options.png` (badge options set) and `empty.png` (no counters yet).
-//! The WebDriver client itself is `tests/support_browser/mod.rs`.
+//! The WebDriver client itself is `tests/support/browser.rs`.
 
-mod common;
-mod support_browser;
-use common::*;
-use support_browser::*;
+mod support;
+use support::browser::*;
+use support::*;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -32,12 +31,14 @@ fn browser_home_page_in_headless_chromium() {
     let origin = format!("http://{}", srv.addr);
 
     // Seed some counters; wait until the running server sees them.
-    let seeded = [("example.com/x", "42"), ("github.com/octo/hello-world", "1234"), ("blog.example.org/post", "7")];
+    let seeded = [("example.com/x", 42), ("github.com/octo/hello-world", 1234), ("blog.example.org/post", 7)];
     for (url, count) in seeded {
-        set_count(&srv, url, count);
+        admin_set(&srv.db, url, count);
     }
     for (url, count) in seeded {
-        wait_server_count(&srv, url, count);
+        // Admin writes show up within 2 s by contract.
+        let shown = shows_within(&srv, url, count, Duration::from_secs(5));
+        assert!(shown, "server never reported {count} for {url}: {}", peek(&srv, url));
     }
     let home = srv.get("/");
     assert_eq!(home.status, 200, "GET / -> {}: {}", home.status, home.text());

@@ -5,14 +5,13 @@
 //! embed snippet, and the way back to `/` (and from `/`'s look-up to here).
 //!
 //! Same requirements and switches as `tests/browser.rs` (see
-//! `tests/support_browser/mod.rs`). Screenshots in `target/browser-screenshots/`:
+//! `tests/support/browser.rs`). Screenshots in `target/browser-screenshots/`:
 //! `stats.png` (1200x900), `stats-full.png`, `stats-7.png` (days=7),
 //! `stats-dark.png`, `stats-phone.png` (390x844), `stats-phone-full.png`.
 
-mod common;
-mod support_browser;
-use common::*;
-use support_browser::*;
+mod support;
+use support::browser::*;
+use support::*;
 
 use chrono::{Duration as Days, Utc};
 use serde_json::{json, Value};
@@ -24,39 +23,22 @@ const HISTORY: [u64; 10] = [5, 12, 0, 30, 8, 21, 3, 17, 9, 1];
 /// The counter's total: the history plus older views.
 const TOTAL: u64 = 1234;
 
-/// Creates the database with the binary (so the schema is the real one), then
-/// writes the counter and its per-day rows with rusqlite. The server must not
-/// be running.
+/// Writes the counter and its per-day rows straight into the database (the
+/// real schema, created by the binary). The server must not be running.
 fn seed(db: &std::path::Path) {
-    let out = run_db(db, &["get", "x"]);
-    assert!(out.status.success(), "hitcounter get x: {}", String::from_utf8_lossy(&out.stderr));
-    let conn = rusqlite::Connection::open(db).expect("open db");
+    let conn = create_db(db);
     let now = Utc::now();
     let secs = now.timestamp();
     let today = now.date_naive();
-    conn.execute(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-        rusqlite::params![KEY, TOTAL as i64, secs - 40 * 86_400],
-    )
-    .expect("insert counter");
-    let id = conn.last_insert_rowid();
-    for (ago, hits) in HISTORY.iter().enumerate() {
-        if *hits == 0 {
-            continue;
-        }
-        let day = (today - Days::days(ago as i64)).format("%Y-%m-%d").to_string();
-        conn.execute(
-            "INSERT INTO daily (counter_id, day, hits) VALUES (?1, ?2, ?3)",
-            rusqlite::params![id, day, *hits as i64],
-        )
-        .expect("insert daily");
-    }
+    let days: Vec<_> = HISTORY
+        .iter()
+        .enumerate()
+        .filter(|(_, hits)| **hits > 0)
+        .map(|(ago, hits)| (today - Days::days(ago as i64), *hits))
+        .collect();
+    insert_counter(&conn, KEY, TOTAL, secs - 40 * 86_400, &days);
     // A second, quiet counter: its page must not show the first one's data.
-    conn.execute(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES ('example.com/quiet', 7, ?1, ?1)",
-        rusqlite::params![secs],
-    )
-    .expect("insert counter");
+    insert_counter(&conn, "example.com/quiet", 7, secs, &[]);
 }
 
 /// Hit-carrying days among the last `n`.

@@ -5,13 +5,11 @@
 //! (200 `ok`; 503 with a reason while another connection holds the write
 //! lock, back to 200 after). Every wait is bounded polling.
 
-mod common;
 mod support;
 
-use common::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::{admin_set, assert_one_line_plain, peek, the_cookie, uniq_url};
+use support::*;
 
 // ---------------------------------------------------------------------------
 // Prometheus text
