@@ -15,7 +15,7 @@ use support::*;
 
 use chrono::{Duration as Days, Utc};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const KEY: &str = "github.com/octo-org/hello-world-project";
 /// Hits per day, today first (index = days ago). Nine of the ten days have hits.
@@ -80,11 +80,8 @@ fn wait_loaded(d: &Driver, what: &str) {
 
 #[test]
 fn browser_stats_page_in_headless_chromium() {
-    if skip_requested() {
-        return;
-    }
     let t0 = Instant::now();
-    let tools = Driver::tools(); // fail fast when the browser is not installed
+    let Some(tools) = Driver::tools() else { return }; // fail fast when the browser is not installed
     let dir = tempdir();
     seed(&dir.path().join("hitcounter.db"));
     let srv = Server::start_with(Opts { dir: Some(dir), ..Opts::default() });
@@ -126,14 +123,7 @@ fn browser_stats_page_in_headless_chromium() {
     wait_loaded(&d, "/stats to load");
 
     // Styled by /assets/style.css; nothing loaded from elsewhere.
-    let radius = d.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
-    assert_ne!(radius, json!("0px"), "style.css not applied");
-    let resources =
-        d.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
-    for r in resources.as_array().expect("resource list") {
-        let r = r.as_str().unwrap_or("");
-        assert!(r.starts_with(&origin), "page loaded a resource from elsewhere: {r}");
-    }
+    d.assert_styled_and_self_contained(&origin);
 
     // Key, total and today.
     assert_eq!(d.text_of("#stats-key").trim(), KEY);
@@ -217,14 +207,7 @@ fn browser_stats_page_in_headless_chromium() {
     d.full_page_screenshot("stats-full.png");
 
     // Dark scheme.
-    let light_bg = d.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
-    d.color_scheme("dark");
-    d.wait_js("the dark colour scheme", "return getComputedStyle(document.body).backgroundColor;", json!([]), |v| {
-        *v != light_bg
-    });
-    std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
-    d.screenshot("stats-dark.png");
-    d.color_scheme("light");
+    d.dark_screenshot("stats-dark.png");
 
     // 7 days: a click on the range link.
     d.click("#range a[data-n='7']");
@@ -250,8 +233,7 @@ fn browser_stats_page_in_headless_chromium() {
     });
     wait_loaded(&d, "the 30-day page to load");
     d.set_window(390, 844);
-    let overflow = d.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
-    assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
+    d.assert_no_sideways_scroll();
     let cp = chart_facts(&d);
     let pw = cp["width"].as_f64().unwrap_or(0.0);
     assert!(pw > 250.0 && pw < 390.0, "phone chart width: {cp}");

@@ -2,7 +2,7 @@
 //! `tests/browser_stats.rs`): a minimal W3C WebDriver client over the same
 //! raw HTTP as every other request (`http::Request` + JSON, no WebDriver
 //! crate) that starts chromedriver and a headless Chromium in their own
-//! process group, plus small helpers.
+//! process group, plus the page checks both tests make.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (plus `fonts-dejavu-core`
 //! for readable screenshots; `./test.sh` installs them). When they are
@@ -82,12 +82,17 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Finds (chromium, chromedriver) or fails the test with what to install.
-    pub fn tools() -> (PathBuf, PathBuf) {
+    /// Finds (chromium, chromedriver) or fails the test with what to install;
+    /// `None` (the test is skipped) with `HITCOUNTER_SKIP_BROWSER=1`.
+    pub fn tools() -> Option<(PathBuf, PathBuf)> {
+        if std::env::var("HITCOUNTER_SKIP_BROWSER").as_deref() == Ok("1") {
+            eprintln!("browser test SKIPPED: HITCOUNTER_SKIP_BROWSER=1");
+            return None;
+        }
         let chromium = tool("HITCOUNTER_CHROMIUM", &["chromium", "chromium-browser"]);
         let chromedriver = tool("HITCOUNTER_CHROMEDRIVER", &["chromedriver"]);
         match (chromium, chromedriver) {
-            (Some(a), Some(b)) => (a, b),
+            (Some(a), Some(b)) => Some((a, b)),
             (a, b) => panic!(
                 "the browser test needs `chromium` ({}) and `chromedriver` ({}) on PATH (Debian: \
                  `apt-get install -y chromium chromium-driver fonts-dejavu-core`, or run `./test.sh`); \
@@ -326,6 +331,43 @@ impl Driver {
             }
         }
     }
+
+    /// The page is styled by its own `style.css` and loaded nothing from
+    /// anywhere but `origin`.
+    pub fn assert_styled_and_self_contained(&self, origin: &str) {
+        let radius =
+            self.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
+        assert_ne!(radius, json!("0px"), "style.css not applied");
+        let resources =
+            self.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
+        for r in resources.as_array().expect("resource list") {
+            let r = r.as_str().unwrap_or("");
+            assert!(r.starts_with(origin), "page loaded a resource from elsewhere: {r}");
+        }
+    }
+
+    /// Screenshot `name` in the dark colour scheme (prefers-color-scheme,
+    /// emulated through chromedriver's CDP bridge), then back to light.
+    pub fn dark_screenshot(&self, name: &str) {
+        let light_bg = self.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
+        self.color_scheme("dark");
+        self.wait_js(
+            "the dark colour scheme",
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+            |v| *v != light_bg,
+        );
+        std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
+        self.screenshot(name);
+        self.color_scheme("light");
+    }
+
+    /// The page does not scroll sideways at the current window size.
+    pub fn assert_no_sideways_scroll(&self) {
+        let overflow =
+            self.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
+        assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
+    }
 }
 
 impl Drop for Driver {
@@ -350,12 +392,4 @@ impl Drop for Driver {
             }
         }
     }
-}
-
-pub fn skip_requested() -> bool {
-    if std::env::var("HITCOUNTER_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser test SKIPPED: HITCOUNTER_SKIP_BROWSER=1");
-        return true;
-    }
-    false
 }
