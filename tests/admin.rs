@@ -1,10 +1,8 @@
 //! Issue 2 admin subcommands (list/get/set/delete/export/import) on the db
 //! file, and (issue 2 + 3) a running server showing their effect within 2 s.
 
-mod common;
 mod support;
 
-use common::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -216,7 +214,8 @@ fn import_is_all_or_nothing() {
 fn admin_reads_database_file_path_env() {
     let (_d, db) = fresh_db();
     admin_set(&db, "example.com/env", 11);
-    let (out, killed) = run_env(&["get", "example.com/env"], &[("DATABASE_FILE_PATH", db.to_str().unwrap())], None);
+    let (out, killed) =
+        run_env(&["get", "example.com/env"], &[("DATABASE_FILE_PATH", db.to_str().unwrap())], Duration::from_secs(15));
     assert!(!killed);
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out).trim(), "11");
@@ -224,7 +223,7 @@ fn admin_reads_database_file_path_env() {
 
 /// Polls the server until `/nocount` shows `want` — within 2 s, as issue 2 says.
 fn shows_within_2s(s: &Server, url: &str, want: u64) -> bool {
-    eventually(Duration::from_secs(2), || peek(s, url) == want)
+    shows_within(s, url, want, Duration::from_secs(2))
 }
 
 #[test]
@@ -312,7 +311,7 @@ fn cgi_hit(db: &Path, url: &str) -> String {
         ("QUERY_STRING", query.as_str()),
         ("DATABASE_FILE_PATH", db.to_str().unwrap()),
     ];
-    let (out, killed) = run_env(&[], &env, None);
+    let (out, killed) = run_env(&[], &env, Duration::from_secs(15));
     assert!(!killed && out.status.success(), "CGI run failed: {}", stderr_of(&out));
     stdout_of(&out)
 }

@@ -2,10 +2,8 @@
 //! convert, fold or write anything; `migrate` converts the original
 //! service's database on request, and `--dry-run` only says what it would do.
 
-mod common;
 mod support;
 
-use common::*;
 use std::path::Path;
 use support::*;
 

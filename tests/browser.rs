@@ -11,33 +11,31 @@
 //! `home.png` (1200x900), `phone.png` (390x844), full-page variants
 //! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark),
 //! `home-options.png` (badge options set) and `empty.png` (no counters yet).
-//! The WebDriver client itself is `tests/support_browser/mod.rs`.
+//! The WebDriver client itself is `tests/support/browser.rs`.
 
-mod common;
-mod support_browser;
-use common::*;
-use support_browser::*;
+mod support;
+use support::browser::*;
+use support::*;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 #[test]
-fn home_page_in_headless_chromium() {
-    if skip_requested() {
-        return;
-    }
+fn browser_home_page_in_headless_chromium() {
     let t0 = Instant::now();
-    let tools = Driver::tools(); // fail fast when the browser is not installed
+    let Some(tools) = Driver::tools() else { return }; // fail fast when the browser is not installed
     let srv = Server::start();
     let origin = format!("http://{}", srv.addr);
 
     // Seed some counters; wait until the running server sees them.
-    let seeded = [("example.com/x", "42"), ("github.com/octo/hello-world", "1234"), ("blog.example.org/post", "7")];
+    let seeded = [("example.com/x", 42), ("github.com/octo/hello-world", 1234), ("blog.example.org/post", 7)];
     for (url, count) in seeded {
-        set_count(&srv, url, count);
+        admin_set(&srv.db, url, count);
     }
     for (url, count) in seeded {
-        wait_server_count(&srv, url, count);
+        // Admin writes show up within 2 s by contract.
+        let shown = shows_within(&srv, url, count, Duration::from_secs(5));
+        assert!(shown, "server never reported {count} for {url}: {}", peek(&srv, url));
     }
     let home = srv.get("/");
     assert_eq!(home.status, 200, "GET / -> {}: {}", home.status, home.text());
@@ -57,14 +55,7 @@ fn home_page_in_headless_chromium() {
     // The template was filled in, and both assets loaded from this server only.
     let body_origin = d.js("return document.body.getAttribute('data-origin');", json!([]));
     assert_eq!(body_origin, json!(origin), "data-origin");
-    let css_applied = d.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
-    assert_ne!(css_applied, json!("0px"), "style.css not applied");
-    let resources =
-        d.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
-    for r in resources.as_array().expect("resource list") {
-        let r = r.as_str().unwrap_or("");
-        assert!(r.starts_with(&origin), "page loaded a resource from elsewhere: {r}");
-    }
+    d.assert_styled_and_self_contained(&origin);
 
     // Generator: type a URL, the preview loads (relative /nocount/ src), the snippets follow.
     let target = "https://github.com/octo/hello-world";
@@ -73,18 +64,7 @@ fn home_page_in_headless_chromium() {
     d.click("#url");
     d.type_into("#url", target);
     let want_src = format!("nocount/tag.svg?url={e}");
-    d.wait_js(
-        "the badge preview to load",
-        "var i = document.getElementById('preview');
-         return {src: i.getAttribute('src') || '', complete: i.complete, w: i.naturalWidth, hidden: i.hidden};",
-        json!([]),
-        |v| {
-            v["src"] == json!(want_src)
-                && v["complete"] == json!(true)
-                && v["w"].as_u64().unwrap_or(0) > 0
-                && v["hidden"] == json!(false)
-        },
-    );
+    wait_preview(&d, &want_src, "the badge preview to load");
     let html_count = format!(r#"<img src="{origin}/count/tag.svg?url={e}" alt="Hits">"#);
     let md_count = format!("![Hits]({origin}/count/tag.svg?url={e})");
     assert_eq!(d.text_of("#snippet-html"), html_count);
@@ -171,18 +151,10 @@ fn home_page_in_headless_chromium() {
     d.screenshot("home.png");
     d.full_page_screenshot("home-full.png");
 
-    // Dark colour scheme (prefers-color-scheme), emulated through chromedriver's CDP bridge.
-    let light_bg = d.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
-    d.color_scheme("dark");
-    d.wait_js("the dark colour scheme", "return getComputedStyle(document.body).backgroundColor;", json!([]), |v| {
-        *v != light_bg
-    });
-    std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
-    d.screenshot("home-dark.png");
-    d.color_scheme("light");
+    // Dark colour scheme (prefers-color-scheme).
+    d.dark_screenshot("home-dark.png");
     d.set_window(390, 844);
-    let overflow = d.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
-    assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
+    d.assert_no_sideways_scroll();
     d.screenshot("phone.png");
     d.full_page_screenshot("phone-full.png");
 

@@ -5,18 +5,17 @@
 //! embed snippet, and the way back to `/` (and from `/`'s look-up to here).
 //!
 //! Same requirements and switches as `tests/browser.rs` (see
-//! `tests/support_browser/mod.rs`). Screenshots in `target/browser-screenshots/`:
+//! `tests/support/browser.rs`). Screenshots in `target/browser-screenshots/`:
 //! `stats.png` (1200x900), `stats-full.png`, `stats-7.png` (days=7),
 //! `stats-dark.png`, `stats-phone.png` (390x844), `stats-phone-full.png`.
 
-mod common;
-mod support_browser;
-use common::*;
-use support_browser::*;
+mod support;
+use support::browser::*;
+use support::*;
 
 use chrono::{Duration as Days, Utc};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const KEY: &str = "github.com/octo-org/hello-world-project";
 /// Hits per day, today first (index = days ago). Nine of the ten days have hits.
@@ -24,41 +23,22 @@ const HISTORY: [u64; 10] = [5, 12, 0, 30, 8, 21, 3, 17, 9, 1];
 /// The counter's total: the history plus older views.
 const TOTAL: u64 = 1234;
 
-/// Creates the database with the binary (so the schema is the real one), then
-/// writes the counter and its per-day rows with rusqlite. The server must not
-/// be running.
+/// Writes the counter and its per-day rows straight into the database (the
+/// real schema, created by the binary). The server must not be running.
 fn seed(db: &std::path::Path) {
-    for args in [&["set", "seed.example/x", "0"][..], &["delete", "seed.example/x"]] {
-        let out = run_db(db, args);
-        assert!(out.status.success(), "hitcounter {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let conn = rusqlite::Connection::open(db).expect("open db");
+    let conn = create_db(db);
     let now = Utc::now();
     let secs = now.timestamp();
     let today = now.date_naive();
-    conn.execute(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-        rusqlite::params![KEY, TOTAL as i64, secs - 40 * 86_400],
-    )
-    .expect("insert counter");
-    let id = conn.last_insert_rowid();
-    for (ago, hits) in HISTORY.iter().enumerate() {
-        if *hits == 0 {
-            continue;
-        }
-        let day = (today - Days::days(ago as i64)).format("%Y-%m-%d").to_string();
-        conn.execute(
-            "INSERT INTO daily (counter_id, day, hits) VALUES (?1, ?2, ?3)",
-            rusqlite::params![id, day, *hits as i64],
-        )
-        .expect("insert daily");
-    }
+    let days: Vec<_> = HISTORY
+        .iter()
+        .enumerate()
+        .filter(|(_, hits)| **hits > 0)
+        .map(|(ago, hits)| (today - Days::days(ago as i64), *hits))
+        .collect();
+    insert_counter(&conn, KEY, TOTAL, secs - 40 * 86_400, &days);
     // A second, quiet counter: its page must not show the first one's data.
-    conn.execute(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES ('example.com/quiet', 7, ?1, ?1)",
-        rusqlite::params![secs],
-    )
-    .expect("insert counter");
+    insert_counter(&conn, "example.com/quiet", 7, secs, &[]);
 }
 
 /// Hit-carrying days among the last `n`.
@@ -99,12 +79,9 @@ fn wait_loaded(d: &Driver, what: &str) {
 }
 
 #[test]
-fn stats_page_in_headless_chromium() {
-    if skip_requested() {
-        return;
-    }
+fn browser_stats_page_in_headless_chromium() {
     let t0 = Instant::now();
-    let tools = Driver::tools(); // fail fast when the browser is not installed
+    let Some(tools) = Driver::tools() else { return }; // fail fast when the browser is not installed
     let dir = tempdir();
     seed(&dir.path().join("hitcounter.db"));
     let srv = Server::start_with(Opts { dir: Some(dir), ..Opts::default() });
@@ -146,14 +123,7 @@ fn stats_page_in_headless_chromium() {
     wait_loaded(&d, "/stats to load");
 
     // Styled by /assets/style.css; nothing loaded from elsewhere.
-    let radius = d.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
-    assert_ne!(radius, json!("0px"), "style.css not applied");
-    let resources =
-        d.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
-    for r in resources.as_array().expect("resource list") {
-        let r = r.as_str().unwrap_or("");
-        assert!(r.starts_with(&origin), "page loaded a resource from elsewhere: {r}");
-    }
+    d.assert_styled_and_self_contained(&origin);
 
     // Key, total and today.
     assert_eq!(d.text_of("#stats-key").trim(), KEY);
@@ -237,14 +207,7 @@ fn stats_page_in_headless_chromium() {
     d.full_page_screenshot("stats-full.png");
 
     // Dark scheme.
-    let light_bg = d.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
-    d.color_scheme("dark");
-    d.wait_js("the dark colour scheme", "return getComputedStyle(document.body).backgroundColor;", json!([]), |v| {
-        *v != light_bg
-    });
-    std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
-    d.screenshot("stats-dark.png");
-    d.color_scheme("light");
+    d.dark_screenshot("stats-dark.png");
 
     // 7 days: a click on the range link.
     d.click("#range a[data-n='7']");
@@ -270,8 +233,7 @@ fn stats_page_in_headless_chromium() {
     });
     wait_loaded(&d, "the 30-day page to load");
     d.set_window(390, 844);
-    let overflow = d.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
-    assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
+    d.assert_no_sideways_scroll();
     let cp = chart_facts(&d);
     let pw = cp["width"].as_f64().unwrap_or(0.0);
     assert!(pw > 250.0 && pw < 390.0, "phone chart width: {cp}");

@@ -4,15 +4,14 @@
 //! `hitcounter.toml` next to it, or with the default database next to it.
 //! Apache runs the CGI as www-data when started as root.
 
-mod common;
-mod support_deploy;
+mod support;
 
-use common::{request, Resp, BIN};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Barrier};
-use support_deploy::*;
+use support::deploy::*;
+use support::*;
 
 /// What a shared-host user puts in `.htaccess` next to `hitcounter.cgi`
 /// (README shows the same): run `.cgi` files, keep the data unreadable.
@@ -229,9 +228,9 @@ fn cgi_counts_badges_cookies_and_serves_the_page() {
 
     // Badges.
     let badge = a.get(&format!("{base}/count/tag.svg?url=cgi.example/post"));
-    assert_svg(&badge);
+    assert_svg(&badge, "counting badge through CGI");
     assert!(badge.text().contains(">3<"), "{}", badge.text());
-    assert_svg(&a.get(&format!("{base}/nocount/tag.svg?url=cgi.example/post")));
+    assert_svg(&a.get(&format!("{base}/nocount/tag.svg?url=cgi.example/post")), "display-only badge through CGI");
     assert_eq!(a.count(&format!("{base}/nocount?url=cgi.example/post")), 3);
 
     // Unknown paths and missing URLs.
@@ -268,7 +267,7 @@ fn cgi_counts_badges_cookies_and_serves_the_page() {
     // SetEnv placed the database; nothing was written next to the binary.
     assert!(a.t.join("data/hitcounter.db").is_file());
     assert!(!a.t.join("cgi-bin/hitcounter.db").exists());
-    assert_eq!(common::get_count(&a.t.join("data/hitcounter.db"), "cgi.example/post"), 3);
+    assert_eq!(get_count(&a.t.join("data/hitcounter.db"), "cgi.example/post"), 3);
 }
 
 /// 50 threads, each its own connection and no cookie, hit one counter at
@@ -295,7 +294,7 @@ fn fifty_at_once(existing_db: bool) -> Option<Vec<u64>> {
     let total = a.count("/cgi-bin/hitcounter.cgi/nocount?url=concurrent.example/page");
     assert!(failed.is_empty(), "{} of 50 failed (count now {total}): {:?}", failed.len(), failed.first());
     assert_eq!(total, 50, "50 counted requests through Apache");
-    assert_eq!(common::get_count(&a.t.join("data/hitcounter.db"), "concurrent.example/page"), 50);
+    assert_eq!(get_count(&a.t.join("data/hitcounter.db"), "concurrent.example/page"), 50);
     let mut seen: Vec<u64> = responses.iter().map(Resp::count).collect();
     seen.sort();
     Some(seen)
@@ -342,7 +341,7 @@ fn htaccess_with_addhandler_and_setenv() {
     assert_eq!(a.count(&format!("{base}/count?url=ht.example/a")), 1);
     assert_eq!(a.count(&format!("{base}/count?url=ht.example/a")), 2);
     assert_eq!(a.count(&format!("{base}/nocount?url=ht.example/a")), 2);
-    assert_svg(&a.get(&format!("{base}/nocount/tag.svg?url=ht.example/a")));
+    assert_svg(&a.get(&format!("{base}/nocount/tag.svg?url=ht.example/a")), "badge through .htaccess");
     let page = a.get(&format!("{base}/"));
     assert_eq!(page.status, 200);
     assert_eq!(page_origin(&page.text()), Some(format!("http://{}{base}", a.addr)));
@@ -350,7 +349,7 @@ fn htaccess_with_addhandler_and_setenv() {
     // Short URLs through the RewriteRule.
     assert_eq!(a.count("/app/count?url=ht.example/a"), 3);
     assert_eq!(a.count("/app/nocount?url=ht.example/a"), 3);
-    assert_svg(&a.get("/app/count/tag.svg?url=ht.example/a"));
+    assert_svg(&a.get("/app/count/tag.svg?url=ht.example/a"), "badge through the RewriteRule");
     assert_eq!(a.count("/app/nocount?url=ht.example/a"), 4);
     assert_eq!(a.get("/app/").status, 200);
     assert_eq!(a.get("/app/no-such-path").status, 404);

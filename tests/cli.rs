@@ -2,10 +2,8 @@
 //! beats env, defaults, the startup line, per-request log lines and --quiet,
 //! SIGTERM/SIGINT exit 0.
 
-mod common;
 mod support;
 
-use common::*;
 use std::time::Duration;
 use support::*;
 
@@ -30,9 +28,7 @@ const FLAGS: &[&str] = &[
 const SUBCOMMANDS: &[&str] = &["serve", "list", "get", "set", "delete", "export", "import", "cgi"];
 
 fn run5(args: &[&str], env: &[(&str, &str)]) -> (std::process::Output, bool) {
-    let mut sp = Spawn::new(args);
-    sp.env = env.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    run_bounded(base_command(&sp), Duration::from_secs(5))
+    run_env(args, env, Duration::from_secs(5))
 }
 
 #[test]
@@ -152,7 +148,7 @@ fn flag_beats_env() {
             ("HITCOUNTER_LISTEN", "127.0.0.1:1"),
             ("HITCOUNTER_COOKIE_WINDOW", "0"),
         ],
-        dir: None,
+        ..Opts::default()
     });
     assert!(!s.addr.ends_with(":1"), "--listen beats HITCOUNTER_LISTEN: {}", s.addr);
     assert!(startup_line(&s).ends_with(&format!("(database: {})", s.db.display())), "--db beats DATABASE_FILE_PATH");
@@ -169,11 +165,13 @@ fn env_vars_alone_configure_serve() {
     // HITCOUNTER_LISTEN + DATABASE_FILE_PATH, no flags at all (no subcommand either)
     let dir = tempdir();
     let db = dir.path().join("sub").join("data.db");
-    let mut sp = Spawn::new(&[]);
-    sp.env = vec![("HITCOUNTER_LISTEN", "127.0.0.1:0".into()), ("DATABASE_FILE_PATH", db.to_str().unwrap().into())];
-    sp.db = Some(db.clone());
-    sp.dir = dir.clone();
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        exact: true,
+        env: vec![("HITCOUNTER_LISTEN", "127.0.0.1:0"), ("DATABASE_FILE_PATH", db.to_str().unwrap())],
+        db: Some(db.clone()),
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
     assert!(startup_line(&s).ends_with(&format!("(database: {})", db.display())), "{}", startup_line(&s));
     let u = uniq_url("envonly");
     assert_eq!(hit(&s, &u), 1);
@@ -183,10 +181,13 @@ fn env_vars_alone_configure_serve() {
 
     // HITCOUNTER_DB alias
     let db2 = dir.path().join("alias.db");
-    let mut sp = Spawn::new(&["serve", "--listen", "127.0.0.1:0"]);
-    sp.env = vec![("HITCOUNTER_DB", db2.to_str().unwrap().into())];
-    sp.db = Some(db2.clone());
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        args: vec!["serve", "--listen", "127.0.0.1:0"],
+        exact: true,
+        env: vec![("HITCOUNTER_DB", db2.to_str().unwrap())],
+        db: Some(db2.clone()),
+        ..Opts::default()
+    });
     assert_eq!(hit(&s, &u), 1);
     assert_eq!(s.stop().code(), Some(0));
     assert_eq!(get_count(&db2, &u), 1);
@@ -196,9 +197,12 @@ fn env_vars_alone_configure_serve() {
 fn no_subcommand_means_serve() {
     let dir = tempdir();
     let db = dir.path().join("hitcounter.db");
-    let mut sp = Spawn::new(&["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()]);
-    sp.dir = dir;
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        args: vec!["--listen", "127.0.0.1:0", "--db", db.to_str().unwrap()],
+        exact: true,
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
     assert_eq!(hit(&s, &uniq_url("nosub")), 1);
     assert_eq!(s.stop().code(), Some(0));
 }
@@ -206,10 +210,13 @@ fn no_subcommand_means_serve() {
 #[test]
 fn default_db_is_hitcounter_db_in_cwd() {
     let dir = tempdir();
-    let mut sp = Spawn::new(&["serve", "--listen", "127.0.0.1:0"]);
-    sp.cwd = Some(dir.path().to_path_buf());
-    sp.dir = dir.clone();
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        args: vec!["serve", "--listen", "127.0.0.1:0"],
+        exact: true,
+        cwd: Some(dir.path().to_path_buf()),
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
     let line = startup_line(&s);
     let shown = line.rsplit("(database: ").next().unwrap().trim_end_matches(')').to_string();
     let shown = std::path::Path::new(&shown);
@@ -233,9 +240,12 @@ fn default_listen_is_127_0_0_1_8080() {
     }
     let dir = tempdir();
     let db = dir.path().join("hitcounter.db");
-    let mut sp = Spawn::new(&["serve", "--db", db.to_str().unwrap()]);
-    sp.dir = dir;
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        args: vec!["serve", "--db", db.to_str().unwrap()],
+        exact: true,
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
     assert_eq!(s.addr, "127.0.0.1:8080");
     assert_eq!(hit(&s, &uniq_url("def8080")), 1);
     assert_eq!(s.stop().code(), Some(0));

@@ -1,10 +1,8 @@
 //! Issue 2, anti-refresh cookie: attributes, name per key, skip while valid,
 //! /nocount never sets one, garbled and forged values, window 0, never a 500.
 
-mod common;
 mod support;
 
-use common::*;
 use std::sync::OnceLock;
 use std::time::Duration;
 use support::*;
@@ -12,7 +10,7 @@ use support::*;
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 fn srv() -> &'static Server {
-    shared(&SERVER, &[])
+    shared(&SERVER, Server::start)
 }
 
 fn count_with_cookie(s: &Server, path: &str, url: &str, cookie: &str) -> Resp {
@@ -76,7 +74,7 @@ fn second_request_with_the_cookie_does_not_count() {
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "1", "a browser that counted within the window is not counted again");
     let r = count_with_cookie(s, "/count/tag.svg", &u, &jar);
-    assert_eq!(parse_badge(&r.text()).title.as_deref(), Some("hits: 1"), "badge route honours the cookie too");
+    assert_eq!(parse_svg(&r.text()).title.as_deref(), Some("hits: 1"), "badge route honours the cookie too");
     let r = s.req("HEAD", &format!("/count?url={}", enc(&u)), &[("Cookie", &jar)]);
     assert_eq!(r.status, 200);
     assert_eq!(peek(s, &u), 1);
@@ -287,7 +285,7 @@ fn non_ascii_cookie_header_still_gets_an_answer() {
                 .into_bytes();
         raw.extend_from_slice(tail);
         raw.extend_from_slice(b"\r\n\r\n");
-        match raw_request(&s.addr, &raw) {
+        match send_raw(&s.addr, &raw) {
             Ok(r) => assert!(r.status < 500, "non-ASCII cookie {tail:?} gave {}", r.status),
             Err(e) => panic!("non-ASCII cookie {tail:?}: no HTTP response at all ({e})"),
         }

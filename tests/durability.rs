@@ -2,10 +2,8 @@
 //! nothing, kill -9 under load never corrupts, a failing flush catches up;
 //! plus write-through mode and the pending cap.
 
-mod common;
 mod support;
 
-use common::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,12 +17,12 @@ fn sixteen_threads_by_500_on_one_new_url_is_exactly_8000() {
     let mut hs = Vec::new();
     for _ in 0..16 {
         let addr = s.addr.clone();
-        let u = u.clone();
+        let path = format!("/count?url={}", enc(&u));
         let seen = seen.clone();
         hs.push(std::thread::spawn(move || {
             let mut mine = Vec::with_capacity(500);
             for _ in 0..500 {
-                let r = try_get(&addr, &format!("/count?url={}", enc(&u)), &[]).expect("request failed");
+                let r = Request::get(&path).timeout(LOAD_TIMEOUT).try_send(&addr).expect("request failed");
                 assert_eq!(r.status, 200, "{}", r.text());
                 assert!(r.header("set-cookie").is_some());
                 mine.push(r.text().parse::<u64>().expect("numeric body"));
@@ -79,7 +77,7 @@ fn sigterm_mid_load_loses_nothing() {
     let us = urls("term", 4);
     let mut s = Server::start_with(Opts { args: vec!["--quiet"], dir: Some(dir.clone()), ..Opts::default() });
     let (stop, h) = load_until(&s, &us, 600);
-    signal(&s.child, libc_sigterm());
+    signal(&s.child, libc::SIGTERM);
     let st = wait_bounded(&mut s.child, Duration::from_secs(20));
     stop.store(true, Ordering::SeqCst);
     let res = h.join().unwrap();
@@ -204,7 +202,7 @@ fn locked_database_at_shutdown_still_writes_everything() {
         assert_eq!(hit(&s, &u), i);
     }
     // SIGTERM while locked; release the lock a moment later
-    signal(&s.child, libc_sigterm());
+    signal(&s.child, libc::SIGTERM);
     std::thread::sleep(Duration::from_millis(800));
     conn.execute_batch("COMMIT").unwrap();
     drop(conn);
@@ -222,7 +220,7 @@ fn pending_cap_never_drops_silently() {
         let r = s.get(&format!("/count/tag.svg?url={}", enc(u)));
         assert_eq!(r.status, 200, "past the cap, counted requests still get their badge");
         assert!(r.header("content-type").unwrap_or("").starts_with("image/svg+xml"));
-        parse_badge(&r.text());
+        parse_svg(&r.text());
     }
     assert_eq!(s.stop().code(), Some(0));
     let stored: u64 = us.iter().map(|u| get_count(&s.db, u)).sum();

@@ -3,10 +3,8 @@
 //! must then log why and exit non-zero (or, if it can keep accepting, keep
 //! serving). It must also raise its soft limit to the hard limit at start.
 
-mod common;
 mod support;
 
-use common::*;
 use std::net::TcpStream;
 use std::time::Duration;
 use support::*;
@@ -14,10 +12,13 @@ use support::*;
 fn serve_under(prefix: &str) -> Server {
     let dir = tempdir();
     let db = dir.path().join("hitcounter.db");
-    let mut sp = Spawn::new(&["serve", "--listen", "127.0.0.1:0", "--db", db.to_str().unwrap(), "--quiet"]);
-    sp.sh_prefix = Some(prefix.to_string());
-    sp.dir = dir;
-    spawn(sp)
+    Server::start_with(Opts {
+        args: vec!["serve", "--listen", "127.0.0.1:0", "--db", db.to_str().unwrap(), "--quiet"],
+        exact: true,
+        sh_prefix: Some(prefix),
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    })
 }
 
 /// (soft, hard) "Max open files" of a process.
@@ -84,7 +85,11 @@ fn out_of_descriptors_logs_and_exits_nonzero_instead_of_going_deaf() {
             // and it must answer again.
             drop(held);
             let ok = eventually(Duration::from_secs(5), || {
-                try_get(&s.addr, "/nocount?url=fd.example/x", &[]).map(|r| r.status == 200).unwrap_or(false)
+                Request::get("/nocount?url=fd.example/x")
+                    .timeout(LOAD_TIMEOUT)
+                    .try_send(&s.addr)
+                    .map(|r| r.status == 200)
+                    .unwrap_or(false)
             });
             assert!(
                 ok,
@@ -112,7 +117,10 @@ fn raises_soft_open_file_limit_to_hard() {
         held.push(TcpStream::connect_timeout(&sa, Duration::from_secs(2)).expect("connect"));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let r = try_get(&s.addr, "/count?url=fd.example/raised", &[]).expect("request while 100 connections are held");
+    let r = Request::get("/count?url=fd.example/raised")
+        .timeout(LOAD_TIMEOUT)
+        .try_send(&s.addr)
+        .expect("request while 100 connections are held");
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "1");
     drop(held);

@@ -3,17 +3,15 @@
 //! (--public-url, Host, X-Forwarded-Proto), ENABLE_SSL, embedded assets.
 //! (The page's behaviour in a browser is tests/browser.rs.)
 
-mod common;
 mod support;
 
-use common::*;
 use std::path::Path;
 use support::*;
 
 const HOST: &str = "counter.example.org";
 
 fn page(s: &Server, headers: &[(&str, &str)]) -> Resp {
-    request_host(&s.addr, "GET", "/", Some(HOST), headers)
+    Request::get("/").host(Some(HOST)).headers(headers).send(&s.addr)
 }
 
 /// The `<table>…</table>` holding `marker`.
@@ -187,19 +185,16 @@ fn enable_ssl_redirects_plain_http_with_hsts() {
 
     let u = uniq_url("ssl");
     let path = format!("/count?url={}", enc(&u));
-    let r = request_host(&s.addr, "GET", &path, Some(HOST), &[("X-Forwarded-Proto", "http")]);
+    let r = Request::get(&path).host(Some(HOST)).headers(&[("X-Forwarded-Proto", "http")]).send(&s.addr);
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some(format!("https://{HOST}{path}").as_str()), "path and query kept");
     assert!(r.header("set-cookie").is_none());
-    let r = request_host(
-        &s.addr,
-        "GET",
-        &format!("/nocount?url={}", enc(&u)),
-        Some(HOST),
-        &[("X-Forwarded-Proto", "https")],
-    );
+    let r = Request::get(&format!("/nocount?url={}", enc(&u)))
+        .host(Some(HOST))
+        .headers(&[("X-Forwarded-Proto", "https")])
+        .send(&s.addr);
     assert_eq!(r.text(), "0", "a redirected request is not counted");
-    let r = request_host(&s.addr, "GET", &path, Some(HOST), &[("X-Forwarded-Proto", "https")]);
+    let r = Request::get(&path).host(Some(HOST)).headers(&[("X-Forwarded-Proto", "https")]).send(&s.addr);
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "1");
 

@@ -1,10 +1,8 @@
 //! Issue 2, HTTP contract: routes, content types, headers on every response,
 //! CORS, OPTIONS/405/404, HEAD, choice of target URL, key normalisation.
 
-mod common;
 mod support;
 
-use common::*;
 use std::sync::OnceLock;
 use std::time::Duration;
 use support::*;
@@ -12,7 +10,7 @@ use support::*;
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 fn srv() -> &'static Server {
-    shared(&SERVER, &[])
+    shared(&SERVER, Server::start)
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -49,21 +47,21 @@ fn badge_routes_count_like_text_routes() {
     let r = s.get(&format!("/nocount/tag.svg{q}"));
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap_or("").starts_with("image/svg+xml"), "{:?}", r.header("content-type"));
-    let b = parse_badge(&r.text());
+    let b = parse_svg(&r.text());
     assert_eq!(b.title.as_deref(), Some("hits: 0"));
     assert_eq!(peek(s, &u), 0, "/nocount/tag.svg must not add");
 
     let r = s.get(&format!("/count/tag.svg{q}"));
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap_or("").starts_with("image/svg+xml"));
-    let b = parse_badge(&r.text());
+    let b = parse_svg(&r.text());
     assert_eq!(b.title.as_deref(), Some("hits: 1"), "first counted badge shows 1");
     assert_eq!(peek(s, &u), 1);
 
     let r = s.get(&format!("/count/tag.svg{q}"));
-    assert_eq!(parse_badge(&r.text()).title.as_deref(), Some("hits: 2"));
+    assert_eq!(parse_svg(&r.text()).title.as_deref(), Some("hits: 2"));
     let r = s.get(&format!("/nocount/tag.svg{q}"));
-    assert_eq!(parse_badge(&r.text()).title.as_deref(), Some("hits: 2"));
+    assert_eq!(parse_svg(&r.text()).title.as_deref(), Some("hits: 2"));
     assert_eq!(hit(s, &u), 3, "text and badge routes share one counter");
 }
 
@@ -74,7 +72,7 @@ fn unseen_url_reads_zero_and_creates_nothing() {
     let q = format!("?url={}", enc(&u));
     assert_eq!(s.get(&format!("/nocount{q}")).text(), "0");
     assert_eq!(s.req("HEAD", &format!("/nocount{q}"), &[]).status, 200);
-    let b = parse_badge(&s.get(&format!("/nocount/tag.svg{q}")).text());
+    let b = parse_svg(&s.get(&format!("/nocount/tag.svg{q}")).text());
     assert_eq!(b.title.as_deref(), Some("hits: 0"));
     // a request with a real counter for contrast, so the db is not empty
     let other = uniq_url("seen");
@@ -241,7 +239,7 @@ fn url_param_then_referer_then_referrer() {
     // the misspelling Referrer
     let r = s.get_h("/count/tag.svg", &[("Referrer", &rc)]);
     assert_eq!(r.status, 200);
-    assert_eq!(parse_badge(&r.text()).title.as_deref(), Some("hits: 1"));
+    assert_eq!(parse_svg(&r.text()).title.as_deref(), Some("hits: 1"));
     assert_eq!((peek(s, &a), peek(s, &b), peek(s, &c)), (1, 2, 1));
 
     // /nocount by Referer

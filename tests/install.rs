@@ -2,56 +2,20 @@
 //! system): every file it writes, idempotence, `--dry-run`, `--uninstall`,
 //! option checks, shellcheck, and `systemd-analyze verify` on the unit.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hitcounter");
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::deploy::*;
+use support::*;
+
 const UNIT: &str = "etc/systemd/system/hitcounter.service";
 const SITE: &str = "etc/nginx/sites-available/hitcounter.conf";
 const LINK: &str = "etc/nginx/sites-enabled/hitcounter.conf";
 const BINARY: &str = "usr/local/bin/hitcounter";
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
-}
-
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// Runs `./install.sh ARGS` with `DESTDIR=root`.
-fn install(root: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(script())
-        .args(args)
-        .env("DESTDIR", root)
-        .env_remove("GATEWAY_INTERFACE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run install.sh");
-    Run {
-        ok: out.status.success(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn install_ok(root: &Path, args: &[&str]) -> Run {
-    let run = install(root, args);
-    assert!(run.ok, "install.sh {args:?} failed\n{}", run.all());
-    run
-}
 
 const FULL: [&str; 8] = ["--domain", "counter.example.com", "--port", "9123", "--db-dir", "/srv/hits", "--binary", BIN];
 
@@ -95,33 +59,16 @@ fn lines(text: &str) -> Vec<&str> {
     text.lines().map(str::trim).collect()
 }
 
-fn tool_available(name: &str, arg: &str) -> bool {
-    Command::new(name).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-}
-
-/// Missing tool: a skip message on a developer machine, a failure in CI.
-fn require_tool(name: &str, arg: &str, package: &str) -> bool {
-    if tool_available(name, arg) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{name} is required in CI (apt-get install -y {package}); .ci/run installs it"
-    );
-    eprintln!("SKIPPED: {name} not installed (apt-get install -y {package}); CI runs this check");
-    false
-}
-
 #[test]
 fn script_is_executable() {
-    assert_eq!(mode(&script()) & 0o111, 0o111, "install.sh must be executable for `sudo ./install.sh`");
+    assert_eq!(mode(&install_script()) & 0o111, 0o111, "install.sh must be executable for `sudo ./install.sh`");
 }
 
 #[test]
 fn writes_exactly_the_documented_files() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    let run = install_ok(&root, &FULL);
+    let run = install_sh_ok(&root, &FULL);
     assert!(run.stdout.contains("not creating the system user hitcounter"), "{}", run.all());
     assert!(run.stdout.contains("created /usr/local/bin/hitcounter"), "{}", run.all());
 
@@ -210,7 +157,7 @@ fn writes_exactly_the_documented_files() {
 fn unit_command_line_starts_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     let unit = read(&root, UNIT);
     let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
     let mut words: Vec<String> = exec.split_whitespace().map(String::from).collect();
@@ -223,54 +170,27 @@ fn unit_command_line_starts_the_server() {
             _ => {}
         }
     }
-    let mut child = KillOnDrop(
-        Command::new(root.join(BINARY))
-            .args(&words)
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn staged binary"),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+    let mut cmd = Command::new(root.join(BINARY));
+    cmd.args(&words).env_clear();
+    let server = Server::launch(cmd, db, tempdir()).unwrap_or_else(|(log, status)| {
+        panic!("`hitcounter {}` did not start (exit: {status:?}); stderr: {log:?}", words.join(" "))
     });
-    let mut seen = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) if line.contains("listening on http://127.0.0.1:") => break,
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("`hitcounter {}` did not start; stderr: {seen:?}", words.join(" ")),
-        }
-    }
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    let log = server.log_text();
+    assert!(log.contains("listening on http://127.0.0.1:"), "not listening on plain http on 127.0.0.1:\n{log}");
 }
 
 #[test]
 fn second_run_changes_nothing_and_keeps_the_database() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     // A database from a running service (and its WAL) must never be touched.
     std::fs::write(root.join("srv/hits/hitcounter.db"), b"precious").unwrap();
     std::fs::write(root.join("srv/hits/hitcounter.db-wal"), b"wal").unwrap();
     let before = snapshot(&root);
     std::thread::sleep(Duration::from_millis(20));
 
-    let again = install_ok(&root, &FULL);
+    let again = install_sh_ok(&root, &FULL);
     assert_eq!(snapshot(&root), before, "second run changed files\n{}", again.all());
     for what in ["/usr/local/bin/hitcounter", UNIT, SITE, LINK] {
         let what = what.trim_start_matches('/');
@@ -282,7 +202,7 @@ fn second_run_changes_nothing_and_keeps_the_database() {
     }
 
     // Re-running with no options (an upgrade) keeps port, data dir and domain.
-    let upgrade = install_ok(&root, &["--binary", BIN]);
+    let upgrade = install_sh_ok(&root, &["--binary", BIN]);
     assert_eq!(snapshot(&root), before, "option-less re-run changed files\n{}", upgrade.all());
     assert!(upgrade.stdout.contains("keeping --port 9123"), "{}", upgrade.all());
     assert!(upgrade.stdout.contains("keeping --db-dir /srv/hits"), "{}", upgrade.all());
@@ -290,14 +210,14 @@ fn second_run_changes_nothing_and_keeps_the_database() {
 
     // A changed binary is replaced; nothing else moves.
     std::fs::write(root.join(BINARY), b"old build").unwrap();
-    let update = install_ok(&root, &FULL);
+    let update = install_sh_ok(&root, &FULL);
     assert!(update.stdout.contains("updated /usr/local/bin/hitcounter"), "{}", update.all());
     assert_eq!(std::fs::read(root.join(BINARY)).unwrap(), std::fs::read(BIN).unwrap());
     assert_eq!(mode(&root.join(BINARY)), 0o755);
     assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
 
     // A new port rewrites the unit and the site, not the database.
-    let moved = install_ok(&root, &["--port", "9200", "--binary", BIN]);
+    let moved = install_sh_ok(&root, &["--port", "9200", "--binary", BIN]);
     assert!(moved.stdout.contains(&format!("updated /{UNIT}")), "{}", moved.all());
     assert!(moved.stdout.contains(&format!("updated /{SITE}")), "{}", moved.all());
     assert!(read(&root, UNIT).contains("--listen 127.0.0.1:9200 --db /srv/hits/hitcounter.db --trust-proxy"));
@@ -309,7 +229,7 @@ fn second_run_changes_nothing_and_keeps_the_database() {
 fn site_with_tls_settings_is_left_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     // What `certbot --nginx` leaves behind.
     let mut site = read(&root, SITE);
     site = site.replace(
@@ -320,7 +240,7 @@ fn site_with_tls_settings_is_left_alone() {
         ),
     );
     std::fs::write(root.join(SITE), &site).unwrap();
-    let run = install_ok(&root, &FULL);
+    let run = install_sh_ok(&root, &FULL);
     assert_eq!(read(&root, SITE), site);
     assert!(run.stdout.contains("kept /etc/nginx/sites-available/hitcounter.conf"), "{}", run.all());
 }
@@ -329,7 +249,7 @@ fn site_with_tls_settings_is_left_alone() {
 fn without_domain_there_is_no_nginx_site_and_no_trust_proxy() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    let run = install_ok(&root, &["--binary", BIN]);
+    let run = install_sh_ok(&root, &["--binary", BIN]);
     assert!(!root.join("etc/nginx").exists(), "{}", run.all());
     let unit = read(&root, UNIT);
     assert!(
@@ -346,7 +266,7 @@ fn without_domain_there_is_no_nginx_site_and_no_trust_proxy() {
 fn dry_run_prints_every_action_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    let run = install_ok(&root, &[&FULL[..], &["--dry-run"]].concat());
+    let run = install_sh_ok(&root, &[&FULL[..], &["--dry-run"]].concat());
     assert!(!root.exists(), "dry run created {:?}\n{}", snapshot(&root).keys(), run.all());
     for action in [
         "would create /usr/local/bin/hitcounter",
@@ -359,15 +279,15 @@ fn dry_run_prints_every_action_and_writes_nothing() {
     }
 
     // Over an installed tree: a changed option is reported, not applied.
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     let before = snapshot(&root);
-    let run = install_ok(&root, &["--port", "9999", "--dry-run", "--binary", BIN]);
+    let run = install_sh_ok(&root, &["--port", "9999", "--dry-run", "--binary", BIN]);
     assert_eq!(snapshot(&root), before);
     assert!(run.stdout.contains(&format!("would update /{UNIT}")), "{}", run.all());
     assert!(run.stdout.contains(&format!("would update /{SITE}")), "{}", run.all());
     assert!(run.stdout.contains("unchanged /usr/local/bin/hitcounter"), "{}", run.all());
 
-    let run = install_ok(&root, &["--uninstall", "--dry-run"]);
+    let run = install_sh_ok(&root, &["--uninstall", "--dry-run"]);
     assert_eq!(snapshot(&root), before);
     for what in [BINARY, UNIT, SITE, LINK] {
         assert!(run.stdout.contains(&format!("would remove /{what}")), "{}", run.all());
@@ -378,9 +298,9 @@ fn dry_run_prints_every_action_and_writes_nothing() {
 fn uninstall_removes_everything_but_the_data() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     std::fs::write(root.join("srv/hits/hitcounter.db"), b"precious").unwrap();
-    let run = install_ok(&root, &["--uninstall"]);
+    let run = install_sh_ok(&root, &["--uninstall"]);
     for what in [BINARY, UNIT, SITE, LINK] {
         assert!(std::fs::symlink_metadata(root.join(what)).is_err(), "{what} survived\n{}", run.all());
         assert!(run.stdout.contains(&format!("removed /{what}")), "{}", run.all());
@@ -388,7 +308,7 @@ fn uninstall_removes_everything_but_the_data() {
     assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
     assert!(run.stdout.contains("kept the data directory /srv/hits"), "{}", run.all());
     // Uninstalling again is harmless.
-    let again = install_ok(&root, &["--uninstall"]);
+    let again = install_sh_ok(&root, &["--uninstall"]);
     assert!(again.stdout.contains(&format!("absent /{UNIT}")), "{}", again.all());
     assert_eq!(std::fs::read(root.join("srv/hits/hitcounter.db")).unwrap(), b"precious");
 }
@@ -421,7 +341,7 @@ fn bad_options_are_refused_before_anything_is_written() {
         if !args.contains(&"--binary") {
             full.extend(["--binary", BIN]);
         }
-        let run = install(&root, &full);
+        let run = install_sh(&root, &full);
         assert!(!run.ok, "{args:?} was accepted\n{}", run.all());
         assert!(!run.stderr.trim().is_empty(), "{args:?}: no message\n{}", run.all());
         assert!(!root.exists(), "{args:?} wrote files\n{}", run.all());
@@ -431,7 +351,7 @@ fn bad_options_are_refused_before_anything_is_written() {
 #[test]
 fn help_lists_every_option() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = install_ok(tmp.path(), &["--help"]);
+    let run = install_sh_ok(tmp.path(), &["--help"]);
     for option in ["--domain", "--port", "--db-dir", "--binary", "--uninstall", "--dry-run", "DESTDIR"] {
         assert!(run.stdout.contains(option), "--help lacks {option}\n{}", run.all());
     }
@@ -440,10 +360,8 @@ fn help_lists_every_option() {
 
 #[test]
 fn shellcheck_is_clean() {
-    if !require_tool("shellcheck", "--version", "shellcheck") {
-        return;
-    }
-    let out = Command::new("shellcheck").arg("-f").arg("gcc").arg(script()).output().expect("shellcheck");
+    let Some(shellcheck) = require("shellcheck", "shellcheck") else { return };
+    let out = Command::new(shellcheck).arg("-f").arg("gcc").arg(install_script()).output().expect("shellcheck");
     assert!(
         out.status.success(),
         "shellcheck install.sh:\n{}{}",
@@ -456,10 +374,10 @@ fn shellcheck_is_clean() {
 /// system, so it verifies a copy of the unit whose ExecStart points at the
 /// staged binary. Fails on any complaint about the unit itself except the
 /// service user not existing on this machine.
-fn verify_unit(unit_text: &str, dir: &Path) -> Result<(), String> {
+fn verify_unit(systemd_analyze: &Path, unit_text: &str, dir: &Path) -> Result<(), String> {
     let path = dir.join("hitcounter.service");
     std::fs::write(&path, unit_text).unwrap();
-    let out = Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze");
+    let out = Command::new(systemd_analyze).arg("verify").arg(&path).output().expect("systemd-analyze");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let complaints: Vec<&str> = stderr
         .lines()
@@ -475,22 +393,21 @@ fn verify_unit(unit_text: &str, dir: &Path) -> Result<(), String> {
 
 #[test]
 fn systemd_analyze_verifies_the_unit() {
-    if !require_tool("systemd-analyze", "--version", "systemd") {
-        return;
-    }
+    let Some(systemd_analyze) = require("systemd-analyze", "systemd") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    install_ok(&root, &FULL);
+    install_sh_ok(&root, &FULL);
     let unit = read(&root, UNIT);
     let staged = root.join(BINARY);
     let real = unit.replace("ExecStart=/usr/local/bin/hitcounter ", &format!("ExecStart={} ", staged.display()));
     assert_ne!(real, unit);
     let check = tmp.path().join("check");
     std::fs::create_dir(&check).unwrap();
-    verify_unit(&real, &check).unwrap_or_else(|e| panic!("systemd-analyze verify:\n{e}\nunit:\n{unit}"));
+    verify_unit(&systemd_analyze, &real, &check)
+        .unwrap_or_else(|e| panic!("systemd-analyze verify:\n{e}\nunit:\n{unit}"));
 
     // Hardening level as systemd rates it (0 = best, 10 = worst).
-    let out = Command::new("systemd-analyze")
+    let out = Command::new(&systemd_analyze)
         .args(["security", "--offline=true"])
         .arg(check.join("hitcounter.service"))
         .output()
@@ -506,5 +423,5 @@ fn systemd_analyze_verifies_the_unit() {
     }
     // The check does catch a broken setting.
     let broken = real.replace("Restart=on-failure", "Restart=sometimes");
-    assert!(verify_unit(&broken, &check).is_err(), "a bad Restart= went unnoticed");
+    assert!(verify_unit(&systemd_analyze, &broken, &check).is_err(), "a bad Restart= went unnoticed");
 }

@@ -2,17 +2,15 @@
 //! percent-encoding / UTF-8 and for no usable URL, a non-URL Referer is
 //! absent, bad requests never change a count, the server keeps serving.
 
-mod common;
 mod support;
 
-use common::*;
 use std::sync::OnceLock;
 use support::*;
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 fn srv() -> &'static Server {
-    shared(&SERVER, &[])
+    shared(&SERVER, Server::start)
 }
 
 /// A key with one count, so that "never changes a count" can be checked.
@@ -121,7 +119,7 @@ fn raw_invalid_utf8_in_target_is_400() {
     let raw =
         [format!("GET /count?url={ek}").as_bytes(), b"%3F\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"]
             .concat();
-    match raw_request(&s.addr, &raw) {
+    match send_raw(&s.addr, &raw) {
         Ok(r) => assert_eq!(r.status, 400, "raw non-UTF-8 target"),
         Err(e) => panic!("raw non-UTF-8 target: no HTTP response at all ({e})"),
     }
@@ -160,13 +158,17 @@ fn bad_requests_never_change_a_count_and_server_keeps_serving() {
     let ek = enc(&k);
     // malformed HTTP
     for raw in [b"GARBAGE\r\n\r\n".to_vec(), b"GET\r\n\r\n".to_vec(), b"\x00\x01\x02\x03\r\n\r\n".to_vec()] {
-        if let Ok(r) = raw_request(&s.addr, &raw) {
+        if let Ok(r) = send_raw(&s.addr, &raw) {
             assert!(r.status >= 400 && r.status < 500, "malformed request got {}", r.status);
         }
     }
     // a huge header: whatever the answer, never a 5xx and the server lives on
     let junk = "j".repeat(200_000);
-    if let Ok(r) = try_get(&s.addr, &format!("/nocount?url={ek}"), &[("X-Junk", &junk)]) {
+    if let Ok(r) = Request::get(&format!("/nocount?url={ek}"))
+        .headers(&[("X-Junk", &junk)])
+        .timeout(LOAD_TIMEOUT)
+        .try_send(&s.addr)
+    {
         assert!(r.status < 500, "huge header got {}", r.status)
     }
     // a client that sends half a request and goes away

@@ -2,10 +2,8 @@
 //! duplicates merged by max, keys normalised (collisions summed), every old
 //! embed keeps its number, the log says what happened.
 
-mod common;
 mod support;
 
-use common::*;
 use std::path::Path;
 use support::*;
 
@@ -123,13 +121,13 @@ fn check_migrated(s: &Server, original: &[u8], db: &Path) {
     for (embed, n) in OLD_EMBEDS {
         assert_eq!(peek(s, embed), *n, "old embed {embed}");
         let r = s.get(&format!("/nocount/tag.svg?url={}", enc(embed)));
-        assert_eq!(parse_badge(&r.text()).title, Some(format!("hits: {n}")), "old badge {embed}");
+        assert_eq!(parse_svg(&r.text()).title, Some(format!("hits: {n}")), "old badge {embed}");
     }
     // embeds that relied on the Referer
     let r = s.get_h("/nocount", &[("Referer", "https://www.example.com/a")]);
     assert_eq!(r.text(), "100");
     let r = s.get_h("/nocount/tag.svg", &[("Referer", "https://other.org/x/y?page=2")]);
-    assert_eq!(parse_badge(&r.text()).title.as_deref(), Some("hits: 1000"));
+    assert_eq!(parse_svg(&r.text()).title.as_deref(), Some("hits: 1000"));
 }
 
 #[test]
@@ -189,11 +187,14 @@ fn drop_in_with_data_db_via_database_file_path() {
     let db = dir.path().join("data.db");
     make_original(&db);
     let original = std::fs::read(&db).unwrap();
-    let mut sp = Spawn::new(&["serve", "--listen", "127.0.0.1:0"]);
-    sp.env = vec![("DATABASE_FILE_PATH", db.to_str().unwrap().to_string())];
-    sp.db = Some(db.clone());
-    sp.dir = dir.clone();
-    let mut s = spawn(sp);
+    let mut s = Server::start_with(Opts {
+        args: vec!["serve", "--listen", "127.0.0.1:0"],
+        exact: true,
+        env: vec![("DATABASE_FILE_PATH", db.to_str().unwrap())],
+        db: Some(db.clone()),
+        dir: Some(dir.clone()),
+        ..Opts::default()
+    });
     check_migrated(&s, &original, &db);
     assert_eq!(s.stop().code(), Some(0));
     assert_eq!(admin_list(&db, &[]), expected());

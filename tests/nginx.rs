@@ -3,13 +3,12 @@
 //! loopback port). Checks the badge, raw counts, the anti-refresh cookie,
 //! CORS and https detection through the proxy.
 
-mod common;
-mod support_deploy;
+mod support;
 
-use common::{Opts, Server, BIN};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use support_deploy::*;
+use std::process::Command;
+use support::deploy::*;
+use support::*;
 
 const DOMAIN: &str = "counter.test";
 
@@ -31,20 +30,13 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 /// The site file install.sh writes for `--domain counter.test --port PORT`.
 fn installed_site(dir: &Path, port: u16) -> String {
     let root = dir.join("root");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh");
-    let out = Command::new(script)
-        .args(["--domain", DOMAIN, "--port", &port.to_string(), "--binary", BIN])
-        .env("DESTDIR", &root)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run install.sh");
-    assert!(
-        out.status.success(),
-        "install.sh failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    install_sh_ok(&root, &["--domain", DOMAIN, "--port", &port.to_string(), "--binary", BIN]);
     std::fs::read_to_string(root.join("etc/nginx/sites-available/hitcounter.conf")).expect("site file")
+}
+
+/// `Host: counter.test:PORT` for a listener at `addr`, as a browser sends it.
+fn host_of(addr: &str) -> String {
+    format!("{DOMAIN}:{}", addr.rsplit(':').next().unwrap())
 }
 
 impl Proxy {
@@ -105,8 +97,8 @@ impl Proxy {
         })
     }
 
-    fn get(&self, path: &str, headers: &[(&str, &str)]) -> common::Resp {
-        get_host(&self.plain, &format!("{DOMAIN}:{}", self.plain.rsplit(':').next().unwrap()), path, headers)
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        Request::get(path).host(Some(&host_of(&self.plain))).headers(headers).send(&self.plain)
     }
 }
 
@@ -114,11 +106,11 @@ impl Proxy {
 fn badge_and_raw_count_through_nginx() {
     let Some(p) = Proxy::start() else { return };
     let badge = p.get("/count/tag.svg?url=example.com/nginx-badge", &[]);
-    assert_svg(&badge);
+    assert_svg(&badge, "counting badge through nginx");
     assert!(badge.text().contains(">1<"), "badge should show 1: {}", badge.text());
     assert_eq!(p.get("/nocount?url=example.com/nginx-badge", &[]).count(), 1);
     let svg = p.get("/nocount/tag.svg?url=example.com/nginx-badge", &[]);
-    assert_svg(&svg);
+    assert_svg(&svg, "display-only badge through nginx");
 
     let raw = p.get("/count?url=https%3A%2F%2Fexample.com%2Fnginx-raw", &[]);
     assert!(raw.header("content-type").unwrap_or_default().starts_with("text/plain"));
@@ -126,8 +118,8 @@ fn badge_and_raw_count_through_nginx() {
     assert_eq!(p.get("/count?url=example.com/nginx-raw", &[]).count(), 2);
     assert_eq!(p.get("/nocount?url=example.com/nginx-raw", &[]).count(), 2);
     // Written to the database within the flush interval.
-    let stored = || common::get_count(&p.backend.db, "example.com/nginx-raw") == 2;
-    assert!(common::eventually(std::time::Duration::from_secs(5), stored), "hits not in the database");
+    let stored = || get_count(&p.backend.db, "example.com/nginx-raw") == 2;
+    assert!(eventually(std::time::Duration::from_secs(5), stored), "hits not in the database");
     assert_eq!(p.get("/no-such-path", &[]).status, 404);
 }
 
@@ -160,21 +152,20 @@ fn cors_echoes_origin_through_nginx() {
 #[test]
 fn https_detection_through_nginx() {
     let Some(p) = Proxy::start() else { return };
-    let host = |addr: &str| format!("{DOMAIN}:{}", addr.rsplit(':').next().unwrap());
 
     // Behind TLS termination: the page's snippets use https and the Host
     // nginx passes (`$host`, without the port).
-    let page = get_host(&p.tls, &host(&p.tls), "/", &[]);
+    let page = Request::get("/").host(Some(&host_of(&p.tls))).send(&p.tls);
     assert_eq!(page.status, 200);
     assert_eq!(page_origin(&page.text()).as_deref(), Some("https://counter.test"), "TLS-terminated site");
 
     // Plain http through the installed site.
-    let page = get_host(&p.plain, &host(&p.plain), "/", &[]);
+    let page = p.get("/", &[]);
     assert_eq!(page_origin(&page.text()).as_deref(), Some("http://counter.test"));
 
     // A client cannot forge the scheme or host through nginx: it overwrites them.
     let forged = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil.example")];
-    let page = get_host(&p.plain, &host(&p.plain), "/", &forged);
+    let page = p.get("/", &forged);
     assert_eq!(page_origin(&page.text()).as_deref(), Some("http://counter.test"), "forged headers through nginx");
 
     // Directly to a backend without --trust-proxy, forged headers are ignored.

@@ -5,23 +5,18 @@
 //! `/nocount/graph.svg` (parsed as XML, one bar per day) and the `/stats`
 //! page (escaped key, total, inline SVG). None of them may count.
 
-mod common;
 mod support;
 
 use chrono::{Duration as Days, FixedOffset, NaiveDate, Utc};
-use common::*;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use support::{assert_one_line_plain, kill_at_exit, peek, run_env, set_cookies, stderr_of, uniq_url};
+use std::time::Duration;
+use support::*;
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 fn srv() -> &'static Server {
-    SERVER.get_or_init(|| {
-        let s = Server::start();
-        kill_at_exit(s.child.id());
-        s
-    })
+    shared(&SERVER, Server::start)
 }
 
 fn utc_today() -> NaiveDate {
@@ -31,10 +26,6 @@ fn utc_today() -> NaiveDate {
 /// Today's date at a fixed offset from UTC (seconds east).
 fn today_at(east: i32) -> NaiveDate {
     Utc::now().with_timezone(&FixedOffset::east_opt(east).expect("offset")).date_naive()
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
 }
 
 /// Runs `f` and returns the date (at `east`) that held all through it, or
@@ -93,26 +84,10 @@ type Seed<'a> = (&'a str, u64, Vec<(NaiveDate, u64)>);
 /// Creates the database with the binary, then writes counters and daily
 /// rows directly: (key, total, [(date, hits)]).
 fn seed(db: &Path, rows: &[Seed]) {
-    for args in [&["set", "seed.example/x", "0"][..], &["delete", "seed.example/x"]] {
-        let out = run_db(db, args);
-        assert!(out.status.success(), "{args:?} (creates the db): {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let conn = rusqlite::Connection::open(db).expect("open db");
+    let conn = create_db(db);
     let now = Utc::now().timestamp();
     for (key, total, days) in rows {
-        conn.execute(
-            "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            rusqlite::params![key, *total as i64, now],
-        )
-        .expect("insert counter");
-        let id = conn.last_insert_rowid();
-        for (d, hits) in days {
-            conn.execute(
-                "INSERT INTO daily (counter_id, day, hits) VALUES (?1, ?2, ?3)",
-                rusqlite::params![id, day(*d), *hits as i64],
-            )
-            .expect("insert daily row");
-        }
+        insert_counter(&conn, key, *total, now, days);
     }
 }
 
@@ -321,7 +296,7 @@ fn iana_timezone_names_are_refused() {
     let db = db.to_str().unwrap();
     for bad in ["Europe/Paris", "+25:00", "09:00"] {
         let args = ["serve", "--listen", "127.0.0.1:0", "--db", db, "--timezone", bad];
-        let (out, killed) = run_env(&args, &[], None);
+        let (out, killed) = run_env(&args, &[], Duration::from_secs(15));
         assert!(!killed, "--timezone {bad}: the server started instead of refusing");
         assert_eq!(out.status.code(), Some(2), "--timezone {bad}: {}", stderr_of(&out));
         let err = stderr_of(&out);

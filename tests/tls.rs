@@ -1,15 +1,16 @@
 //! Native HTTPS: `--tls-cert/--tls-key` with a certificate the test makes
 //! with openssl, checked with curl over real TLS on 127.0.0.1.
 
-mod common;
-use common::*;
+mod support;
+
 use std::path::Path;
 use std::process::Command;
+use support::*;
 
 fn make_cert(dir: &Path) -> (String, String) {
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
-    let out = Command::new("openssl")
+    let out = Command::new(need("openssl", "openssl"))
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
         .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
         .arg("-keyout")
@@ -17,17 +18,14 @@ fn make_cert(dir: &Path) -> (String, String) {
         .arg("-out")
         .arg(&cert)
         .output()
-        .expect("openssl must be installed (.ci/run installs it)");
+        .expect("run openssl");
     assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
     (cert.to_str().unwrap().to_string(), key.to_str().unwrap().to_string())
 }
 
 fn curl(args: &[&str]) -> (bool, String) {
-    let out = Command::new("curl")
-        .args(["-s", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("curl must be installed (.ci/run installs it)");
+    let out =
+        Command::new(need("curl", "curl")).args(["-s", "--max-time", "10"]).args(args).output().expect("run curl");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -70,17 +68,21 @@ fn bad_tls_files_are_a_clear_startup_error() {
     let bogus = dir.path().join("bogus.pem");
     std::fs::write(&bogus, "not a key").unwrap();
     let db = dir.path().join("x.db");
-    let out = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key"])
-        .arg(&bogus)
-        .arg("--db")
-        .arg(&db)
-        .output()
-        .unwrap();
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        bogus.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("private key"), "{err}");
-    let out = Command::new(BIN).args(["serve", "--tls-cert", &cert]).output().unwrap();
+    let out = run(&["serve", "--tls-cert", &cert]);
     assert_eq!(out.status.code(), Some(2), "cert without key is a usage error");
 }
 
@@ -89,5 +91,5 @@ fn page_links_use_https_when_serving_tls() {
     let (srv, cert) = tls_server();
     let (ok, html) = curl(&["--cacert", &cert, &format!("https://{}/", srv.addr)]);
     assert!(ok);
-    assert!(html.contains(&format!("data-origin=\"https://{}\"", srv.addr)), "snippet origin must be https");
+    assert_eq!(page_origin(&html), Some(format!("https://{}", srv.addr)), "snippet origin must be https");
 }

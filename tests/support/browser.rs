@@ -1,23 +1,21 @@
-//! Shared WebDriver plumbing for the headless-Chromium tests (`tests/browser.rs`,
-//! `tests/browser_stats.rs`): a minimal W3C WebDriver client over plain HTTP
-//! (`TcpStream` + JSON, no WebDriver crate) that starts chromedriver and a
-//! headless Chromium in their own process group, plus small helpers.
+//! The WebDriver client for the headless-Chromium tests (`tests/browser.rs`,
+//! `tests/browser_stats.rs`): a minimal W3C WebDriver client over the same
+//! raw HTTP as every other request (`http::Request` + JSON, no WebDriver
+//! crate) that starts chromedriver and a headless Chromium in their own
+//! process group, plus the page checks both tests make.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (plus `fonts-dejavu-core`
-//! for readable screenshots). When they are missing the tests FAIL; set
-//! `HITCOUNTER_SKIP_BROWSER=1` to skip them on purpose. `HITCOUNTER_CHROMIUM`
-//! and `HITCOUNTER_CHROMEDRIVER` override the binaries found on `PATH`.
-//! Screenshots go to `target/browser-screenshots/` (relative to the crate root).
-//!
-//! Use with `mod common; mod support_browser;` (it needs `common`'s HTTP parser
-//! and `Server`).
-#![allow(dead_code)]
+//! for readable screenshots; `./test.sh` installs them). When they are
+//! missing the tests FAIL; set `HITCOUNTER_SKIP_BROWSER=1` to skip them on
+//! purpose. `HITCOUNTER_CHROMIUM` and `HITCOUNTER_CHROMEDRIVER` override the
+//! binaries found on `PATH`. Screenshots go to `target/browser-screenshots/`
+//! (relative to the crate root).
 
-use crate::common::*;
+use super::http::Request;
+use super::process::stop_group;
+use super::{find_tool, free_port};
 
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -34,26 +32,6 @@ pub fn enc_component(s: &str) -> String {
     const SET: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     percent_encoding::utf8_percent_encode(s, SET).to_string()
-}
-
-pub fn which(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
-}
-
-pub fn find_tool(env_var: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env_var) {
-        let p = PathBuf::from(p);
-        return p.exists().then_some(p);
-    }
-    names.iter().find_map(|n| which(n))
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().unwrap().port()
 }
 
 pub fn b64decode(s: &str) -> Vec<u8> {
@@ -80,37 +58,14 @@ pub fn b64decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Reads one HTTP response: up to the end of the headers, then `Content-Length`
-/// bytes (chromedriver may keep the connection open), or to EOF without one.
-pub fn read_http_response(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if let Some(len) = len {
-                while buf.len() < end + 4 + len {
-                    let n = s.read(&mut chunk)?;
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                return Ok(buf);
-            }
-            s.read_to_end(&mut buf)?;
-            return Ok(buf);
-        }
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(buf);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+/// A browser binary: `$env_var` if set (it must exist), else the first of
+/// `names` found.
+pub fn tool(env_var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env_var) {
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
     }
+    names.iter().find_map(|n| find_tool(n))
 }
 
 pub fn screenshot_dir() -> PathBuf {
@@ -127,15 +82,20 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Finds (chromium, chromedriver) or fails the test with what to install.
-    pub fn tools() -> (PathBuf, PathBuf) {
-        let chromium = find_tool("HITCOUNTER_CHROMIUM", &["chromium", "chromium-browser"]);
-        let chromedriver = find_tool("HITCOUNTER_CHROMEDRIVER", &["chromedriver"]);
+    /// Finds (chromium, chromedriver) or fails the test with what to install;
+    /// `None` (the test is skipped) with `HITCOUNTER_SKIP_BROWSER=1`.
+    pub fn tools() -> Option<(PathBuf, PathBuf)> {
+        if std::env::var("HITCOUNTER_SKIP_BROWSER").as_deref() == Ok("1") {
+            eprintln!("browser test SKIPPED: HITCOUNTER_SKIP_BROWSER=1");
+            return None;
+        }
+        let chromium = tool("HITCOUNTER_CHROMIUM", &["chromium", "chromium-browser"]);
+        let chromedriver = tool("HITCOUNTER_CHROMEDRIVER", &["chromedriver"]);
         match (chromium, chromedriver) {
-            (Some(a), Some(b)) => (a, b),
+            (Some(a), Some(b)) => Some((a, b)),
             (a, b) => panic!(
                 "the browser test needs `chromium` ({}) and `chromedriver` ({}) on PATH (Debian: \
-                 `apt-get install -y chromium chromium-driver fonts-dejavu-core`); \
+                 `apt-get install -y chromium chromium-driver fonts-dejavu-core`, or run `./test.sh`); \
                  set HITCOUNTER_SKIP_BROWSER=1 to skip it deliberately",
                 if a.is_some() { "found" } else { "MISSING" },
                 if b.is_some() { "found" } else { "MISSING" },
@@ -220,21 +180,12 @@ impl Driver {
     ) -> Result<Value, String> {
         let addr = format!("127.0.0.1:{}", self.port);
         let payload = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        let mut req = Request::new(method, path).timeout(limit).stop_at_length();
         if body.is_some() || method == "POST" {
             let payload = if payload.is_empty() { "{}" } else { payload.as_str() };
-            raw.push_str(&format!(
-                "Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n{payload}",
-                payload.len()
-            ));
-        } else {
-            raw.push_str("\r\n");
+            req = req.body("application/json; charset=utf-8", payload);
         }
-        let mut s = TcpStream::connect(&addr).map_err(|e| format!("connect chromedriver: {e}"))?;
-        s.set_read_timeout(Some(limit)).ok();
-        s.write_all(raw.as_bytes()).map_err(|e| format!("write: {e}"))?;
-        let buf = read_http_response(&mut s).map_err(|e| format!("{method} {path}: read: {e}"))?;
-        let resp = parse_response(&buf).map_err(|e| format!("{method} {path}: {e}"))?;
+        let resp = req.try_send(&addr).map_err(|e| format!("{method} {path} (chromedriver): {e}"))?;
         let v: Value = serde_json::from_slice(&resp.body)
             .map_err(|e| format!("{method} {path}: bad JSON ({e}): {}", resp.text()))?;
         let value = v.get("value").cloned().unwrap_or(Value::Null);
@@ -380,6 +331,43 @@ impl Driver {
             }
         }
     }
+
+    /// The page is styled by its own `style.css` and loaded nothing from
+    /// anywhere but `origin`.
+    pub fn assert_styled_and_self_contained(&self, origin: &str) {
+        let radius =
+            self.js("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius;", json!([]));
+        assert_ne!(radius, json!("0px"), "style.css not applied");
+        let resources =
+            self.js("return performance.getEntriesByType('resource').map(function (e) { return e.name; });", json!([]));
+        for r in resources.as_array().expect("resource list") {
+            let r = r.as_str().unwrap_or("");
+            assert!(r.starts_with(origin), "page loaded a resource from elsewhere: {r}");
+        }
+    }
+
+    /// Screenshot `name` in the dark colour scheme (prefers-color-scheme,
+    /// emulated through chromedriver's CDP bridge), then back to light.
+    pub fn dark_screenshot(&self, name: &str) {
+        let light_bg = self.js("return getComputedStyle(document.body).backgroundColor;", json!([]));
+        self.color_scheme("dark");
+        self.wait_js(
+            "the dark colour scheme",
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+            |v| *v != light_bg,
+        );
+        std::thread::sleep(Duration::from_millis(400)); // let colour transitions finish
+        self.screenshot(name);
+        self.color_scheme("light");
+    }
+
+    /// The page does not scroll sideways at the current window size.
+    pub fn assert_no_sideways_scroll(&self) {
+        let overflow =
+            self.js("return {doc: document.documentElement.scrollWidth, view: window.innerWidth};", json!([]));
+        assert!(overflow["doc"].as_u64() <= overflow["view"].as_u64(), "page scrolls sideways on a phone: {overflow}");
+    }
 }
 
 impl Drop for Driver {
@@ -387,19 +375,8 @@ impl Drop for Driver {
         if let Some(id) = self.session.take() {
             let _ = self.call_timeout("DELETE", &format!("/session/{id}"), None, Duration::from_secs(5));
         }
-        let pgid = self.child.id() as i32;
-        unsafe { libc::kill(-pgid, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Whatever is left of the group (chromium helpers), and chromedriver itself.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The group: chromedriver, Chromium and its helpers.
+        stop_group(&mut self.child, Duration::from_secs(3));
         // Belt and braces: any process still using our private profile dir.
         let marker = self.profile.path().to_string_lossy().into_owned();
         if let Ok(entries) = std::fs::read_dir("/proc") {
@@ -409,33 +386,10 @@ impl Drop for Driver {
                 };
                 let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
                 if String::from_utf8_lossy(&cmdline).contains(&marker) {
+                    // SAFETY: kill(2) on a process running with our private profile.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                 }
             }
         }
     }
-}
-
-pub fn skip_requested() -> bool {
-    if std::env::var("HITCOUNTER_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("browser test SKIPPED: HITCOUNTER_SKIP_BROWSER=1");
-        return true;
-    }
-    false
-}
-
-pub fn set_count(srv: &Server, url: &str, count: &str) {
-    let out = run_db(&srv.db, &["set", url, count]);
-    assert!(out.status.success(), "hitcounter set {url} {count} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Waits until the running server reports `count` for `url` (admin writes show
-/// up within 2 s by contract).
-pub fn wait_server_count(srv: &Server, url: &str, count: &str) {
-    let path = format!("/nocount?url={}", enc(url));
-    let ok = eventually(Duration::from_secs(5), || {
-        let r = srv.get(&path);
-        r.status == 200 && r.text().trim() == count
-    });
-    assert!(ok, "server never reported {count} for {url}: {:?}", srv.get(&path).text());
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The one test command: checks for the tools the integration tests drive for
+# real, installs the missing ones (as root, on Debian) or says how, then runs
+# the whole test suite with missing tools failing their tests.
+#
+#   ./test.sh               every test
+#   ./test.sh browser       only the tests whose name contains "browser"
+#   ./test.sh --test nginx  only tests/nginx.rs (any `cargo test` arguments
+#                           pass through)
+set -euo pipefail
+
+# What the tests need, one "command:package" pair a line; an entry starting
+# with "/" is a file that must exist. (The tests read the database with
+# rusqlite, never the sqlite3 command.)
+NEEDS=(
+	"chromium:chromium"                                             # browser tests
+	"chromedriver:chromium-driver"                                  # browser tests
+	"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core" # readable screenshots
+	"nginx:nginx"                                                   # reverse-proxy tests
+	"apache2:apache2"                                               # CGI tests
+	"shellcheck:shellcheck"                                         # install.sh is clean
+	"systemd-analyze:systemd"                                       # the unit verifies
+	"openssl:openssl"                                               # native TLS certificate
+	"curl:curl"                                                     # native TLS client
+)
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# Daemons live in the sbin directories, which a user's PATH often lacks (the
+# tests look there too).
+have() {
+	case "$1" in
+	/*) [ -e "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;;
+	esac
+}
+
+missing=()
+for pair in "${NEEDS[@]}"; do
+	what="${pair%:*}"
+	package="${pair##*:}"
+	if ! have "$what" && [[ " ${missing[*]} " != *" $package "* ]]; then
+		missing+=("$package")
+	fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test.sh: missing packages: ${missing[*]}" >&2
+		echo "Install them with:" >&2
+		echo "sudo apt-get install -y --no-install-recommends ${missing[*]}"
+		exit 1
+	fi
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "test.sh: missing packages (Debian names): ${missing[*]}; no apt-get here to install them" >&2
+		exit 1
+	fi
+	echo "test.sh: installing ${missing[*]}" >&2
+	# Keep the packages' postinst scripts from starting daemons on port 80;
+	# an existing policy is left as it is.
+	created_policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		created_policy=1
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	# Wait (up to 10 minutes) for another apt or dpkg run to finish.
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+	if [ -n "$created_policy" ]; then
+		rm -f /usr/sbin/policy-rc.d
+		trap - EXIT
+	fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+	echo "test.sh: cargo not found; install Rust with rustup (https://rustup.rs)" >&2
+	exit 1
+fi
+
+# Every tool is there now: with CI set, a test whose tool is missing fails
+# instead of skipping itself; and the browser tests are not skipped.
+export CI=1
+unset HITCOUNTER_SKIP_BROWSER
+
+cargo test --all-features "$@"
