@@ -19,7 +19,10 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
             let e = e.unwrap();
             (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default())
         })
-        .filter(|(name, bytes)| !name.ends_with("-shm") && !(name.ends_with("-wal") && bytes.is_empty()))
+        .filter(|(name, bytes)| {
+            let sqlite_own = name.ends_with("-shm") || (name.ends_with("-wal") && bytes.is_empty());
+            !sqlite_own
+        })
         .collect();
     files.sort();
     files
