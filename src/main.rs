@@ -4,8 +4,8 @@
 //! listener, CGI) -> `http` (request and response) -> `routes` (one route
 //! table, the handlers) -> `target` (which URL counts) and `cookie` (whether
 //! it counts) -> `counter` (exact counts in memory, the flusher) -> `store`
-//! (SQL) -> `render` (badges, charts, pages). `metrics`, `logging`,
-//! `clock` and `limits` are leaves any layer may use. Nothing imports from
+//! (SQL) -> `render` (badges, charts, pages). `settings`, `metrics`,
+//! `logging`, `clock` and `limits` are leaves any layer may use. Nothing imports from
 //! a layer above it.
 
 mod cli;
@@ -19,6 +19,7 @@ mod metrics;
 mod render;
 mod routes;
 mod serve;
+mod settings;
 mod store;
 mod target;
 
@@ -27,26 +28,23 @@ use serve::cgi;
 
 fn main() {
     let real = |k: &str| std::env::var(k).ok();
+    let cgi_mode = real("GATEWAY_INTERFACE").is_some();
     let file = match config::load(&real) {
         Ok(vars) => vars,
+        Err(e) if cgi_mode => cgi_config_error(&e),
         Err(e) => {
             eprintln!("hitcounter: {e}");
             std::process::exit(2);
         }
     };
     let env = |k: &str| real(k).or_else(|| file.get(k).cloned());
-    if real("GATEWAY_INTERFACE").is_some() {
+    if cgi_mode {
         // Under a web server: the arguments may be the query (RFC 3875 4.4).
         let default_db = config::exe_dir().unwrap_or_default().join("hitcounter.db");
-        let code = match cli::cgi_config(&env, default_db) {
-            Ok(cfg) => cgi::run(cfg),
-            Err(e) => {
-                let resp = cgi::encode(http::Resp::text(500, format!("hitcounter configuration error: {e}")), false);
-                let _ = std::io::Write::write_all(&mut std::io::stdout(), &resp);
-                1
-            }
-        };
-        std::process::exit(code);
+        match cli::cgi_config(&env, default_db) {
+            Ok(cfg) => std::process::exit(cgi::run(cfg)),
+            Err(e) => cgi_config_error(&e),
+        }
     }
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let command = match cli::parse(args, &env) {
@@ -79,4 +77,13 @@ fn main() {
         eprintln!("hitcounter: {msg}");
         std::process::exit(code);
     }
+}
+
+/// Under a web server a configuration error is a response (the log line
+/// alone would leave the visitor a bare "500" and the owner guessing).
+fn cgi_config_error(e: &str) -> ! {
+    eprintln!("hitcounter: {e}");
+    let resp = cgi::encode(http::Resp::text(500, format!("hitcounter configuration error: {e}")), false);
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &resp);
+    std::process::exit(1)
 }

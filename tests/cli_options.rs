@@ -173,3 +173,24 @@ fn migrate_is_dispatched() {
     let line = usage_error(&run(dir.path(), &["list", "--dry-run"], ""), "list --dry-run");
     assert!(line.contains("--dry-run"), "{line}");
 }
+
+#[test]
+fn under_a_web_server_a_config_error_is_a_500_page_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hitcounter.toml");
+    std::fs::write(&file, "cookie-windw = 60\n").unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("HITCOUNTER_CONFIG", &file)
+        .env("GATEWAY_INTERFACE", "CGI/1.1")
+        .env("REQUEST_METHOD", "GET")
+        .env("PATH_INFO", "/count")
+        .env("QUERY_STRING", "url=example.com")
+        .output()
+        .unwrap();
+    let page = stdout(&out);
+    assert!(page.starts_with("Status: 500 "), "{page}");
+    assert!(page.contains("cookie-windw"), "the visitor's page names the key: {page}");
+    assert!(stderr(&out).contains("cookie-windw"), "and the web server's log too");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -23,32 +23,7 @@ use options::{Given, Settings};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./hitcounter.db";
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServeConfig {
-    pub listen: String,
-    pub db: PathBuf,
-    pub cookie_window: u64,
-    pub public_url: Option<String>,
-    pub enable_ssl: bool,
-    pub flush_interval_ms: u64,
-    pub max_pending: usize,
-    pub workers: usize,
-    pub top_domains: usize,
-    pub timezone: chrono::FixedOffset,
-    pub metrics: bool,
-    pub metrics_prefix: String,
-    pub trust_proxy: bool,
-    /// Certificate chain and private key files for native HTTPS.
-    pub tls: Option<(PathBuf, PathBuf)>,
-    pub quiet: bool,
-}
-
-impl ServeConfig {
-    /// How often the flusher runs (write-through mode still polls for admin changes).
-    pub fn flush_period(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(if self.flush_interval_ms == 0 { 250 } else { self.flush_interval_ms })
-    }
-}
+pub use crate::settings::ServeConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Format {

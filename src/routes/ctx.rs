@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::cli::ServeConfig;
 use crate::counter::Counter;
 use crate::http::Req;
 use crate::metrics::Metrics;
 use crate::render::page;
+use crate::settings::ServeConfig;
 
 /// The top-sites table and when it was computed.
 pub type TopSites = (Instant, Vec<(String, u64)>);

@@ -11,13 +11,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::ServeConfig;
 use crate::counter::Counter;
 use crate::http::response::HTML;
 use crate::http::{Method, Req, Resp};
 use crate::metrics::Metrics;
 use crate::render::escape::markup;
 use crate::routes::{self, Ctx};
+use crate::settings::ServeConfig;
 use crate::store::{Role, Store};
 use crate::target;
 

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::ServeConfig;
 use crate::counter::flusher::Flusher;
 use crate::counter::Counter;
 use crate::http::{request, Resp};
 use crate::logging::{self, info};
 use crate::metrics::Metrics;
 use crate::routes::{self, Ctx};
+use crate::settings::ServeConfig;
 use crate::store::{Role, Store};
 use crate::target;
 
