@@ -248,41 +248,35 @@ impl Flusher {
     /// and checkpoints so that the `.db` file alone is complete. False if
     /// hits could not be stored.
     pub fn finish(mut self) -> bool {
-        let start = Instant::now();
-        let mut wait = Duration::from_millis(50);
+        let until = Instant::now() + FINAL_FLUSH_LIMIT;
         self.log_overflow();
-        loop {
-            match self.flush_now() {
-                Ok(_) => break,
-                Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
-                    info(&format!("final write failed ({e}); retrying"));
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(MAX_BACKOFF);
-                }
-                Err(e) => {
-                    info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
-                    return false;
-                }
-            }
+        if let Err(e) = retry(until, "final write", || self.flush_now().map(|_| ())) {
+            info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
+            return false;
         }
         // Every hit is stored now. Logged hits that cannot be folded are
         // still stored: the next start folds them.
-        loop {
-            match self.store.fold() {
-                Ok(_) => break,
-                Err(e) if start.elapsed() < FINAL_FLUSH_LIMIT => {
-                    info(&format!("folding the hit log failed ({e}); retrying"));
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(MAX_BACKOFF);
-                }
-                Err(e) => {
-                    info(&format!("warning: the hit log could not be folded ({e}); the next start folds it"));
-                    break;
-                }
-            }
+        if let Err(e) = retry(until, "folding the hit log", || self.store.fold().map(|_| ())) {
+            info(&format!("warning: the hit log could not be folded ({e}); the next start folds it"));
         }
         let _ = self.store.checkpoint();
         true
+    }
+}
+
+/// Runs `f` until it succeeds or `until` passes, with a doubling pause;
+/// each failure is logged as `what` failing.
+fn retry(until: Instant, what: &str, mut f: impl FnMut() -> store::Result<()>) -> store::Result<()> {
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match f() {
+            Err(e) if Instant::now() < until => {
+                info(&format!("{what} failed ({e}); retrying"));
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(MAX_BACKOFF);
+            }
+            done => return done,
+        }
     }
 }
 
