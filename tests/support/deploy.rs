@@ -1,9 +1,11 @@
 //! Deployment: real daemons (nginx, Apache) started on free loopback ports in
 //! their own process group, every wait bounded, everything killed on drop;
 //! and `install.sh` run with `DESTDIR` into a temporary root (never the real
-//! system). Used by `nginx.rs`, `cgi_apache.rs` and `install.rs`.
+//! system), with the paths it writes. Used by `nginx.rs`, `cgi_apache.rs`,
+//! `install.rs` and `install_config.rs`.
 
 use super::process::{clear_env, stop_group};
+use super::BIN;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,15 @@ impl Drop for Daemon {
 // ---------------------------------------------------------------------------
 // install.sh
 
+pub const UNIT: &str = "etc/systemd/system/hitcounter.service";
+pub const SITE: &str = "etc/nginx/sites-available/hitcounter.conf";
+pub const LINK: &str = "etc/nginx/sites-enabled/hitcounter.conf";
+pub const BINARY: &str = "usr/local/bin/hitcounter";
+
+/// Every option set, to values a test can check for.
+pub const FULL: [&str; 8] =
+    ["--domain", "counter.example.com", "--port", "9123", "--db-dir", "/srv/hits", "--binary", BIN];
+
 pub fn install_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
 }
@@ -91,4 +102,14 @@ pub fn install_sh_ok(root: &Path, args: &[&str]) -> Run {
     let run = install_sh(root, args);
     assert!(run.ok, "install.sh {args:?} failed\n{}", run.all());
     run
+}
+
+/// The text of the installed file `rel` (relative to `root`).
+pub fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+/// The lines of `text`, trimmed.
+pub fn lines(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).collect()
 }

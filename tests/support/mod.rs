@@ -20,6 +20,8 @@
 //! - `shields.rs`: what shields draws (styles, colours, layout checks).
 //! - `browser.rs`: the WebDriver client for headless Chromium.
 //! - `deploy.rs`: real daemons (nginx, Apache) and `install.sh`.
+//! - `history.rs`: history over HTTP (`stats.json`, seeded daily rows, the
+//!   bars of a chart).
 //!
 //! Every wait is bounded.
 // Each test file is its own crate and uses only some of the helpers.
@@ -29,6 +31,7 @@ pub mod badge;
 pub mod browser;
 pub mod db;
 pub mod deploy;
+pub mod history;
 pub mod http;
 pub mod load;
 pub mod process;

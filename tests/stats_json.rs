@@ -1,26 +1,22 @@
-//! Issue 4, history over real HTTP against the real binary:
-//! `/nocount/stats.json` (parsed as JSON: window, order, zero filling,
-//! totals, `days` limits), history written before the server started (rows
-//! seeded into `daily`), the `--timezone` day boundary, the embeddable
-//! `/nocount/graph.svg` (parsed as XML, one bar per day) and the `/stats`
-//! page (escaped key, total, inline SVG). None of them may count.
+//! History over real HTTP against the real binary, as `/nocount/stats.json`
+//! reports it (parsed as JSON: window, order, zero filling, totals, the
+//! `days` limits that `graph.svg` and `/stats` share), history written before
+//! the server started (rows seeded into `daily`, read back as JSON and as
+//! `graph.svg`), and the `--timezone` day boundary (also of the badge's
+//! `view=today`; IANA names are refused). None of them may count.
 
 mod support;
 
 use chrono::{Duration as Days, FixedOffset, NaiveDate, Utc};
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use support::history::*;
 use support::*;
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 fn srv() -> &'static Server {
     shared(&SERVER, Server::start)
-}
-
-fn utc_today() -> NaiveDate {
-    Utc::now().date_naive()
 }
 
 /// Today's date at a fixed offset from UTC (seconds east).
@@ -39,16 +35,6 @@ fn on_one_day<T>(east: i32, mut f: impl FnMut() -> T) -> Option<(NaiveDate, T)> 
         }
     }
     None
-}
-
-fn stats_json(s: &Server, url: &str, extra: &str) -> serde_json::Value {
-    let path = format!("/nocount/stats.json?url={}{extra}", enc(url));
-    let r = s.get(&path);
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    let ct = r.header("content-type").unwrap_or("");
-    assert!(ct.starts_with("application/json"), "{path}: content-type {ct:?}");
-    assert!(set_cookies(&r).is_empty(), "{path}: stats never set the counting cookie");
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {}", r.text()))
 }
 
 /// `days` as (date, hits), checking each entry is exactly `{date, hits}`.
@@ -71,23 +57,6 @@ fn assert_window(days: &[(String, u64)], n: usize, last: NaiveDate, what: &str) 
     for (i, (date, _)) in days.iter().enumerate() {
         let want = last - Days::days((n - 1 - i) as i64);
         assert_eq!(date, &day(want), "{what}: entry {i} of {n} (oldest first, ending {last})");
-    }
-}
-
-fn num(v: &serde_json::Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} is not a whole number: {v}"))
-}
-
-/// A counter to seed: key, total, per-day hits.
-type Seed<'a> = (&'a str, u64, Vec<(NaiveDate, u64)>);
-
-/// Creates the database with the binary, then writes counters and daily
-/// rows directly: (key, total, [(date, hits)]).
-fn seed(db: &Path, rows: &[Seed]) {
-    let conn = create_db(db);
-    let now = Utc::now().timestamp();
-    for (key, total, days) in rows {
-        insert_counter(&conn, key, *total, now, days);
     }
 }
 
@@ -302,155 +271,4 @@ fn iana_timezone_names_are_refused() {
         let err = stderr_of(&out);
         assert_eq!(err.trim_end().lines().count(), 1, "--timezone {bad}: one line: {err:?}");
     }
-}
-
-// ---------------------------------------------------------------------------
-// graph.svg
-
-#[derive(Debug)]
-struct Bar {
-    x: f64,
-    height: f64,
-}
-
-/// Checks a chart response (200 SVG, well-formed) and returns its bars.
-fn chart_bars(r: &Resp, what: &str) -> Vec<Bar> {
-    assert_eq!(r.status, 200, "{what}: {}", r.text());
-    let ct = r.header("content-type").unwrap_or("");
-    assert!(ct.starts_with("image/svg+xml"), "{what}: content-type {ct:?}");
-    assert!(set_cookies(r).is_empty(), "{what}: no counting cookie");
-    svg_bars(&r.text(), what)
-}
-
-fn svg_bars(svg: &str, what: &str) -> Vec<Bar> {
-    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{what}: not well-formed XML ({e}): {svg}"));
-    assert_eq!(doc.root_element().tag_name().name(), "svg", "{what}");
-    doc.descendants()
-        .filter(|n| n.has_tag_name("rect") && n.attribute("class").is_some_and(|c| c.split(' ').any(|c| c == "bar")))
-        .map(|n| {
-            let f = |a: &str| n.attribute(a).and_then(|v| v.parse::<f64>().ok());
-            Bar {
-                x: f("x").unwrap_or_else(|| panic!("{what}: bar x")),
-                height: f("height").unwrap_or_else(|| panic!("{what}: bar height")),
-            }
-        })
-        .collect()
-}
-
-/// Bars left to right, zero high on empty days, heights proportional.
-fn assert_bars_follow(bars: &[Bar], hits: &[u64], what: &str) {
-    assert_eq!(bars.len(), hits.len(), "{what}: one bar per day");
-    for w in bars.windows(2) {
-        assert!(w[0].x < w[1].x, "{what}: bars left to right, oldest first: {bars:?}");
-    }
-    let max = hits.iter().copied().max().unwrap_or(0);
-    let tallest = bars.iter().map(|b| b.height).fold(0.0, f64::max);
-    for (b, &h) in bars.iter().zip(hits) {
-        if h == 0 {
-            assert_eq!(b.height, 0.0, "{what}: empty day has no bar height: {b:?}");
-        } else {
-            assert!(b.height > 0.0, "{what}: a day with hits has a visible bar: {b:?}");
-            let want = tallest * h as f64 / max as f64;
-            assert!((b.height - want).abs() <= 0.02 * tallest + 0.1, "{what}: bar {b:?} for {h} of max {max}");
-        }
-    }
-}
-
-#[test]
-fn graph_svg_has_one_bar_per_day_and_never_counts() {
-    let s = srv();
-    let url = uniq_url("graph");
-    for _ in 0..3 {
-        assert_eq!(s.get(&format!("/count?url={}", enc(&url))).status, 200);
-    }
-    for (q, n) in [("", 30), ("&days=1", 1), ("&days=7", 7), ("&days=366", 366)] {
-        let path = format!("/nocount/graph.svg?url={}{q}", enc(&url));
-        let bars = chart_bars(&s.get(&path), &path);
-        let mut hits = vec![0; n];
-        hits[n - 1] = 3;
-        assert_bars_follow(&bars, &hits, &path);
-    }
-    assert_eq!(peek(s, &url), 3, "graph.svg never counts");
-    let fresh = uniq_url("graph-fresh");
-    let bars = chart_bars(&s.get(&format!("/nocount/graph.svg?url={}&days=5", enc(&fresh))), "fresh");
-    assert_bars_follow(&bars, &[0; 5], "fresh");
-    assert_eq!(peek(s, &fresh), 0, "graph.svg never creates a count");
-    // Referer works like for the badge.
-    let r = s.get_h("/nocount/graph.svg?days=2", &[("Referer", &format!("https://{url}"))]);
-    let bars = chart_bars(&r, "graph by Referer");
-    assert_bars_follow(&bars, &[0, 3], "graph by Referer");
-    assert_eq!(peek(s, &url), 3);
-}
-
-// ---------------------------------------------------------------------------
-// /stats page
-
-fn stats_page(s: &Server, path: &str) -> String {
-    let r = s.get(path);
-    assert_eq!(r.status, 200, "{path}: {}", r.text());
-    let ct = r.header("content-type").unwrap_or("");
-    assert!(ct.starts_with("text/html"), "{path}: content-type {ct:?}");
-    assert!(set_cookies(&r).is_empty(), "{path}: no counting cookie");
-    r.text()
-}
-
-/// The inline chart of a page, parsed.
-fn inline_chart(html: &str, what: &str) -> Vec<Bar> {
-    let start = html.find("<svg").unwrap_or_else(|| panic!("{what}: no inline <svg"));
-    let end = html[start..].find("</svg>").unwrap_or_else(|| panic!("{what}: no </svg>")) + start + 6;
-    svg_bars(&html[start..end], what)
-}
-
-#[test]
-fn stats_page_shows_total_today_and_an_inline_chart() {
-    let dir = tempdir();
-    let db = dir.path().join("hitcounter.db");
-    let key = "page.stats-http.test/post";
-    let t = utc_today();
-    seed(&db, &[(key, 31337, vec![(t - Days::days(2), 40), (t - Days::days(1), 20)])]);
-    let s = Server::start_with(Opts { dir: Some(dir), ..Opts::default() });
-    assert_eq!(s.get(&format!("/count?url={}", enc(key))).status, 200);
-    let html = stats_page(&s, &format!("/stats?url={}", enc(key)));
-    assert!(html.contains(key), "page names the key");
-    assert!(html.contains("31,338") || html.contains("31338"), "page shows the total 31338");
-    let bars = inline_chart(&html, "/stats");
-    assert_eq!(bars.len(), 30, "default 30 days in the chart");
-    if utc_today() == t {
-        let mut hits = vec![0; 30];
-        hits[27] = 40;
-        hits[28] = 20;
-        hits[29] = 1;
-        assert_bars_follow(&bars, &hits, "/stats chart");
-    }
-    let html7 = stats_page(&s, &format!("/stats?url={}&days=7", enc(key)));
-    assert_eq!(inline_chart(&html7, "/stats days=7").len(), 7, "days applies to the page");
-    assert!(!html.contains("<script src=\"http") && !html.contains("cdn"), "no CDN on the stats page");
-    assert_eq!(peek(&s, key), 31338, "/stats never counts");
-}
-
-#[test]
-fn stats_page_and_chart_escape_hostile_keys() {
-    let s = srv();
-    let host = uniq_url("evil").replace("/page", "");
-    let key = format!("{host}/<img src=x onerror=alert(1)>\"'&<script>alert(2)</script>");
-    assert_eq!(s.get(&format!("/count?url={}", enc(&key))).status, 200);
-    let v = stats_json(s, &key, "&days=2");
-    assert_eq!(v["url"], key.as_str(), "JSON carries the key as a string: {v}");
-    assert_eq!(num(&v, "total"), 1);
-    let html = stats_page(s, &format!("/stats?url={}", enc(&key)));
-    assert!(!html.contains("<img src=x"), "markup injected into /stats");
-    assert!(!html.contains("<script>alert"), "script injected into /stats");
-    assert!(!html.contains(&key), "the raw key appears unescaped");
-    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "the key is shown, escaped");
-    assert!(html.contains(&host), "the host is shown");
-    inline_chart(&html, "hostile /stats");
-    let r = s.get(&format!("/nocount/graph.svg?url={}&days=3", enc(&key)));
-    let bars = chart_bars(&r, "hostile graph");
-    assert_bars_follow(&bars, &[0, 0, 1], "hostile graph");
-    let svg = r.text();
-    let doc = roxmltree::Document::parse(&svg).expect("graph XML");
-    assert!(!doc.descendants().any(|n| n.has_tag_name("script") || n.has_tag_name("img")), "markup in the graph");
-    let title = doc.descendants().find(|n| n.has_tag_name("title")).and_then(|n| n.text()).unwrap_or("");
-    assert!(title.contains(&key), "graph title names the key: {title:?}");
-    assert_eq!(peek(s, &key), 1);
 }
