@@ -8,6 +8,7 @@
 //! `logging`, `clock` and `limits` are leaves any layer may use. Nothing imports from
 //! a layer above it.
 
+mod backup;
 mod cli;
 mod clock;
 mod cookie;
@@ -72,6 +73,9 @@ fn main() {
         Command::Export { db, format } => admin::export(&db, format),
         Command::Import { db, file } => admin::import(&db, &file),
         Command::Migrate { db, dry_run } => admin::migrate(&db, dry_run),
+        Command::Backup { db, to, keep } => cli::backups::backup(&db, &to, keep),
+        Command::Restore { db, from, force } => cli::backups::restore(&db, &from, force),
+        Command::BackupsList { at } => cli::backups::list(&at),
     };
     if let Err(admin::Failure(msg, code)) = result {
         eprintln!("hitcounter: {msg}");

@@ -28,6 +28,13 @@ pub struct Metrics {
     /// Micros since `started` when the running flush began; 0 when idle.
     flush_began: AtomicU64,
     failure: Mutex<Option<String>>,
+    /// Milliseconds between periodic backups; 0 when there are none.
+    backup_every_ms: AtomicU64,
+    /// Micros since `started` of the last successful backup; 0 = none yet.
+    backup_ok: AtomicU64,
+    /// Unix time of the last successful backup.
+    backup_ok_unix: AtomicU64,
+    backup_failures: AtomicU64,
 }
 
 /// Index of a status; statuses not listed share the last slot ("other").
@@ -52,6 +59,10 @@ impl Metrics {
             last_flush_ok: AtomicU64::new(0),
             flush_began: AtomicU64::new(0),
             failure: Mutex::new(None),
+            backup_every_ms: AtomicU64::new(0),
+            backup_ok: AtomicU64::new(0),
+            backup_ok_unix: AtomicU64::new(0),
+            backup_failures: AtomicU64::new(0),
         }
     }
 
@@ -84,7 +95,23 @@ impl Metrics {
         }
     }
 
-    /// `Ok` when the last write worked and writes keep up with `period`.
+    /// Periodic backups are on, one every `interval`.
+    pub fn backups_every(&self, interval: Duration) {
+        self.backup_every_ms.store(interval.as_millis().max(1) as u64, Relaxed);
+    }
+
+    /// A backup succeeded (or found nothing changed since the last one).
+    pub fn backup_done(&self) {
+        self.backup_ok.store(self.started.elapsed().as_micros().max(1) as u64, Relaxed);
+        self.backup_ok_unix.store(chrono::Utc::now().timestamp().max(0) as u64, Relaxed);
+    }
+
+    pub fn backup_failed(&self) {
+        self.backup_failures.fetch_add(1, Relaxed);
+    }
+
+    /// `Ok` when the last write worked, writes keep up with `period`, and
+    /// periodic backups (if on) succeeded within three intervals.
     pub fn health(&self, period: Duration) -> Result<(), String> {
         if let Some(e) = self.failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Err(format!("database not writable: {e}"));
@@ -102,6 +129,15 @@ impl Metrics {
         let allowed = (period * 20).max(Duration::from_secs(10));
         if since_ok > allowed {
             return Err(format!("no successful write for {}s", since_ok.as_secs()));
+        }
+        let every = Duration::from_millis(self.backup_every_ms.load(Relaxed));
+        if !every.is_zero() {
+            let last = Duration::from_micros(self.backup_ok.load(Relaxed));
+            let since = self.started.elapsed().saturating_sub(last);
+            if since > every * 3 {
+                let when = if last.is_zero() { "since start".to_string() } else { format!("for {}s", since.as_secs()) };
+                return Err(format!("no successful backup {when} (one every {}s expected)", every.as_secs()));
+            }
         }
         Ok(())
     }
@@ -152,6 +188,15 @@ impl Metrics {
             "Counters whose counts are held in memory (the rest are read from the database).",
             in_memory.to_string(),
         );
+        if self.backup_every_ms.load(Relaxed) > 0 {
+            gauge(
+                &mut out,
+                "backup_last_success_timestamp_seconds",
+                "Unix time of the last successful backup (0: none yet).",
+                self.backup_ok_unix.load(Relaxed).to_string(),
+            );
+            counter(&mut out, "backup_failures_total", "Failed backups.", self.backup_failures.load(Relaxed));
+        }
         out
     }
 }
@@ -202,5 +247,21 @@ mod tests {
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("waited"));
         m.flushed(Duration::ZERO, Ok(()));
         assert!(m.health(Duration::from_millis(100)).is_ok());
+    }
+
+    #[test]
+    fn backups_that_stop_make_the_server_unhealthy() {
+        let m = Metrics { started: Instant::now() - Duration::from_secs(10), ..Metrics::new(Vec::new()) };
+        m.flushed(Duration::ZERO, Ok(()));
+        assert!(m.health(Duration::from_millis(100)).is_ok(), "backups off");
+        m.backups_every(Duration::from_secs(3));
+        assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("no successful backup since start"));
+        m.backup_done();
+        assert!(m.health(Duration::from_millis(100)).is_ok());
+        m.backup_failed();
+        let text = m.render("hc", 0, None, 0);
+        assert!(
+            text.contains("hc_backup_failures_total 1") && text.contains("hc_backup_last_success_timestamp_seconds 1")
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The settings of a server (or one CGI request) once the command line,
 //! the environment and the config file have been read (`cli` builds them).
-//! A leaf: every layer below the CLI reads them, none of them parses.
+//! Plain data: every layer below the CLI reads them, none of them parses.
 
 use std::path::PathBuf;
 
@@ -22,6 +22,8 @@ pub struct ServeConfig {
     /// Certificate chain and private key files for native HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub quiet: bool,
+    /// Periodic backups, and restore on start (serve only).
+    pub backup: Option<crate::backup::periodic::Config>,
 }
 
 impl ServeConfig {

@@ -14,6 +14,9 @@ pub enum Sub {
     Export,
     Import,
     Migrate,
+    Backup,
+    Restore,
+    Backups,
     Cgi,
 }
 
@@ -126,6 +129,41 @@ pub static COMMANDS: &[Cmd] = &[
         ],
     },
     Cmd {
+        sub: Sub::Backup,
+        name: "backup",
+        args: "DEST",
+        summary: &["a consistent snapshot to DEST: a file, a", "folder or s3://BUCKET/PREFIX"],
+        about: &[
+            "Writes a consistent snapshot of the database (a plain SQLite file with",
+            "every count and per-day row) while a server may be running. DEST is a",
+            "file (written atomically), a folder, or s3://BUCKET/PREFIX; into a folder",
+            "or S3 it goes as YYYYmmddHHMMSS.db and then as latest.db, and only the",
+            "newest --backup-keep timestamped copies are kept. S3 credentials and",
+            "endpoint come from AWS_* variables or AWS_PROFILE (see docs/operations.md).",
+        ],
+    },
+    Cmd {
+        sub: Sub::Restore,
+        name: "restore",
+        args: "SOURCE",
+        summary: &["put a backup in the database's place", "(a file, or s3://BUCKET/PREFIX[/NAME])"],
+        about: &[
+            "Restores a backup: SOURCE is a file, a folder or s3://BUCKET/PREFIX (the",
+            "newest backup: latest.db, else the original hit counter's latest.bak),",
+            "or s3://BUCKET/PREFIX/NAME. The backup is checked first (integrity, our",
+            "schema or the original's, whose SQL dumps are converted). An existing",
+            "database is replaced only with --force and kept as DB.before-restore.",
+            "No server may be running on the database.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Backups,
+        name: "backups",
+        args: "list LOCATION",
+        summary: &["the backups in a folder or S3 prefix", "with time and size"],
+        about: &["Lists the backups in a folder or under s3://BUCKET/PREFIX: name, time, size."],
+    },
+    Cmd {
         sub: Sub::Cgi,
         name: "cgi",
         args: "",
@@ -180,5 +218,8 @@ mod tests {
         assert_eq!(syn("export"), "export [--format csv|json]");
         assert_eq!(syn("migrate"), "migrate [--dry-run]");
         assert_eq!(syn("cgi"), "cgi [OPTIONS]");
+        assert_eq!(syn("backup"), "backup DEST [--backup-keep N]");
+        assert_eq!(syn("restore"), "restore SOURCE [--force]");
+        assert_eq!(syn("backups"), "backups list LOCATION");
     }
 }

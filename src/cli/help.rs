@@ -26,6 +26,13 @@ A flag beats its environment variable, which beats a config file:
 HITCOUNTER_CONFIG, else hitcounter.toml next to the binary, with lines
 `NAME = value` (NAME an environment variable above, or a flag name such as
 db or cookie-window; any other NAME is an error).
+
+S3 backups take their credentials and endpoint from the environment only:
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION or
+AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, or AWS_PROFILE
+with ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,
+AWS_CONFIG_FILE).
+
 ";
 
 /// The overview, or `sub`'s page.
@@ -120,10 +127,16 @@ fn option_lines(o: &Opt) -> Vec<String> {
 /// `left`, then `right`'s lines from `column` on (two spaces after a long `left`).
 fn columns<S: AsRef<str>>(out: &mut String, left: &str, right: &[S], column: usize) {
     out.push_str(left);
-    let pad = if left.len() + 2 <= column { column - left.len() } else { 2 };
+    // A long left side gets its text on the lines below.
+    let pad = if left.len() + 2 <= column {
+        column - left.len()
+    } else {
+        out.push('\n');
+        column
+    };
     for (i, line) in right.iter().enumerate() {
         let pad = if i == 0 { pad } else { column };
-        out.extend(std::iter::repeat(' ').take(pad));
+        out.extend(std::iter::repeat_n(' ', pad));
         out.push_str(line.as_ref());
         out.push('\n');
     }

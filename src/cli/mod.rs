@@ -12,6 +12,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub mod admin;
+pub mod backups;
 pub mod commands;
 pub mod config;
 pub mod help;
@@ -23,6 +24,7 @@ use options::{Given, Settings};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./hitcounter.db";
 
+use crate::backup::{periodic, Location};
 pub use crate::settings::ServeConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,6 +44,9 @@ pub enum Command {
     Export { db: PathBuf, format: Format },
     Import { db: PathBuf, file: PathBuf },
     Migrate { db: PathBuf, dry_run: bool },
+    Backup { db: PathBuf, to: Location, keep: usize },
+    Restore { db: PathBuf, from: String, force: bool },
+    BackupsList { at: Location },
     Cgi(ServeConfig),
     Help(Option<Sub>),
     Version,
@@ -120,6 +125,14 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         Sub::Import => Command::Import { db, file: PathBuf::from(arg()) },
         Sub::Migrate => Command::Migrate { db, dry_run: s.switch("dry-run")? },
+        Sub::Backup => Command::Backup { db, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? },
+        Sub::Restore => Command::Restore { db, from: arg(), force: s.switch("force")? },
+        Sub::Backups => {
+            if arg() != "list" {
+                return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
+            }
+            Command::BackupsList { at: Location::parse(&arg())? }
+        }
     })
 }
 
@@ -193,7 +206,31 @@ fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
         workers,
         top_domains: s.number_or_default("top-domains")?,
         quiet: s.switch("quiet")?,
+        backup: backup_config(s)?,
     })
+}
+
+/// Periodic backups: `--backup-to`, or the original's `S3_BUCKET` (with
+/// `S3_KEY_PREFIX` used as it is, as the original did).
+fn backup_config(s: &Settings) -> Result<Option<periodic::Config>, String> {
+    let to = match (s.text("backup-to").filter(|t| !t.is_empty()), s.text("s3-bucket").filter(|b| !b.is_empty())) {
+        (Some(t), _) => match Location::parse(&t)? {
+            Location::File(p) => Location::Dir(p),
+            other => other,
+        },
+        (None, Some(bucket)) => Location::from_original_env(&bucket, &s.text("s3-key-prefix").unwrap_or_default()),
+        (None, None) => return Ok(None),
+    };
+    let secs: u64 = s.number_or_default("backup-interval")?;
+    if secs == 0 {
+        return Err("--backup-interval must be at least 1 second".into());
+    }
+    Ok(Some(periodic::Config {
+        to,
+        interval: std::time::Duration::from_secs(secs),
+        keep: s.number_or_default("backup-keep")?,
+        on_exit: s.switch("backup-on-exit")?,
+    }))
 }
 
 fn check_public_url(u: &str) -> Result<String, String> {
@@ -312,7 +349,21 @@ mod tests {
             (_, "metrics-prefix") => "m",
             (_, "tls-cert" | "tls-key") => "/t.pem",
             (_, "format") => "json",
+            (_, "backup-to") => "s3://bkt/p",
+            (_, "s3-bucket") => "bkt",
+            (_, "s3-key-prefix") => "p-",
             (_, flag) => panic!("add a sample value for --{flag}"),
+        }
+    }
+
+    /// What an option needs beside it to matter (backup settings need a
+    /// backup target).
+    fn companion(o: &Opt) -> Vec<(&'static str, &'static str)> {
+        match o.flag {
+            "s3-key-prefix" => vec![("S3_BUCKET", "bkt")],
+            "backup-interval" | "backup-on-exit" => vec![("HITCOUNTER_BACKUP_TO", "s3://bkt/x")],
+            "backup-keep" if o.subs[0] == Sub::Serve => vec![("HITCOUNTER_BACKUP_TO", "s3://bkt/x")],
+            _ => Vec::new(),
         }
     }
 
@@ -320,15 +371,26 @@ mod tests {
     fn every_option_is_reachable_by_flag_env_and_config_key() {
         for o in OPTIONS {
             let name = commands::get(o.subs[0]).name;
-            let base = parse_with(&[name], &[]);
+            let mut words = vec![name];
+            match o.subs[0] {
+                Sub::Backup => words.push("/tmp/b.db"),
+                Sub::Restore => words.push("/tmp/b.db"),
+                _ => {}
+            }
+            let with = companion(o);
+            let base = parse_with(&words, &with);
+            assert!(base.is_ok(), "{name}: {base:?}");
             let flag = format!("--{}", o.flag);
-            let mut args = vec![name, flag.as_str()];
+            let mut args = words.clone();
+            args.push(flag.as_str());
             if o.kind != Kind::Switch {
                 args.push(sample(o));
             }
-            assert_ne!(parse_with(&args, &[]), base, "{flag}");
+            assert_ne!(parse_with(&args, &with), base, "{flag}");
             for var in o.env {
-                assert_ne!(parse_with(&[name], &[(var, sample(o))]), base, "{var}");
+                let mut vars = with.clone();
+                vars.push((var, sample(o)));
+                assert_ne!(parse_with(&words, &vars), base, "{var}");
             }
             let underscored = o.flag.replace('-', "_");
             for key in o.env.iter().copied().chain([o.flag, &underscored]) {
@@ -337,9 +399,11 @@ mod tests {
                     assert!(file.is_err(), "{key} is no config key");
                     continue;
                 }
-                let file = file.unwrap();
+                let mut file = file.unwrap();
+                file.extend(with.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                 let env = |k: &str| file.get(k).cloned();
-                assert_ne!(parse(vec![name.into()], &env), base, "config key {key}");
+                let argv: Vec<OsString> = words.iter().map(OsString::from).collect();
+                assert_ne!(parse(argv, &env), base, "config key {key}");
             }
         }
     }

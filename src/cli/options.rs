@@ -35,8 +35,20 @@ pub struct Opt {
 }
 
 const SERVER: &[Sub] = &[Sub::Serve, Sub::Cgi];
-const EVERY: &[Sub] =
-    &[Sub::Serve, Sub::List, Sub::Get, Sub::Set, Sub::Delete, Sub::Export, Sub::Import, Sub::Migrate, Sub::Cgi];
+const EVERY: &[Sub] = &[
+    Sub::Serve,
+    Sub::List,
+    Sub::Get,
+    Sub::Set,
+    Sub::Delete,
+    Sub::Export,
+    Sub::Import,
+    Sub::Migrate,
+    Sub::Backup,
+    Sub::Restore,
+    Sub::Backups,
+    Sub::Cgi,
+];
 
 /// In the order of `--help` (a command's own options before the shared `--db`).
 pub static OPTIONS: &[Opt] = &[
@@ -205,6 +217,62 @@ pub static OPTIONS: &[Opt] = &[
         default: None,
         help: &["no per-request log lines"],
         subs: SERVER,
+    },
+    Opt {
+        flag: "backup-to",
+        kind: Kind::Text("DEST"),
+        env: &["HITCOUNTER_BACKUP_TO"],
+        default: None,
+        help: &["back up now and then to s3://BUCKET/PREFIX or a", "folder; a missing database is restored from there"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "s3-bucket",
+        kind: Kind::Text("NAME"),
+        env: &["S3_BUCKET"],
+        default: None,
+        help: &["the original's form of --backup-to s3://NAME/..."],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "s3-key-prefix",
+        kind: Kind::Text("PREFIX"),
+        env: &["S3_KEY_PREFIX"],
+        default: None,
+        help: &["with --s3-bucket: object names start with PREFIX"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "backup-interval",
+        kind: Kind::Number("SECS"),
+        env: &["HITCOUNTER_BACKUP_INTERVAL", "BKPINTERVAL"],
+        default: Some("900"),
+        help: &["seconds between backups (none if nothing changed)"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "backup-keep",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_BACKUP_KEEP"],
+        default: Some("96"),
+        help: &["timestamped backups kept (the newest); 0 keeps all"],
+        subs: &[Sub::Serve, Sub::Backup],
+    },
+    Opt {
+        flag: "backup-on-exit",
+        kind: Kind::Switch,
+        env: &["HITCOUNTER_BACKUP_ON_EXIT"],
+        default: None,
+        help: &["one more backup at a clean shutdown"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "force",
+        kind: Kind::Switch,
+        env: &[],
+        default: None,
+        help: &["replace an existing database (kept aside first)"],
+        subs: &[Sub::Restore],
     },
 ];
 

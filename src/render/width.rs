@@ -50,7 +50,7 @@ pub fn char_width(c: char) -> f64 {
 /// shields' rule: sum, truncate, and make odd so the text centres on a pixel.
 pub fn text_width(text: &str) -> u32 {
     let w = raw_width(text) as u32;
-    if w % 2 == 0 {
+    if w.is_multiple_of(2) {
         w + 1
     } else {
         w
@@ -162,7 +162,7 @@ mod tests {
     fn n_digits_follow_the_formula() {
         for n in 1..=12 {
             let w = (6.99 * n as f64) as u32;
-            let expected = if w % 2 == 0 { w + 1 } else { w };
+            let expected = if w.is_multiple_of(2) { w + 1 } else { w };
             assert_eq!(text_width(&"9".repeat(n)), expected, "{n} digits");
         }
     }

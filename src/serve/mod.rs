@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::backup::periodic::{self, Periodic};
+use crate::backup::{self, Objects, Source};
 use crate::counter::flusher::Flusher;
 use crate::counter::Counter;
 use crate::http::{request, Resp};
@@ -16,7 +18,7 @@ use crate::logging::{self, info};
 use crate::metrics::Metrics;
 use crate::routes::{self, Ctx};
 use crate::settings::ServeConfig;
-use crate::store::{Role, Store};
+use crate::store::{self, Role, Store};
 use crate::target;
 
 pub mod cgi;
@@ -40,6 +42,16 @@ struct Stop {
 
 pub fn serve(cfg: ServeConfig) -> i32 {
     listener::raise_fd_limit();
+    let backups = match &cfg.backup {
+        Some(b) => match start_backups(b, &cfg.db) {
+            Ok(objects) => Some((b.clone(), objects)),
+            Err(e) => {
+                info(&format!("error: {e}"));
+                return 1;
+            }
+        },
+        None => None,
+    };
     let (store, notes) = match Store::prepare_converting(&cfg.db, Role::Flusher, target::original_key) {
         Ok(ok) => ok,
         Err(e) => {
@@ -50,6 +62,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     for note in notes {
         info(&note);
     }
+    // Held until exit: `hitcounter restore` refuses to swap the file under us.
+    let _in_use = store::mark_in_use(&cfg.db);
     let last_event = match store.last_event() {
         Ok(id) => id,
         Err(e) => {
@@ -61,6 +75,13 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     // its own later could find the descriptors all taken by clients.
     let stores = match (0..cfg.workers).map(|_| Store::open(&cfg.db, Role::Worker)).collect::<Result<Vec<_>, _>>() {
         Ok(c) => c,
+        Err(e) => {
+            info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
+            return 1;
+        }
+    };
+    let backup_store = match backups.as_ref().map(|_| Store::open(&cfg.db, Role::Admin)).transpose() {
+        Ok(s) => s,
         Err(e) => {
             info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
             return 1;
@@ -100,6 +121,12 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
 
+    let periodic = backups.zip(backup_store).map(|((b, objects), store)| {
+        let periodic = Periodic::new(b, objects, store, cfg.db.clone(), metrics.clone());
+        let stop = stop.clone();
+        thread::Builder::new().name("backup".into()).spawn(move || periodic.run(&stop.shutdown)).expect("spawn backup")
+    });
+
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter, metrics, bound.addr.to_string()));
     let server = Arc::new(bound);
     let workers: Vec<_> = stores
@@ -124,11 +151,38 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         return 1;
     };
     let stored = flusher.finish();
+    if let Some(Ok(periodic)) = periodic.map(|t| t.join()) {
+        periodic.at_exit();
+    }
     if stop.fatal.load(Ordering::SeqCst) || !stored {
         return 1;
     }
     info("stopped cleanly; every counted hit is stored");
     0
+}
+
+/// Opens the backup storage and, when the database is missing, restores
+/// the latest backup into it before anything else touches the file. No
+/// backup there: an empty start, said in the log. A failed restore (bad
+/// credentials, a corrupt object) stops the server: starting empty would
+/// hide the owner's counts, and the next backup would overwrite `latest`.
+fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn Objects>, String> {
+    let objects =
+        backup::objects(&b.to, &|k| std::env::var(k).ok()).map_err(|e| format!("backups to {}: {e}", b.to))?;
+    if db.exists() {
+        return Ok(objects);
+    }
+    match backup::restore(Source::Objects(objects.as_ref(), None), db, false, target::original_key) {
+        Ok(Some(r)) => {
+            for line in r.converted {
+                info(&line);
+            }
+            info(&format!("restored {} counters from {} in {} into {}", r.counters, r.from, b.to, db.display()));
+        }
+        Ok(None) => info(&format!("no backup in {} yet; starting with an empty database", b.to)),
+        Err(e) => return Err(format!("restoring {} from {} failed: {e}", db.display(), b.to)),
+    }
+    Ok(objects)
 }
 
 /// Logs a fatal listener failure and starts the shutdown (exit code 1).

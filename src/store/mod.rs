@@ -30,10 +30,12 @@ mod log;
 pub mod original;
 mod read;
 mod schema;
+mod snapshot;
 mod write;
 
 pub use admin::Event;
 pub use read::Stored;
+pub use snapshot::{adopt, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, swap_in, Snapshot};
 pub use write::{Pending, Written};
 
 /// How long a connection waits for another writer before giving up.

@@ -193,6 +193,14 @@ pub fn convert(conn: &mut Connection, db: &Path, keys: KeyRule) -> Result<Report
     }
 }
 
+/// Converts in place without a copy first: for a file that is itself a
+/// copy (a backup being restored).
+pub fn convert_without_copy(conn: &mut Connection, keys: KeyRule) -> Result<Report, String> {
+    let report = plan(conn, keys)?;
+    write(conn, &report).map_err(|e| format!("converting the original database failed: {e}"))?;
+    Ok(report)
+}
+
 fn write(conn: &mut Connection, report: &Report) -> Result<(), String> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
     schema::create(&tx).map_err(|e| e.to_string())?;

@@ -41,7 +41,7 @@ pub fn verdana11(c: char) -> Option<f64> {
 pub fn text_width(s: &str) -> u64 {
     let w: f64 = s.trim().chars().map(|c| if c.is_control() { 0.0 } else { verdana11(c).unwrap_or(FALLBACK) }).sum();
     let w = (w + 1e-9).floor() as u64;
-    if w % 2 == 0 {
+    if w.is_multiple_of(2) {
         w + 1
     } else {
         w

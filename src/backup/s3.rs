@@ -1,0 +1,159 @@
+//! Backups in S3-compatible storage: requests signed with SigV4 by
+//! `rusty-s3` (presigned URLs, no hand-written signing), sent by `ureq`.
+//! Errors carry the server's own code (`SignatureDoesNotMatch`,
+//! `NoSuchBucket`, ...) and never a URL: a presigned URL is a credential
+//! for as long as it is valid.
+
+use rusty_s3::actions::{ListObjectsV2, S3Action};
+use rusty_s3::{Bucket, Credentials, UrlStyle};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use super::aws::Settings;
+use super::{Object, Objects};
+
+/// How long a signed request stays valid (a large upload must start
+/// within it).
+const SIGNED_FOR: Duration = Duration::from_secs(3600);
+/// Most bytes of an error answer read for its code and message.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+pub struct S3 {
+    bucket: Bucket,
+    credentials: Credentials,
+    prefix: String,
+    agent: ureq::Agent,
+}
+
+impl S3 {
+    pub fn new(bucket: &str, prefix: &str, s: &Settings) -> Result<S3, String> {
+        let endpoint = s.endpoint.parse().map_err(|e| format!("the S3 endpoint {:?} is not a URL: {e}", s.endpoint))?;
+        let style = if s.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
+        let bucket = Bucket::new(endpoint, style, bucket.to_string(), s.region.clone())
+            .map_err(|e| format!("cannot use bucket {bucket:?} at {}: {e}", s.endpoint))?;
+        let credentials = match &s.token {
+            Some(t) => Credentials::new_with_token(&s.key, &s.secret, t),
+            None => Credentials::new(&s.key, &s.secret),
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(60)))
+            .timeout_global(Some(Duration::from_secs(30 * 60)))
+            .build()
+            .new_agent();
+        Ok(S3 { bucket, credentials, prefix: prefix.to_string(), agent })
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
+
+/// A failed request, with the storage's error code when it sent one.
+fn failure(what: &str, resp: ureq::http::Response<ureq::Body>) -> String {
+    let status = resp.status().as_u16();
+    let mut body = String::new();
+    let _ = resp.into_body().into_reader().take(ERROR_BODY_LIMIT).read_to_string(&mut body);
+    let tag = |t: &str| {
+        let open = format!("<{t}>");
+        body.split_once(&open)
+            .and_then(|(_, rest)| rest.split_once(&format!("</{t}>")))
+            .map(|(v, _)| v.trim().to_string())
+    };
+    let mut msg = format!("S3 {what} failed: HTTP {status}");
+    if let Some(code) = tag("Code") {
+        msg.push_str(&format!(" {code}"));
+        if code == "SignatureDoesNotMatch" {
+            msg.push_str(" (the secret key is wrong: check AWS_SECRET_ACCESS_KEY)");
+        }
+    }
+    if let Some(m) = tag("Message") {
+        msg.push_str(&format!(": {m}"));
+    }
+    msg
+}
+
+fn transport(what: &str, e: ureq::Error) -> String {
+    format!("S3 {what} failed: {e}")
+}
+
+impl Objects for S3 {
+    fn put(&self, name: &str, file: &Path) -> Result<(), String> {
+        let key = self.key(name);
+        let url = self.bucket.put_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
+        let f = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let what = format!("upload of {key}");
+        let resp = self.agent.put(url.as_str()).send(&f).map_err(|e| transport(&what, e))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(failure(&what, resp))
+        }
+    }
+
+    fn get(&self, name: &str, to: &Path) -> Result<bool, String> {
+        let key = self.key(name);
+        let url = self.bucket.get_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
+        let what = format!("download of {key}");
+        let resp = self.agent.get(url.as_str()).call().map_err(|e| transport(&what, e))?;
+        if resp.status().as_u16() == 404 {
+            return Ok(false);
+        }
+        if !resp.status().is_success() {
+            return Err(failure(&what, resp));
+        }
+        let mut out = std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+        std::io::copy(&mut resp.into_body().into_reader(), &mut out).map_err(|e| format!("{what}: {e}"))?;
+        out.sync_all().map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+        Ok(true)
+    }
+
+    fn list(&self) -> Result<Vec<Object>, String> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut action = self.bucket.list_objects_v2(Some(&self.credentials));
+            action.with_prefix(self.prefix.as_str());
+            action.with_delimiter("/");
+            if let Some(t) = &token {
+                action.with_continuation_token(t.as_str());
+            }
+            let url = action.sign(SIGNED_FOR);
+            let resp = self.agent.get(url.as_str()).call().map_err(|e| transport("listing", e))?;
+            if !resp.status().is_success() {
+                return Err(failure("listing", resp));
+            }
+            let xml = resp.into_body().read_to_string().map_err(|e| transport("listing", e))?;
+            let page =
+                ListObjectsV2::parse_response(&xml).map_err(|e| format!("S3 listing: unexpected answer ({e})"))?;
+            for c in page.contents {
+                let Some(name) = c.key.strip_prefix(self.prefix.as_str()) else { continue };
+                if !name.is_empty() && !name.contains('/') {
+                    out.push(Object {
+                        name: name.to_string(),
+                        size: c.size.unwrap_or(0),
+                        modified: c.last_modified.unwrap_or_default(),
+                    });
+                }
+            }
+            match page.next_continuation_token {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn delete(&self, name: &str) -> Result<(), String> {
+        let key = self.key(name);
+        let url = self.bucket.delete_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
+        let what = format!("delete of {key}");
+        let resp = self.agent.delete(url.as_str()).call().map_err(|e| transport(&what, e))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(failure(&what, resp))
+        }
+    }
+}

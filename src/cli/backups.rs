@@ -1,0 +1,79 @@
+//! The backup commands: `backup DEST`, `restore SOURCE [--force]` and
+//! `backups list LOCATION`. S3 credentials come from the real environment
+//! (`AWS_*`, `AWS_PROFILE`), never from arguments, so they stay out of
+//! shell histories and process lists.
+
+use std::path::Path;
+
+use super::admin::Failure;
+use crate::backup::{self, Location, Source};
+use crate::store::{OpenError, Store};
+use crate::target;
+
+type Outcome = Result<(), Failure>;
+
+fn real_env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
+fn fail(e: String) -> Failure {
+    Failure(e, 1)
+}
+
+pub fn backup(db: &Path, to: &Location, keep: usize) -> Outcome {
+    let store = Store::open_read_only(db).map_err(|e| match e {
+        OpenError::Missing => fail(format!("no database at {}", db.display())),
+        OpenError::Original => {
+            fail(format!("{} is a database of the original hit counter: run `hitcounter migrate` first", db.display()))
+        }
+        OpenError::Other(e) => fail(e),
+    })?;
+    let objects = match to {
+        Location::File(_) => None,
+        other => Some(backup::objects(other, &real_env).map_err(fail)?),
+    };
+    let w = backup::backup(&store, db, to, objects.as_deref(), keep).map_err(fail)?;
+    let pruned = if w.pruned > 0 { format!("; {} old copies deleted", w.pruned) } else { String::new() };
+    let place = if objects.is_some() { format!(" in {to}") } else { String::new() };
+    eprintln!("backed up {} counters ({} bytes) to {}{place}{pruned}", w.counters, w.bytes, w.name);
+    Ok(())
+}
+
+pub fn restore(db: &Path, from: &str, force: bool) -> Outcome {
+    // `s3://BUCKET/PREFIX/NAME.db` (or `.bak`) names one backup.
+    let named = from.starts_with("s3://") && (from.ends_with(".db") || from.ends_with(".bak"));
+    let (location, name) = match named.then(|| from.rsplit_once('/')).flatten() {
+        Some((prefix, name)) => (Location::parse(prefix).map_err(fail)?, Some(name)),
+        None => (Location::parse(from).map_err(fail)?, None),
+    };
+    let objects = match &location {
+        Location::File(_) => None,
+        other => Some(backup::objects(other, &real_env).map_err(fail)?),
+    };
+    let source = match (&location, objects.as_deref()) {
+        (_, Some(objects)) => Source::Objects(objects, name),
+        (Location::File(path), None) => Source::File(path),
+        (other, None) => return Err(fail(format!("cannot read backups from {other}"))),
+    };
+    let restored = backup::restore(source, db, force, target::original_key)
+        .map_err(fail)?
+        .ok_or_else(|| fail(format!("there is no backup in {location}")))?;
+    for line in &restored.converted {
+        eprintln!("{line}");
+    }
+    eprintln!("restored {} counters from {} into {}", restored.counters, restored.from, db.display());
+    if let Some(kept) = restored.kept {
+        eprintln!("the replaced database is at {}", kept.display());
+    }
+    Ok(())
+}
+
+pub fn list(at: &Location) -> Outcome {
+    let objects = backup::objects(at, &real_env).map_err(fail)?;
+    let mut all = objects.list().map_err(fail)?;
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    for o in all {
+        println!("{}\t{}\t{}", o.name, o.modified, o.size);
+    }
+    Ok(())
+}
