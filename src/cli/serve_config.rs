@@ -1,0 +1,104 @@
+//! The settings of a server (or one CGI request) from the option values:
+//! each read as a flag, else an environment variable (or config-file key),
+//! else its default, and checked. Errors are one line for the user.
+
+use std::path::PathBuf;
+
+use super::values::{Given, Settings};
+use super::Env;
+use crate::backup::{periodic, Location};
+use crate::settings::ServeConfig;
+
+/// The configuration of a CGI request: environment and config file only
+/// (web servers may pass the query as arguments, so those are ignored).
+pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> {
+    let s = Settings { given: Given::default(), env };
+    let db = s.text("db").filter(|p| !p.is_empty());
+    serve_config(&s, db.map_or(default_db, PathBuf::from))
+}
+
+pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
+    let listen = s.text_or_default("listen");
+    if listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
+    }
+    let public_url = match s.text("public-url").filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => Some(check_public_url(&u)?),
+    };
+    let workers = s.number_or_default("workers")?;
+    if workers == 0 || workers > 256 {
+        return Err(format!("--workers must be between 1 and 256, got {workers}"));
+    }
+    let max_pending = s.number_or_default("max-pending")?;
+    if max_pending == 0 {
+        return Err("--max-pending must be at least 1".into());
+    }
+    let timezone = crate::clock::parse_offset(&s.text_or_default("timezone"))?;
+    let metrics_prefix = s.text_or_default("metrics-prefix");
+    let valid_prefix = metrics_prefix.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && metrics_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if !valid_prefix {
+        return Err(format!("METRICS_PREFIX must be a Prometheus metric name like hitcounter, got {metrics_prefix:?}"));
+    }
+    let cert = s.text("tls-cert").filter(|s| !s.is_empty());
+    let key = s.text("tls-key").filter(|s| !s.is_empty());
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok(ServeConfig {
+        listen,
+        timezone,
+        metrics: s.switch("metrics")?,
+        metrics_prefix,
+        trust_proxy: s.switch("trust-proxy")?,
+        tls,
+        db,
+        cookie_window: s.number_or_default("cookie-window")?,
+        public_url,
+        enable_ssl: s.switch("enable-ssl")?,
+        flush_interval_ms: s.number_or_default("flush-interval")?,
+        max_pending,
+        workers,
+        top_domains: s.number_or_default("top-domains")?,
+        quiet: s.switch("quiet")?,
+        backup: backup_config(s)?,
+    })
+}
+
+/// Periodic backups: `--backup-to`, or the original's `S3_BUCKET` (with
+/// `S3_KEY_PREFIX` used as it is, as the original did).
+fn backup_config(s: &Settings) -> Result<Option<periodic::Config>, String> {
+    let to = match (s.text("backup-to").filter(|t| !t.is_empty()), s.text("s3-bucket").filter(|b| !b.is_empty())) {
+        (Some(t), _) => match Location::parse(&t)? {
+            Location::File(p) => Location::Dir(p),
+            other => other,
+        },
+        (None, Some(bucket)) => Location::from_original_env(&bucket, &s.text("s3-key-prefix").unwrap_or_default()),
+        (None, None) => return Ok(None),
+    };
+    let secs: u64 = s.number_or_default("backup-interval")?;
+    if secs == 0 {
+        return Err("--backup-interval must be at least 1 second".into());
+    }
+    Ok(Some(periodic::Config {
+        to,
+        interval: std::time::Duration::from_secs(secs),
+        keep: s.number_or_default("backup-keep")?,
+        on_exit: s.switch("backup-on-exit")?,
+    }))
+}
+
+fn check_public_url(u: &str) -> Result<String, String> {
+    let trimmed = u.trim_end_matches('/');
+    let ok = (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
+        && trimmed.len() > "https://".len()
+        && !trimmed.contains(char::is_whitespace);
+    if ok {
+        Ok(trimmed.to_string())
+    } else {
+        Err(format!("--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"))
+    }
+}
