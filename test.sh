@@ -80,6 +80,16 @@ if ! command -v cargo >/dev/null 2>&1; then
 	exit 1
 fi
 
+# An S3-compatible server that checks SigV4 signatures, for the backup
+# tests. A crate, not a Debian package; newer versions need a newer rustc.
+# Built once (about 3 minutes on 2 cores) into ~/.cargo/bin.
+S3S_FS_VERSION=0.14.1
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+	echo "test.sh: installing s3s-fs $S3S_FS_VERSION (cargo install)" >&2
+	cargo install -q "s3s-fs@$S3S_FS_VERSION" --locked --features binary
+fi
+export PATH="$PATH:$HOME/.cargo/bin"
+
 # Every tool is there now: with CI set, a test whose tool is missing fails
 # instead of skipping itself; and the browser tests are not skipped.
 export CI=1
