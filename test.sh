@@ -11,7 +11,7 @@ set -euo pipefail
 
 # What the tests need, one "command:package" pair a line; an entry starting
 # with "/" is a file that must exist. (The tests read the database with
-# rusqlite, never the sqlite3 command.)
+# rusqlite; the sqlite3 command only makes a dump like the original's backups.)
 NEEDS=(
 	"chromium:chromium"                                             # browser tests
 	"chromedriver:chromium-driver"                                  # browser tests
@@ -22,6 +22,7 @@ NEEDS=(
 	"systemd-analyze:systemd"                                       # the unit verifies
 	"openssl:openssl"                                               # native TLS certificate
 	"curl:curl"                                                     # native TLS client
+	"sqlite3:sqlite3"                                               # the original's SQL-dump backups
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
