@@ -7,6 +7,11 @@
 # Run it (data in the named volume "hitcounter-data"):
 #   podman run -d --name hitcounter -p 8080:8080 -v hitcounter-data:/data hitcounter
 # Options go after the image name (they replace CMD) or in -e VARIABLE=value.
+# Backups to S3 and restore on start, from the environment alone (the names
+# the original hit-counter image used work too):
+#   podman run -d -p 8080:8080 -v hitcounter-data:/data -e S3_BUCKET=sqlite \
+#     -e AWS_ACCESS_KEY_ID=X -e AWS_SECRET_ACCESS_KEY=Y -e AWS_ENDPOINT_URL=https://s3.example \
+#     -e BKPINTERVAL=900 hitcounter
 FROM scratch
 COPY target/x86_64-unknown-linux-musl/release/hitcounter /hitcounter
 VOLUME /data
