@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::{self, original::KeyRule, Snapshot, Store};
 
+#[cfg(feature = "s3")]
 mod aws;
 mod dir;
 pub mod periodic;
