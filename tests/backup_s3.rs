@@ -27,7 +27,7 @@ fn timestamped(names: &[String]) -> Vec<String> {
 #[test]
 fn periodic_backups_name_keep_and_skip() {
     let s3 = S3::start();
-    let mut s = backing_up(&s3, "site", &["--backup-keep", "2"], None);
+    let mut s = backing_up(&s3, "site", &["--backup-keep", "2", "--metrics"], None);
     let url = uniq_url("periodic");
     hit(&s, &url);
     assert!(eventually(Duration::from_secs(10), || s3.objects("site").contains(&"latest.db".to_string())));
@@ -44,8 +44,16 @@ fn periodic_backups_name_keep_and_skip() {
     let before = s3.objects("site");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(s3.objects("site"), before, "an unchanged database uploads nothing");
-    let metrics = request(&s.addr, "GET", "/healthz", &[]);
-    assert_eq!(metrics.status, 200, "{}", metrics.text());
+    let health = request(&s.addr, "GET", "/healthz", &[]);
+    assert_eq!(health.status, 200, "{}", health.text());
+    let metrics = request(&s.addr, "GET", "/metrics", &[]).text();
+    let last: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hitcounter_backup_last_success_timestamp_seconds "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(last.abs_diff(now_secs()) < 60, "{last}");
+    assert!(metrics.contains("hitcounter_backup_failures_total 0"), "{metrics}");
     assert!(s.stop().success());
     // What `latest` holds restores to the counts it had.
     let fresh = s.dir.path().join("fresh.db");
