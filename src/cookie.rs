@@ -58,10 +58,16 @@ pub fn decide(value: Option<&str>, now: u64, window: u64) -> Decision {
     }
 }
 
-/// The `Set-Cookie` value for a counted hit.
-pub fn set_cookie(name: &str, until: u64, now: u64) -> String {
+/// The `Set-Cookie` value for a counted hit. Over https the cookie works
+/// where badges live, on other sites' pages: `SameSite=None; Secure` lets
+/// the browser send it cross-site, and `Partitioned` (CHIPS) is what makes
+/// browsers that block third-party cookies keep it (one jar per embedding
+/// site). Over plain http browsers drop `Secure` cookies, so the cookie is
+/// `SameSite=Lax`: it works on the counter's own site only.
+pub fn set_cookie(name: &str, until: u64, now: u64, https: bool) -> String {
     let max_age = until.saturating_sub(now);
-    format!("{name}={until}; Path=/; Max-Age={max_age}; SameSite=None; Secure; HttpOnly")
+    let scope = if https { "SameSite=None; Secure; HttpOnly; Partitioned" } else { "SameSite=Lax; HttpOnly" };
+    format!("{name}={until}; Path=/; Max-Age={max_age}; {scope}")
 }
 
 #[cfg(test)]
@@ -120,6 +126,10 @@ mod tests {
 
     #[test]
     fn set_cookie_has_all_attributes() {
-        assert_eq!(set_cookie("hc_1", 1300, 1000), "hc_1=1300; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly");
+        assert_eq!(
+            set_cookie("hc_1", 1300, 1000, true),
+            "hc_1=1300; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly; Partitioned"
+        );
+        assert_eq!(set_cookie("hc_1", 1300, 1000, false), "hc_1=1300; Path=/; Max-Age=300; SameSite=Lax; HttpOnly");
     }
 }

@@ -31,9 +31,21 @@ fn set_cookie_name_value_and_attributes() {
     assert!(v >= before + 300 && v <= after + 300 + 1, "value {v} should be now+300 ({before}..{after})");
     assert_eq!(c.attrs.get("path").map(|s| s.as_str()), Some("/"), "{c:?}");
     assert_eq!(c.attrs.get("max-age").map(|s| s.as_str()), Some("300"), "{c:?}");
-    assert_eq!(c.attrs.get("samesite").map(|s| s.as_str()), Some("None"), "{c:?}");
-    assert!(c.attrs.contains_key("secure"), "Secure missing: {c:?}");
+    // Plain http: browsers drop Secure cookies there, so Lax, first-party.
+    assert_eq!(c.attrs.get("samesite").map(|s| s.as_str()), Some("Lax"), "{c:?}");
+    assert!(!c.attrs.contains_key("secure") && !c.attrs.contains_key("partitioned"), "{c:?}");
     assert!(c.attrs.contains_key("httponly"), "HttpOnly missing: {c:?}");
+    // https (here: a trusted proxy says so): a cookie that works cross-site.
+    let https = s.get_h(&format!("/count?url={}", enc(&uniq_url("attrs-https"))), &[("X-Forwarded-Proto", "https")]);
+    let plain = the_cookie(&https);
+    assert_eq!(plain.attrs.get("samesite").map(|s| s.as_str()), Some("Lax"), "untrusted header: {plain:?}");
+    let p = Server::start_args(&["--trust-proxy"]);
+    let r = p.get_h(&format!("/count?url={}", enc(&uniq_url("attrs-https"))), &[("X-Forwarded-Proto", "https")]);
+    let c = the_cookie(&r);
+    assert_eq!(c.attrs.get("samesite").map(|s| s.as_str()), Some("None"), "{c:?}");
+    for attr in ["secure", "httponly", "partitioned"] {
+        assert!(c.attrs.contains_key(attr), "{attr} missing: {c:?}");
+    }
 
     // the badge route sets the same cookie
     let u2 = uniq_url("attrs-badge");

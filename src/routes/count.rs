@@ -60,15 +60,16 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
     let counts = if endpoint.counting {
         let now = clock::now_secs();
         let name = cookie::name_for(&key);
+        let https = ctx.is_https(req);
         let sent = req.cookie.as_deref().and_then(|c| cookie::find(c, &name));
         match cookie::decide(sent, now, ctx.cfg.cookie_window) {
             Decision::Skip { reset_cookie_until } => {
-                set_cookie = reset_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
+                set_cookie = reset_cookie_until.map(|until| cookie::set_cookie(&name, until, now, https));
                 ctx.metrics.hits_deduplicated.fetch_add(1, Relaxed);
                 ctx.counter.peek(&key, today, store)
             }
             Decision::Count { set_cookie_until } => {
-                set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now));
+                set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now, https));
                 ctx.counter.hit(&key, today, store).map(|h| {
                     if matches!(h, Hit::Counted(_)) {
                         ctx.metrics.hits_counted.fetch_add(1, Relaxed);

@@ -39,11 +39,16 @@ impl Ctx {
         req.forwarded_proto.as_deref().filter(|_| believed)
     }
 
+    /// Whether the client talks https to us (or to the proxy in front).
+    pub fn is_https(&self, req: &Req) -> bool {
+        self.cfg.enable_ssl
+            || self.cfg.tls.is_some()
+            || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    }
+
     /// The origin generated links should use.
     pub fn origin(&self, req: &Req) -> String {
-        let https = self.cfg.enable_ssl
-            || self.cfg.tls.is_some()
-            || self.forwarded_proto(req).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let https = self.is_https(req);
         let forwarded_host = req.forwarded_host.as_deref().filter(|_| self.cfg.trust_proxy);
         let host = forwarded_host.or(req.host.as_deref());
         let origin = page::origin(self.cfg.public_url.as_deref(), https, host, &self.bound);
