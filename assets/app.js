@@ -19,6 +19,7 @@
 //   #options-reset  puts every option back to its default
 //   #preview        <img>, src = relative /nocount/tag.svg?QUERY (never adds a view)
 //   #snippet-html   <code>, textContent = <img src="ORIGIN/count/tag.svg?QUERY" alt="Hits">
+//                   (plus referrerpolicy="no-referrer-when-downgrade" when there is no url)
 //   #snippet-md     <code>, textContent = ![Hits](ORIGIN/count/tag.svg?QUERY)
 //   #snippet-url    <code>, textContent = ORIGIN/count/tag.svg?QUERY
 //     QUERY = url=ENC, then only the options that differ from their defaults, in
@@ -205,7 +206,10 @@
     function updateSnippets() {
       var url = currentUrl();
       var src = badgeUrl(ORIGIN, url);
-      snippetHtml.textContent = '<img src="' + src + '" alt="Hits">';
+      // Without a URL the badge counts the page from its Referer, and browsers
+      // send another site only the origin unless the image asks for more.
+      var policy = url ? '' : ' referrerpolicy="no-referrer-when-downgrade"';
+      snippetHtml.textContent = '<img src="' + src + '" alt="Hits"' + policy + '>';
       snippetMd.textContent = '![Hits](' + src + ')';
       snippetUrl.textContent = src;
       countingDesc.innerHTML = counting.checked
@@ -213,8 +217,9 @@
         : 'Display only: shows the count without adding a view (<code>/nocount/tag.svg</code>).';
       snippetHint.textContent = url
         ? 'Paste it into your page or README.'
-        : 'Without a URL the badge counts the page that embeds it, from the Referer header. ' +
-          'GitHub READMEs send no Referer, so give the URL there.';
+        : 'Without a URL the HTML badge counts the page that embeds it (its full address, from the Referer ' +
+          'header that referrerpolicy asks for). Markdown images and GitHub READMEs send no usable Referer: ' +
+          'give the URL there.';
       resetBtn.hidden = optionPairs().length === 0;
     }
 

@@ -61,6 +61,11 @@ fn browser_home_page_in_headless_chromium() {
     let target = "https://github.com/octo/hello-world";
     let e = enc_component(target);
     assert_eq!(e, "https%3A%2F%2Fgithub.com%2Focto%2Fhello-world");
+    // No URL yet: the badge counts the embedding page from its Referer, and
+    // the HTML snippet asks browsers to send the page's full address.
+    let no_url =
+        format!(r#"<img src="{origin}/count/tag.svg" alt="Hits" referrerpolicy="no-referrer-when-downgrade">"#);
+    d.wait_prop("#snippet-html", "textContent", "the Referer-only snippet", |t| t == no_url);
     d.click("#url");
     d.type_into("#url", target);
     let want_src = format!("nocount/tag.svg?url={e}");
