@@ -23,6 +23,7 @@ NEEDS=(
 	"openssl:openssl"                                               # native TLS certificate
 	"curl:curl"                                                     # native TLS client
 	"sqlite3:sqlite3"                                               # the original's SQL-dump backups
+	"python3:python3"                                               # a second site for cross-site browser tests
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -103,7 +103,13 @@ impl Driver {
         }
     }
 
-    pub fn start((chromium, chromedriver): (PathBuf, PathBuf)) -> Driver {
+    pub fn start(tools: (PathBuf, PathBuf)) -> Driver {
+        Driver::start_with(tools, &[])
+    }
+
+    /// A session with more Chromium arguments (e.g. `--host-resolver-rules`);
+    /// it also accepts the tests' self-signed certificates.
+    pub fn start_with((chromium, chromedriver): (PathBuf, PathBuf), extra: &[String]) -> Driver {
         let profile = tempfile::tempdir().expect("tempdir");
         let log_path = profile.path().join("chromedriver.log");
         let log = std::fs::File::create(&log_path).expect("log file");
@@ -136,21 +142,32 @@ impl Driver {
         }
 
         let user_data = d.profile.path().join("chromium-profile");
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            "--hide-scrollbars",
+            "--window-size=1200,900",
+            "--lang=en-US",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        args.push(format!("--user-data-dir={}", user_data.display()));
+        args.extend(extra.iter().cloned());
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
+            "acceptInsecureCerts": true,
             "timeouts": {"pageLoad": 15000, "script": 5000, "implicit": 0},
             "goog:loggingPrefs": {"browser": "ALL"},
-            "goog:chromeOptions": {
-                "binary": chromium.to_str().expect("utf-8 path"),
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", "--no-first-run", "--disable-quic",
-                    "--hide-scrollbars", "--window-size=1200,900", "--lang=en-US",
-                    format!("--user-data-dir={}", user_data.display()),
-                ]
-            }
+            "goog:chromeOptions": {"binary": chromium.to_str().expect("utf-8 path"), "args": args}
         }}});
         let v = d
             .call("POST", "/session", Some(&caps))

@@ -20,6 +20,7 @@
 //! - `shields.rs`: what shields draws (styles, colours, layout checks).
 //! - `browser.rs`: the WebDriver client for headless Chromium.
 //! - `deploy.rs`: real daemons (nginx, Apache) and `install.sh`.
+//! - `pages.rs`: another site (a static HTTPS server) for cross-site browser tests.
 //! - `s3.rs`: a real S3-compatible server (s3s-fs) for the backup tests.
 //! - `history.rs`: history over HTTP (`stats.json`, seeded daily rows, the
 //!   bars of a chart).
@@ -35,6 +36,7 @@ pub mod deploy;
 pub mod history;
 pub mod http;
 pub mod load;
+pub mod pages;
 pub mod process;
 pub mod s3;
 pub mod server;
