@@ -25,3 +25,8 @@ pub const MAX_LABEL_CHARS: usize = 64;
 
 /// Most days a history or chart covers.
 pub const MAX_DAYS: u32 = 366;
+
+/// Visitors (address + User-Agent + counter, hashed) remembered for the day
+/// for cookieless deduplication and unique visitors; past it the oldest are
+/// dropped (a visitor dropped and seen again counts as new).
+pub const MAX_VISITORS: usize = 1_000_000;

@@ -2,7 +2,7 @@
 //!
 //! The folders follow a request: `cli` (what to run) -> `serve` (server,
 //! listener, CGI) -> `http` (request and response) -> `routes` (one route
-//! table, the handlers) -> `target` (which URL counts) and `cookie` (whether
+//! table, the handlers) -> `target` (which URL counts) and `decide` (whether
 //! it counts) -> `counter` (exact counts in memory, the flusher) -> `store`
 //! (SQL) -> `render` (badges, charts, pages). `settings`, `metrics`,
 //! `logging`, `clock` and `limits` are leaves any layer may use. Nothing imports from
@@ -11,8 +11,8 @@
 mod backup;
 mod cli;
 mod clock;
-mod cookie;
 mod counter;
+mod decide;
 mod http;
 mod limits;
 mod logging;

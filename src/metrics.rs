@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Why a counting request added no hit: the anti-refresh cookie, the
+/// cookieless (address + User-Agent) check, a bot.
+pub const NOT_COUNTED: [&str; 3] = ["cookie", "hash", "bot"];
+
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];
 
 /// A flush running longer than this (or two flush periods) is "stuck".
@@ -18,7 +22,8 @@ pub struct Metrics {
     /// Requests by route (index into `routes`) and status.
     requests: Vec<[AtomicU64; STATUSES.len()]>,
     pub hits_counted: AtomicU64,
-    pub hits_deduplicated: AtomicU64,
+    /// Counting requests not counted, by reason (`NOT_COUNTED` labels).
+    not_counted: [AtomicU64; NOT_COUNTED.len()],
     flushes: AtomicU64,
     flush_failures: AtomicU64,
     flush_micros: AtomicU64,
@@ -51,7 +56,7 @@ impl Metrics {
             requests: routes.iter().map(|_| std::array::from_fn(|_| AtomicU64::new(0))).collect(),
             routes,
             hits_counted: AtomicU64::new(0),
-            hits_deduplicated: AtomicU64::new(0),
+            not_counted: std::array::from_fn(|_| AtomicU64::new(0)),
             flushes: AtomicU64::new(0),
             flush_failures: AtomicU64::new(0),
             flush_micros: AtomicU64::new(0),
@@ -71,6 +76,13 @@ impl Metrics {
     pub fn request(&self, route: Option<usize>, status: u16) {
         let r = route.filter(|r| *r < self.routes.len() - 1).unwrap_or(self.routes.len() - 1);
         self.requests[r][status_index(status)].fetch_add(1, Relaxed);
+    }
+
+    /// A counting request added no hit, for `reason` (one of `NOT_COUNTED`).
+    pub fn not_counted(&self, reason: &str) {
+        if let Some(i) = NOT_COUNTED.iter().position(|r| *r == reason) {
+            self.not_counted[i].fetch_add(1, Relaxed);
+        }
     }
 
     /// A flush starts (it may then wait for the database lock).
@@ -144,7 +156,8 @@ impl Metrics {
 
     /// Prometheus text exposition.
     /// `in_memory`: counters whose counts the in-memory table holds.
-    pub fn render(&self, prefix: &str, pending: u64, counters: Option<u64>, in_memory: u64) -> String {
+    /// `visitors`: entries of the in-memory visitor table.
+    pub fn render(&self, prefix: &str, pending: u64, counters: Option<u64>, in_memory: u64, visitors: usize) -> String {
         let mut out = String::with_capacity(4096);
         let p = prefix;
         let _ = writeln!(out, "# HELP {p}_requests_total HTTP requests by route and status.");
@@ -165,11 +178,24 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {p}_{name} {help}\n# TYPE {p}_{name} gauge\n{p}_{name} {v}");
         };
         counter(&mut out, "hits_counted_total", "Hits added to counters.", self.hits_counted.load(Relaxed));
+        let deduplicated = self.not_counted[0].load(Relaxed) + self.not_counted[1].load(Relaxed);
         counter(
             &mut out,
             "hits_deduplicated_total",
-            "Counting requests not counted because of the anti-refresh cookie.",
-            self.hits_deduplicated.load(Relaxed),
+            "Counting requests not counted as repeats within the window (cookie or cookieless).",
+            deduplicated,
+        );
+        let _ = writeln!(out, "# HELP {p}_hits_not_counted_total Counting requests not counted, by reason.");
+        let _ = writeln!(out, "# TYPE {p}_hits_not_counted_total counter");
+        for (i, reason) in NOT_COUNTED.iter().enumerate() {
+            let n = self.not_counted[i].load(Relaxed);
+            let _ = writeln!(out, "{p}_hits_not_counted_total{{reason=\"{reason}\"}} {n}");
+        }
+        gauge(
+            &mut out,
+            "visitors_remembered",
+            "Entries of today's in-memory visitor table (cookieless deduplication, unique visitors).",
+            visitors.to_string(),
         );
         counter(&mut out, "flushes_total", "Writes of pending hits to the database.", self.flushes.load(Relaxed));
         counter(&mut out, "flush_failures_total", "Failed writes of pending hits.", self.flush_failures.load(Relaxed));
@@ -213,7 +239,7 @@ mod tests {
         m.request(None, 404);
         m.request(Some(1), 418);
         m.flushed(Duration::from_millis(2), Ok(()));
-        let text = m.render("hc", 3, Some(7), 6);
+        let text = m.render("hc", 3, Some(7), 6, 2);
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"200\"} 2"));
         assert!(text.contains("hc_requests_total{route=\"other\",status=\"404\"} 1"));
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"other\"} 1"));
@@ -259,7 +285,7 @@ mod tests {
         m.backup_done();
         assert!(m.health(Duration::from_millis(100)).is_ok());
         m.backup_failed();
-        let text = m.render("hc", 0, None, 0);
+        let text = m.render("hc", 0, None, 0, 0);
         assert!(
             text.contains("hc_backup_failures_total 1") && text.contains("hc_backup_last_success_timestamp_seconds 1")
         );

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub struct ServeConfig {
     pub listen: String,
     pub db: PathBuf,
-    pub cookie_window: u64,
+    /// Who counts: bots, deduplication, the window.
+    pub policy: crate::decide::Policy,
     pub public_url: Option<String>,
     pub enable_ssl: bool,
     pub flush_interval_ms: u64,

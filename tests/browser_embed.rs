@@ -32,7 +32,10 @@ fn setup(extra: &[&str]) -> Option<Setup> {
     let server = Server::start_with(Opts { args, dir: Some(dir.clone()), ..Opts::default() });
     let pages = Pages::start(&cert, &key);
     let rules = "--host-resolver-rules=MAP a.example 127.0.0.1, MAP b.example 127.0.0.1".to_string();
-    let driver = Driver::start_with(tools, &[rules, "--test-third-party-cookie-phaseout".into()]);
+    // A desktop Chrome's User-Agent: headless Chromium's says HeadlessChrome,
+    // which is a bot.
+    let ua = format!("--user-agent={BROWSER}");
+    let driver = Driver::start_with(tools, &[rules, "--test-third-party-cookie-phaseout".into(), ua]);
     let counter_port = server.addr.rsplit(':').next().unwrap().to_string();
     Some(Setup { server, pages, driver, counter_port })
 }
@@ -77,7 +80,7 @@ fn browser_referer_only_badge_counts_the_page_path() {
 
 #[test]
 fn browser_cross_site_refresh_counts_once_within_the_window() {
-    let Some(s) = setup(&["--cookie-window", "4"]) else { return };
+    let Some(s) = setup(&["--cookie-window", "4", "--dedup", "cookie"]) else { return };
     let key = uniq_url("cross-site");
     let html =
         format!(r#"<!doctype html><img id="badge" src="{}" alt="Hits">"#, s.badge(&format!("?url={}", enc(&key))));

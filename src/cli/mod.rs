@@ -178,7 +178,11 @@ mod tests {
         let c = serve(&[], &[]);
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
-        assert_eq!((c.cookie_window, c.flush_interval_ms, c.top_domains), (300, 100, 10));
+        assert_eq!((c.policy.window, c.flush_interval_ms, c.top_domains), (300, 100, 10));
+        assert_eq!(
+            (c.policy.dedup, c.policy.count_bots, c.policy.api_like_badges),
+            (crate::decide::Dedup::Both, false, false)
+        );
         assert!(!c.enable_ssl && !c.quiet);
     }
 
@@ -259,6 +263,8 @@ mod tests {
             (_, "metrics-prefix") => "m",
             (_, "tls-cert" | "tls-key") => "/t.pem",
             (_, "format") => "json",
+            (_, "dedup") => "hash",
+            (_, "api-policy") => "badge",
             (_, "backup-to") => "s3://bkt/p",
             (_, "s3-bucket") => "bkt",
             (_, "s3-key-prefix") => "p-",

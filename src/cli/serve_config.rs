@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::values::{Given, Settings};
 use super::Env;
 use crate::backup::{periodic, Location};
+use crate::decide::{Dedup, Policy};
 use crate::settings::ServeConfig;
 
 /// The configuration of a CGI request: environment and config file only
@@ -56,7 +57,18 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         trust_proxy: s.switch("trust-proxy")?,
         tls,
         db,
-        cookie_window: s.number_or_default("cookie-window")?,
+        policy: Policy {
+            dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
+                format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default("dedup"))
+            })?,
+            window: s.number_or_default("cookie-window")?,
+            count_bots: s.switch("count-bots")?,
+            api_like_badges: match s.text_or_default("api-policy").as_str() {
+                "original" => false,
+                "badge" => true,
+                p => return Err(format!("--api-policy must be original or badge, got {p:?}")),
+            },
+        },
         public_url,
         enable_ssl: s.switch("enable-ssl")?,
         flush_interval_ms: s.number_or_default("flush-interval")?,

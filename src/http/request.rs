@@ -35,6 +35,12 @@ pub struct Req {
     /// `X-Forwarded-Host`; believed only with `--trust-proxy`.
     pub forwarded_host: Option<String>,
     pub access_control_request_headers: Option<String>,
+    pub user_agent: Option<String>,
+    /// The socket peer's address (CGI: `REMOTE_ADDR`).
+    pub peer: String,
+    /// `X-Forwarded-For` and `X-Real-IP`; believed only with `--trust-proxy`.
+    pub forwarded_for: Option<String>,
+    pub real_ip: Option<String>,
     /// Path prefix the app is mounted under (CGI `SCRIPT_NAME`), for links.
     pub base_path: String,
 }
@@ -64,6 +70,7 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
         query: query.to_string(),
         target_len: url.len(),
         body_len: rq.body_length().unwrap_or(0),
+        peer: rq.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
         ..Req::default()
     };
     for h in rq.headers() {
@@ -93,6 +100,12 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
             &mut req.forwarded_host
         } else if name.eq_ignore_ascii_case("access-control-request-headers") {
             &mut req.access_control_request_headers
+        } else if name.eq_ignore_ascii_case("user-agent") {
+            &mut req.user_agent
+        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+            &mut req.forwarded_for
+        } else if name.eq_ignore_ascii_case("x-real-ip") {
+            &mut req.real_ip
         } else {
             continue;
         };

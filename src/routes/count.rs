@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::{params, Ctx};
 use crate::clock;
-use crate::cookie::{self, Decision};
 use crate::counter::{Counts, Hit};
+use crate::decide;
 use crate::http::response::{JSON, SVG};
 use crate::http::{param, Req, Resp};
 use crate::render::badge::{self, Badge};
@@ -58,25 +58,29 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
     let today = clock::today(ctx.cfg.timezone);
     let mut set_cookie = None;
     let counts = if endpoint.counting {
-        let now = clock::now_secs();
-        let name = cookie::name_for(&key);
-        let https = ctx.is_https(req);
-        let sent = req.cookie.as_deref().and_then(|c| cookie::find(c, &name));
-        match cookie::decide(sent, now, ctx.cfg.cookie_window) {
-            Decision::Skip { reset_cookie_until } => {
-                set_cookie = reset_cookie_until.map(|until| cookie::set_cookie(&name, until, now, https));
-                ctx.metrics.hits_deduplicated.fetch_add(1, Relaxed);
+        let visit = decide::Request {
+            key: &key,
+            cookie: req.cookie.as_deref(),
+            client: ctx.client(req),
+            user_agent: req.user_agent.as_deref(),
+            https: ctx.is_https(req),
+            badge: endpoint.format != Format::Text,
+            now: clock::now_secs(),
+            day: today,
+        };
+        let verdict = ctx.decider.decide(&visit);
+        set_cookie = verdict.set_cookie;
+        match verdict.count {
+            Err(reason) => {
+                ctx.metrics.not_counted(reason.label());
                 ctx.counter.peek(&key, today, store)
             }
-            Decision::Count { set_cookie_until } => {
-                set_cookie = set_cookie_until.map(|until| cookie::set_cookie(&name, until, now, https));
-                ctx.counter.hit(&key, today, store).map(|h| {
-                    if matches!(h, Hit::Counted(_)) {
-                        ctx.metrics.hits_counted.fetch_add(1, Relaxed);
-                    }
-                    h.counts()
-                })
-            }
+            Ok(_unique) => ctx.counter.hit(&key, today, store).map(|h| {
+                if matches!(h, Hit::Counted(_)) {
+                    ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+                }
+                h.counts()
+            }),
         }
     } else {
         ctx.counter.peek(&key, today, store)

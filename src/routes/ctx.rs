@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::counter::Counter;
+use crate::decide::Decider;
 use crate::http::Req;
 use crate::metrics::Metrics;
 use crate::render::page;
@@ -23,11 +24,14 @@ pub struct Ctx {
     /// Answering one CGI request (the web server vouches for `HTTPS`).
     pub cgi: bool,
     pub top: Mutex<Option<TopSites>>,
+    /// Who counts (bots, repeats); holds today's visitor table.
+    pub decider: Decider,
 }
 
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
-        Ctx { cfg, counter, metrics, bound, cgi: false, top: Mutex::new(None) }
+        let decider = Decider::new(cfg.policy);
+        Ctx { cfg, counter, metrics, bound, cgi: false, top: Mutex::new(None), decider }
     }
 
     /// The scheme the client used as the proxy reports it. `X-Forwarded-Proto`
@@ -37,6 +41,19 @@ impl Ctx {
     pub fn forwarded_proto<'a>(&self, req: &'a Req) -> Option<&'a str> {
         let believed = self.cfg.trust_proxy || self.cfg.enable_ssl || self.cgi;
         req.forwarded_proto.as_deref().filter(|_| believed)
+    }
+
+    /// The client's address: the socket peer, or with `--trust-proxy` what
+    /// the proxy says (the last `X-Forwarded-For` entry, which the proxy in
+    /// front added, else `X-Real-IP`).
+    pub fn client<'a>(&self, req: &'a Req) -> &'a str {
+        if self.cfg.trust_proxy {
+            let forwarded = req.forwarded_for.as_deref().and_then(|f| f.rsplit(',').next()).map(str::trim);
+            if let Some(ip) = forwarded.or(req.real_ip.as_deref().map(str::trim)).filter(|ip| !ip.is_empty()) {
+                return ip;
+            }
+        }
+        &req.peer
     }
 
     /// Whether the client talks https to us (or to the proxy in front).

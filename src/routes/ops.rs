@@ -25,5 +25,6 @@ pub fn health(ctx: &Ctx) -> Resp {
 pub fn metrics(ctx: &Ctx, store: &Store) -> Resp {
     let counters = store.counter_rows().ok();
     let (pending, in_memory) = (ctx.counter.pending_hits(), ctx.counter.table_counters() as u64);
-    Resp::new(200, PROMETHEUS, ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory))
+    let visitors = ctx.decider.visitors_held();
+    Resp::new(200, PROMETHEUS, ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory, visitors))
 }

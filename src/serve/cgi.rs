@@ -47,6 +47,10 @@ pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req
         forwarded_proto: Some(if https { "https" } else { "http" }.into()),
         forwarded_host: None,
         access_control_request_headers: env("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        user_agent: env("HTTP_USER_AGENT"),
+        peer: env("REMOTE_ADDR").unwrap_or_default(),
+        forwarded_for: env("HTTP_X_FORWARDED_FOR"),
+        real_ip: env("HTTP_X_REAL_IP"),
         base_path: env("SCRIPT_NAME").unwrap_or_default().trim_end_matches('/').to_string(),
     }
 }

@@ -95,6 +95,9 @@ impl<'a> Request<'a> {
             raw.push_str(&format!("Host: {h}\r\n"));
         }
         raw.push_str("Connection: close\r\n");
+        if !self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("user-agent")) {
+            raw.push_str(&format!("User-Agent: {BROWSER}\r\n"));
+        }
         for (k, v) in self.headers {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -116,6 +119,12 @@ impl<'a> Request<'a> {
         self.try_send(addr).unwrap_or_else(|e| panic!("{} {} via {addr}: {e}", self.method, self.path))
     }
 }
+
+/// The User-Agent every request sends unless the test gives one: a desktop
+/// browser's, so that a test client is counted like a visitor (curl, an
+/// empty User-Agent and other bots are not, on badges).
+pub const BROWSER: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
 /// One request on a fresh connection (`Host: ADDR`), panicking on failure.
 pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {

@@ -68,6 +68,12 @@ impl Server {
         let mut args = opts.args;
         if !opts.exact {
             args.splice(0..0, ["serve", "--listen", "127.0.0.1:0", "--db", default_db_arg.as_str()]);
+            // One test client sends every request from one address and
+            // User-Agent: only the tests of cookieless deduplication want
+            // it on (they pass --dedup themselves).
+            if !args.iter().any(|a| a.starts_with("--dedup")) {
+                args.extend(["--dedup", "cookie"]);
+            }
         }
         let cmd = Cmd { args, env: opts.env, cwd: opts.cwd, sh_prefix: opts.sh_prefix }.command();
         Server::launch(cmd, opts.db.unwrap_or(default_db), dir)
