@@ -49,6 +49,8 @@ pub struct Request<'a> {
     /// the connection open); otherwise read to EOF, so that any extra bytes
     /// show up in the body.
     pub stop_at_length: bool,
+    /// The client's own loopback address (127.0.0.x), to be another client.
+    pub from: Option<std::net::Ipv4Addr>,
 }
 
 impl<'a> Request<'a> {
@@ -61,6 +63,7 @@ impl<'a> Request<'a> {
             body: None,
             timeout: Duration::from_secs(20),
             stop_at_length: false,
+            from: None,
         }
     }
 
@@ -82,6 +85,11 @@ impl<'a> Request<'a> {
 
     pub fn body(self, content_type: &'a str, body: &'a str) -> Request<'a> {
         Request { body: Some((content_type, body)), ..self }
+    }
+
+    /// Sends from `ip` (any 127.0.0.x works on Linux loopback).
+    pub fn from(self, ip: std::net::Ipv4Addr) -> Request<'a> {
+        Request { from: Some(ip), ..self }
     }
 
     pub fn stop_at_length(self) -> Request<'a> {
@@ -111,7 +119,7 @@ impl<'a> Request<'a> {
 
     /// Sends the request; `Err` on any I/O or parse problem.
     pub fn try_send(&self, addr: &str) -> std::io::Result<Resp> {
-        send_raw_with(addr, &self.bytes(addr), self.timeout, self.stop_at_length)
+        send_raw_with(addr, &self.bytes(addr), self.timeout, self.stop_at_length, self.from)
     }
 
     /// Sends the request; panics on any I/O or parse problem.
@@ -133,17 +141,61 @@ pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -
 
 /// Sends raw bytes and parses one response (read to EOF, 20 s at most).
 pub fn send_raw(addr: &str, bytes: &[u8]) -> std::io::Result<Resp> {
-    send_raw_with(addr, bytes, Duration::from_secs(20), false)
+    send_raw_with(addr, bytes, Duration::from_secs(20), false, None)
 }
 
-fn send_raw_with(addr: &str, bytes: &[u8], timeout: Duration, stop_at_length: bool) -> std::io::Result<Resp> {
+fn send_raw_with(
+    addr: &str,
+    bytes: &[u8],
+    timeout: Duration,
+    stop_at_length: bool,
+    from: Option<std::net::Ipv4Addr>,
+) -> std::io::Result<Resp> {
     let sa: SocketAddr = addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let mut s = TcpStream::connect_timeout(&sa, timeout)?;
+    let mut s = match from {
+        Some(ip) => connect_from(ip, sa)?,
+        None => TcpStream::connect_timeout(&sa, timeout)?,
+    };
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
     s.write_all(bytes)?;
     let buf = read_response(&mut s, stop_at_length)?;
     parse_response(&buf)
+}
+
+/// A TCP connection from a chosen local IPv4 address (std cannot bind a
+/// client socket before connecting).
+fn connect_from(ip: std::net::Ipv4Addr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = to else {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "IPv4 only"));
+    };
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(ip).to_be() },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // sockaddr structs live across the calls; the descriptor is handed to
+    // TcpStream (which closes it) or closed here on error.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let local = sockaddr(ip, 0);
+        let remote = sockaddr(*to.ip(), to.port());
+        if libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len) != 0
+            || libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len) != 0
+        {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        Ok(TcpStream::from_raw_fd(fd))
+    }
 }
 
 /// Reads one response: to EOF, or (`stop_at_length`) up to the end of the

@@ -20,6 +20,7 @@
 //! - `shields.rs`: what shields draws (styles, colours, layout checks).
 //! - `browser.rs`: the WebDriver client for headless Chromium.
 //! - `deploy.rs`: real daemons (nginx, Apache) and `install.sh`.
+//! - `proxy.rs`: nginx in front of the binary, with the site `install.sh` writes.
 //! - `pages.rs`: another site (a static HTTPS server) for cross-site browser tests.
 //! - `s3.rs`: a real S3-compatible server (s3s-fs) for the backup tests.
 //! - `history.rs`: history over HTTP (`stats.json`, seeded daily rows, the
@@ -38,6 +39,7 @@ pub mod http;
 pub mod load;
 pub mod pages;
 pub mod process;
+pub mod proxy;
 pub mod s3;
 pub mod server;
 pub mod shields;
