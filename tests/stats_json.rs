@@ -43,7 +43,9 @@ fn days_of(v: &serde_json::Value) -> Vec<(String, u64)> {
     days.iter()
         .map(|d| {
             let obj = d.as_object().unwrap_or_else(|| panic!("day entry is not an object: {d}"));
-            assert_eq!(obj.len(), 2, "day entry has exactly date and hits: {d}");
+            assert_eq!(obj.len(), 3, "day entry has exactly date, hits and visitors: {d}");
+            let v = &d["visitors"];
+            assert!(v.is_u64() || v.is_null(), "visitors is a number, or null where not recorded: {d}");
             let date = d["date"].as_str().unwrap_or_else(|| panic!("date: {d}")).to_string();
             let hits = d["hits"].as_u64().unwrap_or_else(|| panic!("hits: {d}"));
             (date, hits)
@@ -89,7 +91,7 @@ fn stats_json_default_window_and_counts() {
     };
     assert_eq!(today, utc_today());
     let obj = v.as_object().expect("object");
-    for key in ["url", "total", "today", "days"] {
+    for key in ["url", "total", "today", "visitors", "days"] {
         assert!(obj.contains_key(key), "stats.json has {key}: {v}");
     }
     assert_eq!(v["url"], url.as_str(), "url is the counter key: {v}");

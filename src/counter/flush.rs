@@ -82,11 +82,11 @@ impl Counter {
             for t in &mut batch {
                 let (id, known) = table.lookup(&t.key);
                 t.id = id;
-                if let (true, Some(_), Some((newest, _)), Known::Counts { total, day }) =
+                if let (true, Some(_), Some(newest), Known::Counts { total, day, visitors }) =
                     (may_log, id, t.days.last(), known)
                 {
-                    let n = day.filter(|(d, _)| d == newest).map_or(0, |(_, n)| n);
-                    t.known = Some((total, n));
+                    let n = day.filter(|(d, _)| *d == newest.day).map_or(0, |(_, n)| n);
+                    t.known = Some((total, n, visitors));
                 }
             }
         }
@@ -106,13 +106,15 @@ impl Counter {
     fn settle(&self, batch: &[Pending], written: &[Written]) {
         let mut known = Vec::with_capacity(batch.len());
         for (Pending { key, days, .. }, w) in batch.iter().zip(written) {
-            let newest = days.last().map(|(d, _)| *d);
+            let newest = days.last().map(|d| d.day);
             let mut shard = lock(self.shard(key));
             if let Some(e) = shard.map.get_mut(key) {
                 e.total = e.total.max(w.total + e.pending);
+                let new_visitors: u64 = e.days.iter().map(|d| d.uniques).sum();
+                e.visitors = e.visitors.max(w.visitors + new_visitors);
                 if let (Some(day), Some((d, n))) = (newest, e.day) {
                     if d == day {
-                        let since: u64 = e.days.iter().filter(|(pd, _)| *pd == day).map(|(_, n)| n).sum();
+                        let since: u64 = e.days.iter().filter(|p| p.day == day).map(|p| p.hits).sum();
                         e.day = Some((d, n.max(w.newest_day + since)));
                     }
                 }
@@ -125,7 +127,7 @@ impl Counter {
         for slice in known.chunks(SETTLE_SLICE) {
             let mut table = write(&self.table);
             for (key, w, day) in slice {
-                table.put(key, w.id, w.total, *day);
+                table.put(key, w.id, w.total, *day, w.visitors);
             }
         }
     }
@@ -199,10 +201,13 @@ impl Counter {
             entry.pending += hits;
             self.pending.fetch_add(hits, Ordering::Relaxed);
             let mut merged = days;
-            for (d, n) in std::mem::take(&mut entry.days) {
-                match merged.iter_mut().find(|(md, _)| *md == d) {
-                    Some((_, mn)) => *mn += n,
-                    None => merged.push((d, n)),
+            for d in std::mem::take(&mut entry.days) {
+                match merged.iter_mut().find(|m| m.day == d.day) {
+                    Some(m) => {
+                        m.hits += d.hits;
+                        m.uniques += d.uniques;
+                    }
+                    None => merged.push(d),
                 }
             }
             entry.days = merged;

@@ -43,12 +43,12 @@ impl Counter {
                 }
             }
             let mut got = Vec::with_capacity(rows);
-            store.counters_after(after, today, rows, |id, key, total, hits| {
-                got.push((id, Box::<str>::from(key), total, hits));
+            store.counters_after(after, today, rows, |id, key, total, hits, visitors| {
+                got.push((id, Box::<str>::from(key), total, hits, visitors));
             })?;
             let mut table = write(&self.table);
-            for (id, key, total, hits) in &got {
-                table.put(key, *id, *total, Some((today, *hits)));
+            for (id, key, total, hits, visitors) in &got {
+                table.put(key, *id, *total, Some((today, *hits)), *visitors);
             }
             // Only the flusher loads, but a put may have turned the table off.
             if table.load == Load::After(after) {

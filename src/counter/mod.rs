@@ -31,7 +31,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::store::{self, Store, Stored};
+use crate::store::{self, Day, Store, Stored};
 
 mod flush;
 pub mod flusher;
@@ -48,8 +48,10 @@ struct Entry {
     total: u64,
     /// Hits on the newest day seen (stored + pending), for "today" views.
     day: Option<(NaiveDate, u64)>,
+    /// Unique visitors (stored + pending).
+    visitors: u64,
     pending: u64,
-    days: Vec<(NaiveDate, u64)>,
+    days: Vec<Day>,
     /// The newest admin event already reflected in `total` (see `forget`).
     seen_event: i64,
 }
@@ -60,15 +62,16 @@ impl Entry {
             Some((d, n)) if d == today => n,
             _ => 0,
         };
-        Counts { total: self.total, today }
+        Counts { total: self.total, today, visitors: self.visitors }
     }
 }
 
-/// A counter's total and its hits today.
+/// A counter's total, its hits today and its unique visitors.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub total: u64,
     pub today: u64,
+    pub visitors: u64,
 }
 
 #[derive(Default)]
@@ -160,7 +163,7 @@ impl Counter {
         }
         // No entry: nothing is pending for it, so what is stored is current.
         let s = self.stored(store, key, today)?;
-        Ok(Counts { total: s.total, today: s.today })
+        Ok(Counts { total: s.total, today: s.today, visitors: s.visitors })
     }
 
     /// A key's stored counts: from the table when it knows them, else read.
@@ -170,38 +173,45 @@ impl Counter {
             (t.get(key), t.event)
         };
         match known {
-            Known::Counts { total, day } => {
+            Known::Counts { total, day, visitors } => {
                 let today = day.filter(|(d, _)| *d == today).map_or(0, |(_, n)| n);
-                Ok(Stored { total, today, event })
+                Ok(Stored { total, today, visitors, event })
             }
-            Known::Absent => Ok(Stored { total: 0, today: 0, event }),
+            Known::Absent => Ok(Stored { total: 0, today: 0, visitors: 0, event }),
             Known::Unknown => store.counts(key, today),
         }
     }
 
-    /// Hits not yet stored, per day, for a key (history views add them).
-    pub fn pending_days(&self, key: &str) -> Vec<(NaiveDate, u64)> {
+    /// Hits (and new visitors) not yet stored, per day, for a key (history
+    /// views add them).
+    pub fn pending_days(&self, key: &str) -> Vec<Day> {
         lock(self.shard(key)).map.get(key).map(|e| e.days.clone()).unwrap_or_default()
     }
 
-    /// Counts one hit on `key` for `day`. In write-through mode the hit is
-    /// committed before this returns, and no entry is kept: what is stored
-    /// is then always the truth, including what other processes counted.
-    pub fn hit(&self, key: &str, day: NaiveDate, store: &mut Store) -> store::Result<Hit> {
+    /// Counts one hit on `key` for `day` (a visitor's first of the day when
+    /// `unique`). In write-through mode the hit is committed before this
+    /// returns, and no entry is kept: what is stored is then always the
+    /// truth, including what other processes counted.
+    pub fn hit(&self, key: &str, day: NaiveDate, unique: bool, store: &mut Store) -> store::Result<Hit> {
         if self.write_through {
-            let now = store.add_one(key, day)?;
-            return Ok(Hit::Counted(Counts { total: now.total, today: now.today }));
+            let now = store.add_one(key, day, unique)?;
+            return Ok(Hit::Counted(Counts { total: now.total, today: now.today, visitors: now.visitors }));
         }
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
             let stored = self.stored(store, key, day)?;
             if self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
-                return Ok(Hit::Overflow(Counts { total: stored.total, today: stored.today }));
+                return Ok(Hit::Overflow(Counts {
+                    total: stored.total,
+                    today: stored.today,
+                    visitors: stored.visitors,
+                }));
             }
             let entry = Entry {
                 total: stored.total,
                 day: Some((day, stored.today)),
+                visitors: stored.visitors,
                 seen_event: stored.event,
                 ..Entry::default()
             };
@@ -219,13 +229,18 @@ impl Counter {
             _ => Some((day, 1)),
         };
         entry.pending += 1;
+        let uniques = u64::from(unique);
+        entry.visitors += uniques;
         match entry.days.last_mut() {
-            Some((d, n)) if *d == day => *n += 1,
+            Some(d) if d.day == day => {
+                d.hits += 1;
+                d.uniques += uniques;
+            }
             _ => {
                 // Nearly always one day: room for exactly that (a default
                 // push reserves four, and pending entries can be many).
                 entry.days.reserve_exact(1);
-                entry.days.push((day, 1));
+                entry.days.push(Day { day, hits: 1, uniques });
             }
         }
         self.pending.fetch_add(1, Ordering::Relaxed);

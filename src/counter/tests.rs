@@ -19,13 +19,19 @@ fn totals_are_exact_before_and_after_flush() {
     store.set("e.com/a", 10).unwrap();
     let c = Counter::new(100, 100, false);
     let mut last = store.last_event().unwrap();
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 11, today: 1 }));
+    assert_eq!(
+        c.hit("e.com/a", day(), false, &mut store).unwrap(),
+        Hit::Counted(Counts { total: 11, today: 1, visitors: 0 })
+    );
     assert_eq!(c.peek("e.com/a", day(), &store).unwrap().total, 11);
     assert_eq!(store.get("e.com/a").unwrap(), Some(10));
     let f = c.flush(&mut store, &mut last).unwrap();
     assert_eq!((f.hits, f.keys), (1, 1));
     assert_eq!(store.get("e.com/a").unwrap(), Some(11));
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 12, today: 2 }));
+    assert_eq!(
+        c.hit("e.com/a", day(), false, &mut store).unwrap(),
+        Hit::Counted(Counts { total: 12, today: 2, visitors: 0 })
+    );
     assert_eq!(c.pending_hits(), 1);
 }
 
@@ -35,13 +41,16 @@ fn admin_change_supersedes_pending_hits() {
     let c = Counter::new(100, 100, false);
     let mut last = 0;
     for _ in 0..3 {
-        c.hit("e.com/a", day(), &mut store).unwrap();
+        c.hit("e.com/a", day(), false, &mut store).unwrap();
     }
     store.set("e.com/a", 100).unwrap();
     let f = c.flush(&mut store, &mut last).unwrap();
     assert_eq!(f.superseded, 3);
     assert_eq!(c.peek("e.com/a", day(), &store).unwrap().total, 100);
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 101, today: 1 }));
+    assert_eq!(
+        c.hit("e.com/a", day(), false, &mut store).unwrap(),
+        Hit::Counted(Counts { total: 101, today: 1, visitors: 0 })
+    );
     assert_eq!(c.pending_hits(), 1);
 }
 
@@ -53,12 +62,12 @@ fn failed_flush_keeps_hits() {
     store.raw().busy_timeout(std::time::Duration::from_millis(10)).unwrap();
     let c = Counter::new(100, 100, false);
     let mut last = 0;
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     assert!(c.flush(&mut store, &mut last).is_err());
     assert_eq!(c.pending_hits(), 1);
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(c.flush(&mut store, &mut last).unwrap().hits, 2);
     assert_eq!(store.get("e.com/a").unwrap(), Some(2));
@@ -69,9 +78,9 @@ fn failed_flush_keeps_hits() {
 fn full_table_answers_without_counting_new_keys() {
     let (_d, mut store) = setup();
     let c = Counter::new(1, 100, false);
-    assert_eq!(c.hit("a", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 1, today: 1 }));
-    assert_eq!(c.hit("a", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 2, today: 2 }));
-    assert_eq!(c.hit("b", day(), &mut store).unwrap(), Hit::Overflow(Counts::default()));
+    assert_eq!(c.hit("a", day(), false, &mut store).unwrap(), Hit::Counted(Counts { total: 1, today: 1, visitors: 0 }));
+    assert_eq!(c.hit("a", day(), false, &mut store).unwrap(), Hit::Counted(Counts { total: 2, today: 2, visitors: 0 }));
+    assert_eq!(c.hit("b", day(), false, &mut store).unwrap(), Hit::Overflow(Counts::default()));
     assert_eq!(c.take_overflow(), 1);
 }
 
@@ -79,7 +88,7 @@ fn full_table_answers_without_counting_new_keys() {
 fn write_through_commits_each_hit() {
     let (_d, mut store) = setup();
     let c = Counter::new(100, 100, true);
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     assert_eq!(store.get("e.com/a").unwrap(), Some(1));
     assert_eq!(c.pending_hits(), 0);
 }
@@ -96,7 +105,7 @@ fn concurrent_hits_are_all_counted() {
             std::thread::spawn(move || {
                 let mut store = Store::open(&path, Role::Worker).unwrap();
                 for _ in 0..500 {
-                    c.hit("e.com/x", day(), &mut store).unwrap();
+                    c.hit("e.com/x", day(), false, &mut store).unwrap();
                 }
             })
         })
@@ -121,10 +130,10 @@ fn hits_counted_after_an_admin_change_survive_it() {
     store.set("e.com/a", 1201).unwrap();
     // The entry is loaded after the set: its total already includes it.
     for _ in 0..3 {
-        c.hit("e.com/a", day(), &mut store).unwrap();
+        c.hit("e.com/a", day(), false, &mut store).unwrap();
     }
     assert_eq!(c.apply_admin_events(&store, &mut last).unwrap(), 0);
-    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 1204, today: 3 });
+    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 1204, today: 3, visitors: 0 });
     assert_eq!(c.flush(&mut store, &mut last).unwrap().hits, 3);
     assert_eq!(store.get("e.com/a").unwrap(), Some(1204));
 }
@@ -149,7 +158,10 @@ fn a_loaded_table_answers_without_the_database() {
     store.raw().execute("DELETE FROM counters", []).unwrap();
     assert_eq!(c.peek("e.com/b", day(), &store).unwrap().total, 20);
     assert_eq!(c.peek("e.com/new", day(), &store).unwrap().total, 0);
-    assert_eq!(c.hit("e.com/c", day(), &mut store).unwrap(), Hit::Counted(Counts { total: 31, today: 1 }));
+    assert_eq!(
+        c.hit("e.com/c", day(), false, &mut store).unwrap(),
+        Hit::Counted(Counts { total: 31, today: 1, visitors: 0 })
+    );
     // What the flusher does when another process wrote: reload.
     c.reload_table();
     assert_eq!(c.peek("e.com/b", day(), &store).unwrap().total, 0);
@@ -163,22 +175,22 @@ fn hits_of_other_processes_show_after_the_reload_and_logged_hits_fold_exactly() 
     let c = Counter::new(100, 100, false);
     let mut last = 0;
     load_all(&c, &mut store, &mut last);
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     // A new counter: written to its row, and what it holds is read back.
     assert_eq!(c.flush(&mut store, &mut last).unwrap().logged, 0);
     // A CGI process counts 5 more.
     store.raw().execute("UPDATE counters SET count = count + 5 WHERE key = 'e.com/a'", []).unwrap();
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap().counts().total, 2, "from memory, not yet current");
+    assert_eq!(c.hit("e.com/a", day(), false, &mut store).unwrap().counts().total, 2, "from memory, not yet current");
     // The table knows it now: its hit goes to the log.
     assert_eq!(c.flush(&mut store, &mut last).unwrap().logged, 1);
     assert_eq!(store.get("e.com/a").unwrap(), Some(7), "reads add the logged hit");
-    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 2, today: 2 });
+    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 2, today: 2, visitors: 0 });
     // What the flusher does on another process's commit: fold, reload.
     store.fold().unwrap();
     c.reload_table();
-    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 7, today: 2 });
+    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 7, today: 2, visitors: 0 });
     load_all(&c, &mut store, &mut last);
-    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 7, today: 2 });
+    assert_eq!(c.peek("e.com/a", day(), &store).unwrap(), Counts { total: 7, today: 2, visitors: 0 });
     assert_eq!(store.history("e.com/a", &[day()]).unwrap()[0].1, 2);
 }
 
@@ -188,9 +200,9 @@ fn nothing_is_logged_while_the_table_loads() {
     store.set("e.com/a", 10).unwrap();
     let c = Counter::new(100, 100, false);
     let mut last = 0;
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     assert_eq!(c.flush(&mut store, &mut last).unwrap().logged, 0);
-    c.hit("e.com/a", day(), &mut store).unwrap();
+    c.hit("e.com/a", day(), false, &mut store).unwrap();
     assert_eq!(c.flush(&mut store, &mut last).unwrap().logged, 0, "the table is not complete");
     load_all(&c, &mut store, &mut last);
     assert_eq!(c.peek("e.com/a", day(), &store).unwrap().total, 12);
@@ -204,12 +216,12 @@ fn admin_changes_reach_the_table_and_entries_made_from_it() {
     let mut last = 0;
     load_all(&c, &mut store, &mut last);
     // Counted on the old value from the table, then an admin sets 20.
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap().counts().total, 11);
+    assert_eq!(c.hit("e.com/a", day(), false, &mut store).unwrap().counts().total, 11);
     store.set("e.com/a", 20).unwrap();
     assert_eq!(c.apply_admin_events(&store, &mut last).unwrap(), 1, "the hit on the old value is superseded");
     assert_eq!(c.peek("e.com/a", day(), &store).unwrap().total, 20);
     // Counted on the new value: kept through the flush.
-    assert_eq!(c.hit("e.com/a", day(), &mut store).unwrap().counts().total, 21);
+    assert_eq!(c.hit("e.com/a", day(), false, &mut store).unwrap().counts().total, 21);
     let f = c.flush(&mut store, &mut last).unwrap();
     assert_eq!((f.hits, f.superseded), (1, 0));
     assert_eq!(store.get("e.com/a").unwrap(), Some(21));

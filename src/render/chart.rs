@@ -14,15 +14,25 @@ const TOP: u32 = 36;
 const BOTTOM: u32 = 28;
 const FONT: &str = "-apple-system,Segoe UI,Helvetica,Arial,DejaVu Sans,sans-serif";
 
-/// Renders `days` (oldest first) as a bar chart titled with `key`.
-pub fn render(key: &str, days: &[(NaiveDate, u64)]) -> String {
-    let max = days.iter().map(|d| d.1).max().unwrap_or(0);
+/// One day of the chart: its hits, and its unique visitors when they were
+/// recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    pub day: NaiveDate,
+    pub hits: u64,
+    pub visitors: Option<u64>,
+}
+
+/// Renders `days` (oldest first) as a bar chart titled with `key`: a bar of
+/// hits per day, with the day's unique visitors as a darker bar inside it.
+pub fn render(key: &str, days: &[Bar]) -> String {
+    let max = days.iter().map(|d| d.hits).max().unwrap_or(0);
     let scale_max = nice_ceiling(max);
     let plot_w = (W - LEFT - RIGHT) as f64;
     let plot_h = (H - TOP - BOTTOM) as f64;
     let slot = plot_w / days.len().max(1) as f64;
     let bar_w = (slot * 0.8).max(1.0);
-    let total: u64 = days.iter().map(|d| d.1).sum();
+    let total: u64 = days.iter().map(|d| d.hits).sum();
     let title = format!("{}: {} hits in {} days", xml_text(key), thousands(total), days.len());
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect class="background" width="{W}" height="{H}" rx="6" fill="#fff"/><text class="title" x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
@@ -38,24 +48,45 @@ pub fn render(key: &str, days: &[(NaiveDate, u64)]) -> String {
             thousands(value)
         ));
     }
+    let height = |n: u64| if scale_max == 0 { 0.0 } else { plot_h * n as f64 / scale_max as f64 };
     svg.push_str(r##"<g fill="#4c1">"##);
-    for (i, (day, hits)) in days.iter().enumerate() {
-        let h = if scale_max == 0 { 0.0 } else { plot_h * *hits as f64 / scale_max as f64 };
+    for (i, b) in days.iter().enumerate() {
+        let h = height(b.hits);
         let x = LEFT as f64 + slot * i as f64 + (slot - bar_w) / 2.0;
         let y = TOP as f64 + plot_h - h;
+        let visitors = b.visitors.map(|v| format!(", {} visitors", thousands(v))).unwrap_or_default();
         svg.push_str(&format!(
-            r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="1"><title>{day}: {} hits</title></rect>"#,
-            thousands(*hits)
+            r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="1"><title>{}: {} hits{visitors}</title></rect>"#,
+            b.day,
+            thousands(b.hits)
+        ));
+    }
+    svg.push_str(r##"</g><g fill="#2a7d0a">"##);
+    for (i, b) in days.iter().enumerate() {
+        let Some(v) = b.visitors.filter(|v| *v > 0) else { continue };
+        let (w, h) = (bar_w * 0.5, height(v.min(b.hits)));
+        let x = LEFT as f64 + slot * i as f64 + (slot - w) / 2.0;
+        let y = TOP as f64 + plot_h - h;
+        svg.push_str(&format!(
+            r#"<rect class="visitors" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="1"><title>{}: {} visitors</title></rect>"#,
+            b.day,
+            thousands(v)
         ));
     }
     svg.push_str("</g>");
+    if days.iter().any(|b| b.visitors.is_some()) {
+        let x = W - RIGHT;
+        svg.push_str(&format!(
+            r##"<text class="legend" x="{x}" y="22" font-size="11" text-anchor="end" fill="#57606a"><tspan fill="#4c1">■</tspan> hits <tspan fill="#2a7d0a">■</tspan> unique visitors</text>"##
+        ));
+    }
     if let (Some(first), Some(last)) = (days.first(), days.last()) {
         let y = H - 8;
         svg.push_str(&format!(
             r##"<text x="{LEFT}" y="{y}" font-size="11" fill="#57606a">{}</text><text x="{}" y="{y}" font-size="11" text-anchor="end" fill="#57606a">{}</text>"##,
-            first.0,
+            first.day,
             W - RIGHT,
-            last.0
+            last.day
         ));
     }
     svg.push_str("</svg>");
@@ -94,17 +125,18 @@ mod tests {
 
     #[test]
     fn one_bar_per_day_and_valid_xml() {
-        let days: Vec<_> = (1..=7).map(|d| (day(d), d as u64 * 3)).collect();
+        let days: Vec<_> =
+            (1..=7).map(|d| Bar { day: day(d), hits: d as u64 * 3, visitors: (d > 2).then_some(d as u64) }).collect();
         let svg = render("<evil>&key", &days);
         let doc = roxmltree::Document::parse(&svg).expect("well-formed");
-        let bars = doc.descendants().filter(|n| n.attribute("class") == Some("bar")).count();
-        assert_eq!(bars, 7);
+        let count = |class| doc.descendants().filter(|n| n.attribute("class") == Some(class)).count();
+        assert_eq!((count("bar"), count("visitors")), (7, 5), "visitors only where recorded");
         assert!(svg.contains("&lt;evil&gt;&amp;key"));
     }
 
     #[test]
     fn empty_history_still_renders() {
-        let days: Vec<_> = (1..=3).map(|d| (day(d), 0)).collect();
+        let days: Vec<_> = (1..=3).map(|d| Bar { day: day(d), hits: 0, visitors: None }).collect();
         roxmltree::Document::parse(&render("k", &days)).expect("well-formed");
         roxmltree::Document::parse(&render("k", &[])).expect("well-formed");
     }

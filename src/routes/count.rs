@@ -75,7 +75,7 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
                 ctx.metrics.not_counted(reason.label());
                 ctx.counter.peek(&key, today, store)
             }
-            Ok(_unique) => ctx.counter.hit(&key, today, store).map(|h| {
+            Ok(unique) => ctx.counter.hit(&key, today, unique, store).map(|h| {
                 if matches!(h, Hit::Counted(_)) {
                     ctx.metrics.hits_counted.fetch_add(1, Relaxed);
                 }

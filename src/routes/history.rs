@@ -11,9 +11,10 @@ use crate::clock;
 use crate::counter::Counts;
 use crate::http::response::{HTML, JSON, SVG};
 use crate::http::{Req, Resp};
+use crate::render::chart::{self, Bar};
 use crate::render::escape::markup;
 use crate::render::number::thousands;
-use crate::render::{chart, template};
+use crate::render::template;
 use crate::store::Store;
 
 const TEMPLATE: &str = include_str!("../../assets/stats.html");
@@ -25,7 +26,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(
 struct History {
     key: String,
     counts: Counts,
-    days: Vec<(NaiveDate, u64)>,
+    days: Vec<Bar>,
 }
 
 fn history(req: &Req, ctx: &Ctx, store: &Store) -> Result<History, Resp> {
@@ -34,16 +35,21 @@ fn history(req: &Req, ctx: &Ctx, store: &Store) -> Result<History, Resp> {
     let today = clock::today(ctx.cfg.timezone);
     let counts = ctx.counter.peek(&key, today, store).map_err(unavailable)?;
     let days = clock::days_ending(today, n);
-    let mut hits: HashMap<NaiveDate, u64> = store.history(&key, &days).map_err(unavailable)?.into_iter().collect();
-    for (day, n) in ctx.counter.pending_days(&key) {
-        *hits.entry(day).or_insert(0) += n;
+    let mut stored: HashMap<NaiveDate, (u64, Option<u64>)> =
+        store.history(&key, &days).map_err(unavailable)?.into_iter().map(|(d, h, v)| (d, (h, v))).collect();
+    for p in ctx.counter.pending_days(&key) {
+        let e = stored.entry(p.day).or_insert((0, Some(0)));
+        e.0 += p.hits;
+        e.1 = Some(e.1.unwrap_or(0) + p.uniques);
     }
     let days = days
         .into_iter()
-        .map(|d| {
-            // Today's figure comes from the exact in-memory count.
-            let n = if d == today { counts.today } else { hits.get(&d).copied().unwrap_or(0) };
-            (d, n)
+        .map(|day| {
+            // A day without hits had no visitors either.
+            let (hits, visitors) = stored.get(&day).copied().unwrap_or((0, Some(0)));
+            // Today's hits come from the exact in-memory count.
+            let hits = if day == today { counts.today } else { hits };
+            Bar { day, hits, visitors }
         })
         .collect();
     Ok(History { key, counts, days })
@@ -55,13 +61,20 @@ pub fn json(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
         Err(resp) => return resp,
     };
     // Written by hand to keep the documented key order.
-    let days: Vec<String> =
-        h.days.iter().map(|(d, n)| format!(r#"{{"date":"{}","hits":{n}}}"#, d.format("%Y-%m-%d"))).collect();
+    let days: Vec<String> = h
+        .days
+        .iter()
+        .map(|b| {
+            let visitors = b.visitors.map_or("null".to_string(), |v| v.to_string());
+            format!(r#"{{"date":"{}","hits":{},"visitors":{visitors}}}"#, b.day.format("%Y-%m-%d"), b.hits)
+        })
+        .collect();
     let body = format!(
-        r#"{{"url":{},"total":{},"today":{},"days":[{}]}}"#,
+        r#"{{"url":{},"total":{},"today":{},"visitors":{},"days":[{}]}}"#,
         serde_json::Value::from(h.key.as_str()),
         h.counts.total,
         h.counts.today,
+        h.counts.visitors,
         days.join(",")
     );
     Resp::new(200, JSON, body)
@@ -85,6 +98,7 @@ pub fn page(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
             ("KEY", &markup(&h.key)),
             ("TOTAL", &thousands(h.counts.total)),
             ("TODAY", &thousands(h.counts.today)),
+            ("VISITORS", &thousands(h.counts.visitors)),
             ("DAYS", &h.days.len().to_string()),
             ("URL_PARAM", &utf8_percent_encode(&h.key, COMPONENT).to_string()),
             ("ORIGIN", &markup(&ctx.origin(req))),

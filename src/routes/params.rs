@@ -16,6 +16,8 @@ pub enum View {
     Total,
     Today,
     TodayTotal,
+    /// Unique visitors: the sum over the days they were counted.
+    Visitors,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +61,8 @@ pub fn badge(query: &str) -> Result<BadgeParams, String> {
         None | Some("") | Some("total") => View::Total,
         Some("today") => View::Today,
         Some("today-total") => View::TodayTotal,
-        Some(v) => return Err(format!("unknown view {v:?}: use total, today or today-total")),
+        Some("visitors") => View::Visitors,
+        Some(v) => return Err(format!("unknown view {v:?}: use total, today, today-total or visitors")),
     };
     let abbreviate = match decoded(query, "abbreviate")?.as_deref() {
         None | Some("") | Some("false") | Some("0") => false,
@@ -99,6 +102,7 @@ impl BadgeParams {
             View::Total => show(counts.total, false),
             View::Today => show(counts.today, false),
             View::TodayTotal => format!("{} / {}", show(counts.today, true), show(counts.total, true)),
+            View::Visitors => show(counts.visitors, false),
         }
     }
 }
@@ -121,15 +125,16 @@ mod tests {
         assert_eq!(p.style, Style::ForTheBadge);
         assert_eq!(p.label, "my views");
         assert_eq!((p.color.as_ref(), p.label_color.as_ref()), ("#e05d44", "#abcdef"));
-        assert_eq!(p.message(Counts { total: 12345, today: 3 }), "3 / 12.3k");
+        assert_eq!(p.message(Counts { total: 12345, today: 3, visitors: 0 }), "3 / 12.3k");
     }
 
     #[test]
     fn views() {
-        let c = Counts { total: 1204, today: 3 };
+        let c = Counts { total: 1204, today: 3, visitors: 77 };
         assert_eq!(badge("view=today-total").unwrap().message(c), "3 / 1,204");
         assert_eq!(badge("view=today").unwrap().message(c), "3");
         assert_eq!(badge("").unwrap().message(c), "1204");
+        assert_eq!(badge("view=visitors").unwrap().message(c), "77");
     }
 
     #[test]

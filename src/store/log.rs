@@ -83,28 +83,31 @@ impl Store {
 
 /// Folds the logged hits of counters with `lo <= id < hi` inside `tx`.
 fn fold_range(tx: &Transaction, lo: i64, hi: i64) -> Result<usize> {
-    let rows: Vec<(i64, String, i64)> = {
+    let rows: Vec<(i64, String, i64, i64)> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT counter_id, day, SUM(hits) FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2
+            "SELECT counter_id, day, SUM(hits), SUM(uniques) FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2
              GROUP BY counter_id, day ORDER BY counter_id, day",
         )?;
-        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.collect::<Result<_>>()?
     };
     if rows.is_empty() {
         return Ok(0);
     }
     let t = now();
-    let mut total = tx.prepare_cached("UPDATE counters SET count = count + ?2, updated_at = ?3 WHERE id = ?1")?;
-    let mut daily = tx.prepare_cached(
-        "INSERT INTO daily (day, counter_id, hits) VALUES (?2, ?1, ?3)
-         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits",
+    let mut total = tx.prepare_cached(
+        "UPDATE counters SET count = count + ?2, uniques = uniques + ?4, updated_at = ?3 WHERE id = ?1",
     )?;
-    for (id, day, hits) in &rows {
+    let mut daily = tx.prepare_cached(
+        "INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?2, ?1, ?3, ?4)
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits,
+            uniques = IFNULL(uniques, 0) + excluded.uniques",
+    )?;
+    for (id, day, hits, uniques) in &rows {
         // A counter deleted since is gone with its hits (an admin delete
         // folds first, so this only happens to a row removed by hand).
-        if total.execute(params![id, hits, t])? == 1 {
-            daily.execute(params![id, day, hits])?;
+        if total.execute(params![id, hits, t, uniques])? == 1 {
+            daily.execute(params![id, day, hits, uniques])?;
         }
     }
     tx.prepare_cached("DELETE FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2")?.execute(params![lo, hi])?;
@@ -124,7 +127,7 @@ fn has_rows(conn: &Connection) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Pending, Role};
+    use super::super::{Day, Pending, Role};
     use super::*;
     use chrono::NaiveDate;
 
@@ -145,12 +148,14 @@ mod tests {
 
     /// Creates `key` with `n` hits on the 24th, then logs `more` hits as a
     /// flush of a counter the server knows does.
-    fn logged(store: &mut Store, key: &str, n: u64, more: &[(NaiveDate, u64)]) -> i64 {
+    fn logged(store: &mut Store, key: &str, n: u64, more: &[(NaiveDate, u64, u64)]) -> i64 {
         let mut last = i64::MAX;
-        let first = Pending { key: key.into(), hits: n, days: vec![(day("2026-11-24"), n)], id: None, known: None };
+        let first = Day { day: day("2026-11-24"), hits: n, uniques: 0 };
+        let first = Pending { key: key.into(), hits: n, days: vec![first], id: None, known: None };
         let id = store.flush(&mut vec![first], &mut last, |_, _| 0).unwrap().0[0].id;
-        let hits = more.iter().map(|(_, h)| h).sum();
-        let known = Pending { key: key.into(), hits, days: more.to_vec(), id: Some(id), known: Some((n, 0)) };
+        let hits = more.iter().map(|m| m.1).sum();
+        let days = more.iter().map(|&(day, hits, uniques)| Day { day, hits, uniques }).collect();
+        let known = Pending { key: key.into(), hits, days, id: Some(id), known: Some((n, 0, 0)) };
         let w = store.flush(&mut vec![known], &mut last, |_, _| 0).unwrap().0[0];
         assert_eq!(w.total, n + hits, "what the flush reports follows from what it knew");
         id
@@ -159,19 +164,20 @@ mod tests {
     #[test]
     fn reads_add_the_log_and_folding_applies_it_exactly_once() {
         let (_d, mut store) = store();
-        logged(&mut store, "e.com/a", 3, &[(day("2026-11-24"), 1), (day("2026-11-25"), 2)]);
+        logged(&mut store, "e.com/a", 3, &[(day("2026-11-24"), 1, 1), (day("2026-11-25"), 2, 1)]);
         assert_eq!(row(&store, "e.com/a"), 3, "logged hits are not in the row yet");
         assert_eq!(store.get("e.com/a").unwrap(), Some(6), "but every read adds them");
         let days = [day("2026-11-24"), day("2026-11-25")];
-        let want = vec![(days[0], 4), (days[1], 2)];
+        let want = vec![(days[0], 4, Some(1)), (days[1], 2, Some(1))];
         assert_eq!(store.history("e.com/a", &days).unwrap(), want);
-        assert_eq!(store.counts("e.com/a", days[1]).unwrap().today, 2);
+        let c = store.counts("e.com/a", days[1]).unwrap();
+        assert_eq!((c.today, c.visitors), (2, 2));
         assert_eq!(store.top_domains(5).unwrap(), vec![("e.com".to_string(), 6)]);
         let mut loaded = Vec::new();
         store
-            .counters_after(0, days[0], 10, |_, k, total, on_day| loaded.push((k.to_string(), total, on_day)))
+            .counters_after(0, days[0], 10, |_, k, total, on_day, v| loaded.push((k.to_string(), total, on_day, v)))
             .unwrap();
-        assert_eq!(loaded, vec![("e.com/a".to_string(), 6, 4)]);
+        assert_eq!(loaded, vec![("e.com/a".to_string(), 6, 4, 2)]);
         assert_eq!(store.fold().unwrap(), 2);
         assert!(!has_rows(&store.conn).unwrap());
         assert_eq!(store.fold().unwrap(), 0);
@@ -184,10 +190,10 @@ mod tests {
     fn folding_in_slices_equals_one_fold_and_leaves_later_rows_for_the_next_round() {
         let (_d, mut store) = store();
         let mut ids: Vec<i64> =
-            (0..2).map(|i| logged(&mut store, &format!("e.com/{i}"), 1, &[(day("2026-11-25"), 2)])).collect();
+            (0..2).map(|i| logged(&mut store, &format!("e.com/{i}"), 1, &[(day("2026-11-25"), 2, 0)])).collect();
         // The next counter two slices further on.
-        store.raw().execute("INSERT INTO counters VALUES (?1, 'e.com/gap', 0, 0, 0)", [2 * SLICE_IDS]).unwrap();
-        ids.push(logged(&mut store, "e.com/2", 1, &[(day("2026-11-25"), 2)]));
+        store.raw().execute("INSERT INTO counters VALUES (?1, 'e.com/gap', 0, 0, 0, 0)", [2 * SLICE_IDS]).unwrap();
+        ids.push(logged(&mut store, "e.com/2", 1, &[(day("2026-11-25"), 2, 0)]));
         assert!(!store.fold_step().unwrap(), "the first slice holds ids 0 and 1");
         assert_eq!((row(&store, "e.com/0"), row(&store, "e.com/2")), (3, 1));
         // A flush between slices logs more for a counter already folded.
@@ -195,9 +201,9 @@ mod tests {
         let more = Pending {
             key: "e.com/0".into(),
             hits: 4,
-            days: vec![(day("2026-11-25"), 4)],
+            days: vec![Day { day: day("2026-11-25"), hits: 4, uniques: 0 }],
             id: Some(ids[0]),
-            known: Some((3, 2)),
+            known: Some((3, 2, 0)),
         };
         store.flush(&mut vec![more], &mut last, |_, _| 0).unwrap();
         assert!(!store.fold_step().unwrap(), "an empty slice between them");
@@ -214,7 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let (mut store, _) = Store::prepare(&path, Role::Flusher).unwrap();
-        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
+        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5, 0)]);
         drop(store);
         let reader = Store::open_read_only(&path).unwrap();
         assert_eq!((row(&reader, "e.com/a"), reader.get("e.com/a").unwrap()), (1, Some(6)), "a reader folds nothing");
@@ -225,11 +231,11 @@ mod tests {
     #[test]
     fn admin_changes_fold_first_so_logged_hits_never_land_on_top() {
         let (_d, mut store) = store();
-        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5)]);
+        logged(&mut store, "e.com/a", 1, &[(day("2026-11-25"), 5, 0)]);
         store.set("e.com/a", 100).unwrap();
         assert_eq!(store.fold().unwrap(), 0);
         assert_eq!(store.get("e.com/a").unwrap(), Some(100));
-        let id = logged(&mut store, "e.com/b", 1, &[(day("2026-11-25"), 5)]);
+        let id = logged(&mut store, "e.com/b", 1, &[(day("2026-11-25"), 5, 0)]);
         assert!(store.delete("e.com/b").unwrap());
         let left: i64 =
             store.raw().query_row("SELECT COUNT(*) FROM daily WHERE counter_id = ?1", [id], |r| r.get(0)).unwrap();

@@ -77,6 +77,15 @@ fn cache_kib(role: Role) -> Option<i64> {
 /// [`Store::checkpoint`]).
 const FLUSHER_CHECKPOINT_PAGES: i64 = 10_000;
 
+/// Hits of a counter on one day, and how many of them were a visitor's
+/// first hit of that day (unique visitors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    pub day: chrono::NaiveDate,
+    pub hits: u64,
+    pub uniques: u64,
+}
+
 /// A connection to the database.
 pub struct Store {
     conn: Connection,

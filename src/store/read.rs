@@ -9,27 +9,37 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{count, day_text, Result, Store};
 
-/// Logged hits of the counter whose id is the SQL expression `$id`, in
-/// total or on day `$day`: for reads of one counter (the log holds a few
-/// seconds of hits; a scan of it is cheap, an index on it would not be).
+/// Logged `hits` or `uniques` (`$col`) of the counter whose id is the SQL
+/// expression `$id`, in total or on day `$day`: for reads of one counter
+/// (the log holds a few seconds of hits; a scan of it is cheap, an index on
+/// it would not be).
 macro_rules! logged {
-    ($id:literal) => {
-        concat!("IFNULL((SELECT SUM(l.hits) FROM hit_log l WHERE l.counter_id = ", $id, "), 0)")
+    ($col:literal, $id:literal) => {
+        concat!("IFNULL((SELECT SUM(l.", $col, ") FROM hit_log l WHERE l.counter_id = ", $id, "), 0)")
     };
-    ($id:literal, $day:literal) => {
-        concat!("IFNULL((SELECT SUM(l.hits) FROM hit_log l WHERE l.counter_id = ", $id, " AND l.day = ", $day, "), 0)")
+    ($col:literal, $id:literal, $day:literal) => {
+        concat!(
+            "IFNULL((SELECT SUM(l.",
+            $col,
+            ") FROM hit_log l WHERE l.counter_id = ",
+            $id,
+            " AND l.day = ",
+            $day,
+            "), 0)"
+        )
     };
 }
 
 /// The logged hits of every counter with an id above `$after` as a table
-/// `lg(counter_id, hits, on_day)` to LEFT JOIN (hits in all, and on day
-/// `$day`), for scans over many counters: one pass over the log.
+/// `lg(counter_id, hits, on_day, uniques)` to LEFT JOIN (hits in all and on
+/// day `$day`, new visitors), for scans over many counters: one pass over
+/// the log.
 macro_rules! logged_per_counter {
     ($after:literal, $day:literal) => {
         concat!(
             "LEFT JOIN (SELECT counter_id, SUM(hits) AS hits, SUM(CASE WHEN day = ",
             $day,
-            " THEN hits ELSE 0 END) AS on_day FROM hit_log WHERE counter_id > ",
+            " THEN hits ELSE 0 END) AS on_day, SUM(uniques) AS uniques FROM hit_log WHERE counter_id > ",
             $after,
             " GROUP BY counter_id) lg ON lg.counter_id = c.id"
         )
@@ -42,6 +52,8 @@ pub struct Stored {
     pub total: u64,
     /// Hits on the day asked for.
     pub today: u64,
+    /// Unique visitors, summed over the days they were counted.
+    pub visitors: u64,
     /// The newest admin event in the same snapshot: changes up to it are
     /// already in `total`.
     pub event: i64,
@@ -60,17 +72,19 @@ impl Store {
             // One row whether or not the key exists, and one descent of
             // the key index: this runs when memory cannot answer.
             "SELECT c.count + ",
-            logged!("c.id"),
+            logged!("hits", "c.id"),
             ", IFNULL((SELECT hits FROM daily WHERE day = ?2 AND counter_id = c.id), 0) + ",
-            logged!("c.id", "?2"),
-            ", (SELECT MAX(id) FROM admin_events)
-                 FROM (SELECT 1) LEFT JOIN counters c ON c.key = ?1"
+            logged!("hits", "c.id", "?2"),
+            ", (SELECT MAX(id) FROM admin_events), c.uniques + ",
+            logged!("uniques", "c.id"),
+            " FROM (SELECT 1) LEFT JOIN counters c ON c.key = ?1"
         ))?
         .query_row(params![key, day_text(day)], |r| {
             Ok(Stored {
                 total: count(r.get::<_, Option<i64>>(0)?.unwrap_or(0)),
                 today: count(r.get::<_, Option<i64>>(1)?.unwrap_or(0)),
                 event: r.get::<_, Option<i64>>(2)?.unwrap_or(0),
+                visitors: count(r.get::<_, Option<i64>>(3)?.unwrap_or(0)),
             })
         })
     }
@@ -78,16 +92,17 @@ impl Store {
     /// A key's total; `None` when it has no counter.
     pub fn get(&self, key: &str) -> Result<Option<u64>> {
         self.conn
-            .prepare_cached(concat!("SELECT c.count + ", logged!("c.id"), " FROM counters c WHERE c.key = ?1"))?
+            .prepare_cached(concat!("SELECT c.count + ", logged!("hits", "c.id"), " FROM counters c WHERE c.key = ?1"))?
             .query_row([key], |r| r.get::<_, i64>(0))
             .optional()
             .map(|c| c.map(count))
     }
 
-    /// A key's hits on each of `days`; days without hits are left out. One
-    /// point lookup per day: `daily` is keyed by day first, so a range scan
-    /// would read every counter's rows.
-    pub fn history(&self, key: &str, days: &[NaiveDate]) -> Result<Vec<(NaiveDate, u64)>> {
+    /// A key's hits on each of `days`, with its unique visitors (`None`
+    /// where they were not recorded: days before visitors were counted);
+    /// days without hits are left out. One point lookup per day: `daily` is
+    /// keyed by day first, so a range scan would read every counter's rows.
+    pub fn history(&self, key: &str, days: &[NaiveDate]) -> Result<Vec<(NaiveDate, u64, Option<u64>)>> {
         let id: Option<i64> = self
             .conn
             .prepare_cached("SELECT id FROM counters WHERE key = ?1")?
@@ -95,15 +110,23 @@ impl Store {
             .optional()?;
         let Some(id) = id else { return Ok(Vec::new()) };
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT (SELECT hits FROM daily WHERE day = ?1 AND counter_id = ?2), ",
-            logged!("?2", "?1")
+            "SELECT d.hits, d.uniques, ",
+            logged!("hits", "?2", "?1"),
+            ", ",
+            logged!("uniques", "?2", "?1"),
+            " FROM (SELECT 1) LEFT JOIN daily d ON d.day = ?1 AND d.counter_id = ?2"
         ))?;
         let mut out = Vec::new();
         for day in days {
-            let (stored, logged): (Option<i64>, i64) =
-                stmt.query_row(params![day_text(*day), id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let (stored, uniques, logged, logged_uniques): (Option<i64>, Option<i64>, i64, i64) =
+                stmt.query_row(params![day_text(*day), id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             if stored.is_some() || logged > 0 {
-                out.push((*day, count(stored.unwrap_or(0) + logged)));
+                let visitors = match (stored, uniques) {
+                    // A row from before visitors were counted, and nothing since.
+                    (Some(_), None) if logged_uniques == 0 => None,
+                    _ => Some(count(uniques.unwrap_or(0) + logged_uniques)),
+                };
+                out.push((*day, count(stored.unwrap_or(0) + logged), visitors));
             }
         }
         Ok(out)
@@ -154,25 +177,27 @@ impl Store {
     }
 
     /// Up to `limit` counters with an id above `after`, in id order, with
-    /// their hits on `day`: `f(id, key, total, hits on day)`. For loading
-    /// every counter into memory a chunk at a time.
+    /// their hits on `day` and their visitors:
+    /// `f(id, key, total, hits on day, visitors)`. For loading every counter
+    /// into memory a chunk at a time.
     pub fn counters_after(
         &self,
         after: i64,
         day: NaiveDate,
         limit: usize,
-        mut f: impl FnMut(i64, &str, u64, u64),
+        mut f: impl FnMut(i64, &str, u64, u64, u64),
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(concat!(
-            "SELECT c.id, c.key, c.count + IFNULL(lg.hits, 0), IFNULL(d.hits, 0) + IFNULL(lg.on_day, 0)
+            "SELECT c.id, c.key, c.count + IFNULL(lg.hits, 0), IFNULL(d.hits, 0) + IFNULL(lg.on_day, 0),
+                    c.uniques + IFNULL(lg.uniques, 0)
              FROM counters c LEFT JOIN daily d ON d.day = ?2 AND d.counter_id = c.id ",
             logged_per_counter!("?1", "?2"),
             " WHERE c.id > ?1 ORDER BY c.id LIMIT ?3"
         ))?;
         let mut rows = stmt.query(params![after, day_text(day), limit as i64])?;
         while let Some(r) = rows.next()? {
-            let (total, hits): (i64, i64) = (r.get(2)?, r.get(3)?);
-            f(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or_default(), count(total), count(hits));
+            let (total, hits, visitors): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
+            f(r.get(0)?, r.get_ref(1)?.as_str().unwrap_or_default(), count(total), count(hits), count(visitors));
         }
         Ok(())
     }

@@ -8,8 +8,10 @@ use super::Result;
 /// Version 2 keys `daily` by (day, counter_id): a day's new rows land
 /// together instead of all over the table (fewer pages per flush, and
 /// today's rows stay in the page cache). Version 3 adds `hit_log` (see
-/// `log.rs`).
-pub const SCHEMA_VERSION: i64 = 3;
+/// `log.rs`). Version 4 adds `uniques` (unique visitors) to `counters`
+/// (the sum since they are counted), to `daily` (NULL on days from before:
+/// not recorded, never invented) and to `hit_log`.
+pub const SCHEMA_VERSION: i64 = 4;
 
 fn version(conn: &Connection) -> Result<i64> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -22,18 +24,28 @@ fn version(conn: &Connection) -> Result<i64> {
 }
 
 /// Checks that a read-only connection can read this database with the
-/// current queries. A database from before the hit log gets an empty
-/// temporary one (in memory, private to the connection), so reads work
-/// unchanged and the file is not touched.
+/// current queries. An older database gets temporary views (in memory,
+/// private to the connection, found before the file's tables of the same
+/// name) that add what it lacks: no visitors, an empty hit log. The file is
+/// not touched.
 pub fn check_readable(conn: &Connection) -> Result<()> {
     let version = version(conn)?;
     if version < 1 {
         return Err(rusqlite::Error::InvalidParameterName("the file is not a hitcounter database".into()));
     }
+    if version < 4 {
+        conn.execute_batch(
+            "CREATE TEMP VIEW counters AS SELECT *, 0 AS uniques FROM main.counters;
+             CREATE TEMP VIEW daily AS SELECT *, NULL AS uniques FROM main.daily;",
+        )?;
+    }
     if version < 3 {
         conn.execute_batch(
-            "CREATE TEMP TABLE hit_log (counter_id INTEGER NOT NULL, day TEXT NOT NULL, hits INTEGER NOT NULL)",
+            "CREATE TEMP TABLE hit_log (counter_id INTEGER NOT NULL, day TEXT NOT NULL, hits INTEGER NOT NULL,
+                uniques INTEGER NOT NULL DEFAULT 0)",
         )?;
+    } else if version < 4 {
+        conn.execute_batch("CREATE TEMP VIEW hit_log AS SELECT *, 0 AS uniques FROM main.hit_log;")?;
     }
     Ok(())
 }
@@ -64,7 +76,16 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         )?;
     }
     if (1..=2).contains(&version) {
-        tx.execute_batch(HIT_LOG)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS hit_log (counter_id INTEGER NOT NULL, day TEXT NOT NULL, hits INTEGER NOT NULL);",
+        )?;
+    }
+    if (1..=3).contains(&version) {
+        tx.execute_batch(
+            "ALTER TABLE counters ADD COLUMN uniques INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE daily ADD COLUMN uniques INTEGER;
+             ALTER TABLE hit_log ADD COLUMN uniques INTEGER NOT NULL DEFAULT 0;",
+        )?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()
@@ -76,7 +97,8 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 const HIT_LOG: &str = "CREATE TABLE IF NOT EXISTS hit_log (
     counter_id INTEGER NOT NULL,
     day TEXT NOT NULL,
-    hits INTEGER NOT NULL
+    hits INTEGER NOT NULL,
+    uniques INTEGER NOT NULL DEFAULT 0
 );";
 
 /// Creates the current schema. Public for the original-database conversion.
@@ -88,12 +110,14 @@ pub fn create(conn: &Connection) -> Result<()> {
             key TEXT NOT NULL UNIQUE,
             count INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
             created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            uniques INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS daily (
             day TEXT NOT NULL,
             counter_id INTEGER NOT NULL REFERENCES counters(id) ON DELETE CASCADE,
             hits INTEGER NOT NULL,
+            uniques INTEGER,
             PRIMARY KEY (day, counter_id)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS admin_events (

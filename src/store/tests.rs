@@ -14,7 +14,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 fn pending(key: &str, id: Option<i64>, hits: u64, on: &str) -> Pending {
-    Pending { key: key.into(), hits, days: vec![(day(on), hits)], id, known: None }
+    Pending { key: key.into(), hits, days: vec![Day { day: day(on), hits, uniques: 1 }], id, known: None }
 }
 
 fn flush_one(store: &mut Store, p: Pending) -> Written {
@@ -29,7 +29,8 @@ fn a_flush_creates_then_increments_one_row() {
     }
     assert_eq!(store.get("e.com/a").unwrap(), Some(6));
     assert_eq!(store.counter_rows().unwrap(), 1);
-    assert_eq!(store.history("e.com/a", &[day("2026-01-01")]).unwrap(), vec![(day("2026-01-01"), 6)]);
+    assert_eq!(store.history("e.com/a", &[day("2026-01-01")]).unwrap(), vec![(day("2026-01-01"), 6, Some(3))]);
+    assert_eq!(store.counts("e.com/a", day("2026-01-01")).unwrap().visitors, 3);
     assert_eq!(store.counts("e.com/a", day("2026-01-01")).unwrap().today, 6);
 }
 
@@ -38,7 +39,7 @@ fn a_known_id_updates_its_row_and_a_stale_one_falls_back_to_the_key() {
     let (_d, mut store) = db();
     let a = flush_one(&mut store, pending("e.com/a", None, 1, "2026-01-01"));
     let again = flush_one(&mut store, pending("e.com/a", Some(a.id), 1, "2026-01-01"));
-    assert_eq!(again, Written { id: a.id, total: 2, newest_day: 2 });
+    assert_eq!(again, Written { id: a.id, total: 2, newest_day: 2, visitors: 2 });
     // Deleting the newest row frees its id for the next new key.
     assert!(store.delete("e.com/a").unwrap());
     let b = flush_one(&mut store, pending("e.com/b", None, 1, "2026-01-01"));
@@ -71,8 +72,10 @@ fn a_flush_hands_newer_admin_events_over_and_advances_only_on_commit() {
 fn add_one_commits_and_reads_back_in_one_snapshot() {
     let (_d, mut store) = db();
     store.set("e.com/a", 10).unwrap();
-    let s = store.add_one("e.com/a", day("2026-01-01")).unwrap();
-    assert_eq!((s.total, s.today, s.event), (11, 1, store.last_event().unwrap()));
+    let s = store.add_one("e.com/a", day("2026-01-01"), true).unwrap();
+    assert_eq!((s.total, s.today, s.visitors, s.event), (11, 1, 1, store.last_event().unwrap()));
+    let s = store.add_one("e.com/a", day("2026-01-01"), false).unwrap();
+    assert_eq!((s.total, s.visitors), (12, 1));
 }
 
 #[test]
@@ -108,7 +111,8 @@ fn version_1_daily_rows_survive_the_upgrade_and_read_without_it() {
     let path = dir.path().join("t.db");
     rusqlite::Connection::open(&path).unwrap().execute_batch(VERSION_1).unwrap();
     let days = [day("2026-11-23"), day("2026-11-24"), day("2026-11-25")];
-    let want = vec![(days[1], 3), (days[2], 4)];
+    // Days from before visitors were counted: not recorded, not zero.
+    let want = vec![(days[1], 3, None), (days[2], 4, None)];
     let reader = Store::open_read_only(&path).unwrap();
     assert_eq!((reader.get("e.com/a").unwrap(), reader.history("e.com/a", &days).unwrap()), (Some(7), want.clone()));
     drop(reader);

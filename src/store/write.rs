@@ -7,33 +7,42 @@
 use chrono::NaiveDate;
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::{admin, count, day_text, now, sql, Event, Result, Store, Stored};
+use super::{admin, count, day_text, now, sql, Day, Event, Result, Store, Stored};
 
 /// The hits of one counter that a flush hands to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub key: Box<str>,
     pub hits: u64,
-    /// Sums to `hits`; the newest day last.
-    pub days: Vec<(NaiveDate, u64)>,
+    /// Sums to `hits` (and to the new visitors); the newest day last.
+    pub days: Vec<Day>,
     /// The counter's row id if known: the row is then updated by id (checked
     /// against `key`), skipping a lookup in the key index, which with a
     /// million counters reads a random index page per hit.
     pub id: Option<i64>,
-    /// The counter's stored total and stored hits on the newest day of
-    /// `days`, when the caller knows them for certain (with `id`): the hits
-    /// are then appended to the hit log instead of updating two random
-    /// pages (see `log.rs`), and what is written follows from these.
-    pub known: Option<(u64, u64)>,
+    /// The counter's stored total, stored hits on the newest day of `days`
+    /// and stored visitors, when the caller knows them for certain (with
+    /// `id`): the hits are then appended to the hit log instead of updating
+    /// two random pages (see `log.rs`), and what is written follows from
+    /// these.
+    pub known: Option<(u64, u64, u64)>,
 }
 
-/// A counter's stored state right after a flush: its total and its hits on
-/// the newest day of its batch entry.
+impl Pending {
+    /// New visitors in all of `days`.
+    pub fn uniques(&self) -> u64 {
+        self.days.iter().map(|d| d.uniques).sum()
+    }
+}
+
+/// A counter's stored state right after a flush: its total, its hits on
+/// the newest day of its batch entry, and its visitors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
     pub id: i64,
     pub total: u64,
     pub newest_day: u64,
+    pub visitors: u64,
 }
 
 impl Store {
@@ -60,11 +69,13 @@ impl Store {
         Ok((written, superseded))
     }
 
-    /// Adds one hit and commits it; returns the counts in the same
-    /// transaction (with whatever other processes added).
-    pub fn add_one(&mut self, key: &str, day: NaiveDate) -> Result<Stored> {
+    /// Adds one hit (a visitor's first today when `unique`) and commits
+    /// it; returns the counts in the same transaction (with whatever other
+    /// processes added).
+    pub fn add_one(&mut self, key: &str, day: NaiveDate, unique: bool) -> Result<Stored> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let one = Pending { key: key.into(), hits: 1, days: vec![(day, 1)], id: None, known: None };
+        let one = Day { day, hits: 1, uniques: u64::from(unique) };
+        let one = Pending { key: key.into(), hits: 1, days: vec![one], id: None, known: None };
         add(&tx, std::slice::from_ref(&one))?;
         let stored = Store::counts_in(&tx, key, day)?;
         tx.commit()?;
@@ -93,45 +104,56 @@ pub(super) fn add(tx: &Transaction, deltas: &[Pending]) -> Result<Vec<Written>> 
     // temporary b-tree per statement (~5 µs a row, measured). The key check
     // makes a stale id harmless: a row deleted, or its id reused by another
     // key, matches nothing and the upsert by key runs instead.
-    let mut by_id =
-        tx.prepare_cached("UPDATE counters SET count = count + ?2, updated_at = ?3 WHERE id = ?1 AND key = ?4")?;
-    let mut total_of = tx.prepare_cached("SELECT count FROM counters WHERE id = ?1")?;
+    let mut by_id = tx.prepare_cached(
+        "UPDATE counters SET count = count + ?2, uniques = uniques + ?5, updated_at = ?3 WHERE id = ?1 AND key = ?4",
+    )?;
+    let mut totals_of = tx.prepare_cached("SELECT count, uniques FROM counters WHERE id = ?1")?;
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO counters (key, count, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
-         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, updated_at = excluded.updated_at
-         RETURNING id, count",
+        "INSERT INTO counters (key, count, uniques, created_at, updated_at) VALUES (?1, ?2, ?4, ?3, ?3)
+         ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, uniques = uniques + excluded.uniques,
+            updated_at = excluded.updated_at
+         RETURNING id, count, uniques",
     )?;
     let mut daily = tx.prepare_cached(
-        "INSERT INTO daily (day, counter_id, hits) VALUES (?2, ?1, ?3)
-         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits",
+        "INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?2, ?1, ?3, ?4)
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits,
+            uniques = IFNULL(uniques, 0) + excluded.uniques",
     )?;
     let mut day_of = tx.prepare_cached("SELECT hits FROM daily WHERE day = ?2 AND counter_id = ?1")?;
-    let mut log = tx.prepare_cached("INSERT INTO hit_log (counter_id, day, hits) VALUES (?1, ?2, ?3)")?;
+    let mut log = tx.prepare_cached("INSERT INTO hit_log (counter_id, day, hits, uniques) VALUES (?1, ?2, ?3, ?4)")?;
     let mut texts: Vec<(NaiveDate, String)> = Vec::new();
     let mut out = Vec::with_capacity(deltas.len());
     for d in deltas {
-        if let (Some(id), Some((total, day_hits))) = (d.id, d.known) {
-            for (day, hits) in &d.days {
-                let i = text_of(&mut texts, *day);
-                log.execute(params![id, &texts[i].1, sql(*hits)])?;
+        let uniques = d.uniques();
+        if let (Some(id), Some((total, day_hits, visitors))) = (d.id, d.known) {
+            for day in &d.days {
+                let i = text_of(&mut texts, day.day);
+                log.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
             }
-            let newest = d.days.last().map_or(0, |(_, n)| *n);
-            out.push(Written { id, total: total.saturating_add(d.hits), newest_day: day_hits.saturating_add(newest) });
+            let newest = d.days.last().map_or(0, |day| day.hits);
+            out.push(Written {
+                id,
+                total: total.saturating_add(d.hits),
+                newest_day: day_hits.saturating_add(newest),
+                visitors: visitors.saturating_add(uniques),
+            });
             continue;
         }
-        let (id, total) = match d.id {
-            Some(id) if by_id.execute(params![id, sql(d.hits), t, &*d.key])? == 1 => {
-                (id, total_of.query_row([id], |r| r.get::<_, i64>(0))?)
+        let (id, total, visitors): (i64, i64, i64) = match d.id {
+            Some(id) if by_id.execute(params![id, sql(d.hits), t, &*d.key, sql(uniques)])? == 1 => {
+                let (total, visitors) = totals_of.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                (id, total, visitors)
             }
-            _ => upsert.query_row(params![&*d.key, sql(d.hits), t], |r| Ok((r.get(0)?, r.get(1)?)))?,
+            _ => upsert
+                .query_row(params![&*d.key, sql(d.hits), t, sql(uniques)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
         };
         let mut newest_day = 0;
-        for (day, hits) in &d.days {
-            let i = text_of(&mut texts, *day);
-            daily.execute(params![id, &texts[i].1, sql(*hits)])?;
+        for day in &d.days {
+            let i = text_of(&mut texts, day.day);
+            daily.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
             newest_day = day_of.query_row(params![id, &texts[i].1], |r| r.get::<_, i64>(0))?;
         }
-        out.push(Written { id, total: count(total), newest_day: count(newest_day) });
+        out.push(Written { id, total: count(total), newest_day: count(newest_day), visitors: count(visitors) });
     }
     Ok(out)
 }
