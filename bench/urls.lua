@@ -37,6 +37,10 @@ function init(args)
    path = args[1] or "/count/tag.svg"
    nkeys = tonumber(args[2] or "1000")
    mode = args[3] or "cycle"
+   -- A desktop browser's User-Agent, as real visitors send (both servers
+   -- get it, so the bytes compared stay the same).
+   wrk.headers["User-Agent"] =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
    -- Let wrk.format add the Host header, then cut around a marker.
    local template = wrk.format("GET", path .. "?url=bench.example/p@KEY@")
    local at = template:find("@KEY@", 1, true)
