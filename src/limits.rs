@@ -30,3 +30,7 @@ pub const MAX_DAYS: u32 = 366;
 /// for cookieless deduplication and unique visitors; past it the oldest are
 /// dropped (a visitor dropped and seen again counts as new).
 pub const MAX_VISITORS: usize = 1_000_000;
+
+/// User-Agents whose bot verdict is cached (by hash); past this the cache
+/// starts over, so the pattern list runs once per distinct agent.
+pub const BOT_CACHE_AGENTS: usize = 4096;

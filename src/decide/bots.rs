@@ -4,11 +4,10 @@
 //! through which every README view arrives, is never a bot. Decisions are
 //! cached per User-Agent: real traffic repeats a few thousand of them.
 
+use crate::limits::BOT_CACHE_AGENTS;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, OnceLock};
-
-/// User-Agents whose decision is kept; past this the cache starts over.
-const CACHE: usize = 4096;
 
 /// What a User-Agent is, for counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +24,16 @@ fn patterns() -> &'static isbot::Bots {
     BOTS.get_or_init(isbot::Bots::default)
 }
 
-fn cache() -> &'static Mutex<HashMap<String, bool>> {
-    static CACHE_MAP: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
-    CACHE_MAP.get_or_init(|| Mutex::new(HashMap::new()))
+/// Decisions by a keyed hash of the User-Agent, not the string: a client
+/// sending thousands of long made-up agents costs a few bytes each.
+struct Cache {
+    key: RandomState,
+    bot: HashMap<u64, bool>,
+}
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Cache { key: RandomState::new(), bot: HashMap::new() }))
 }
 
 /// Classifies a User-Agent header (`None`: the request sent none).
@@ -39,15 +45,20 @@ pub fn classify(user_agent: Option<&str>) -> Agent {
     if ua.starts_with("github-camo") {
         return Agent::Camo;
     }
-    if let Some(&bot) = cache().lock().unwrap_or_else(|e| e.into_inner()).get(ua) {
-        return if bot { Agent::Bot } else { Agent::Person };
-    }
+    let hash = {
+        let c = cache().lock().unwrap_or_else(|e| e.into_inner());
+        let hash = c.key.hash_one(ua);
+        if let Some(&bot) = c.bot.get(&hash) {
+            return if bot { Agent::Bot } else { Agent::Person };
+        }
+        hash
+    };
     let bot = patterns().is_bot(ua);
     let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    if c.len() >= CACHE {
-        c.clear();
+    if c.bot.len() >= BOT_CACHE_AGENTS {
+        c.bot.clear();
     }
-    c.insert(ua.to_string(), bot);
+    c.bot.insert(hash, bot);
     if bot {
         Agent::Bot
     } else {
