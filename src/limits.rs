@@ -1,8 +1,14 @@
-//! Every size limit the server enforces, in one place.
+//! Every limit the server enforces, in one place: sizes, time limits and
+//! counts.
 //!
-//! tiny_http buffers request lines and headers in full and enforces no size
-//! limit of its own, so these checks run on each parsed request before any
-//! other work. Each limit has its own status code and is covered by tests.
+//! Request sizes are checked twice. While reading, our tiny_http stops at
+//! the hard caps (`READ_*`) and refuses the request (`414`/`431`, the
+//! connection closed), so no client makes the server buffer more. Within
+//! them, each parsed request is checked against the limits below before
+//! any other work, and refused with the usual headers and a reason. Each
+//! limit has its own status code and is covered by tests.
+
+use std::time::Duration;
 
 /// Longest request target (path + query) accepted; longer gets 414.
 pub const MAX_REQUEST_TARGET: usize = 8 * 1024;
@@ -13,6 +19,13 @@ pub const MAX_URL: usize = 2048;
 
 /// Total size of all request header names and values; more gets 431.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// A request line longer than this is not read further: `414`, closed.
+pub const READ_REQUEST_LINE: usize = 2 * MAX_REQUEST_TARGET;
+
+/// A request head (request line and headers) larger than this is not read
+/// further: `431`, closed.
+pub const READ_HEAD: usize = READ_REQUEST_LINE + 2 * MAX_HEADER_BYTES;
 
 /// Declared request body size accepted (no route reads a body); more gets 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -34,3 +47,41 @@ pub const MAX_VISITORS: usize = 1_000_000;
 /// User-Agents whose bot verdict is cached (by hash); past this the cache
 /// starts over, so the pattern list runs once per distinct agent.
 pub const BOT_CACHE_AGENTS: usize = 4096;
+
+/// A new connection must complete its TLS handshake and send its first
+/// request head within this; a later request, its head within this of its
+/// first byte (`--head-timeout`). Then the connection is closed.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A keep-alive connection with no new request for this long is closed
+/// (`--idle-timeout`).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A response write that makes no progress for this long is abandoned and
+/// the connection closed (`--write-timeout`).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most simultaneous connections by default (`--max-connections`); lower
+/// when the open-file limit is: each connection holds two descriptors
+/// (and a thread), and `FDS_RESERVED` stay for the database and the rest.
+pub const MAX_CONNECTIONS: usize = 10_000;
+pub const FDS_RESERVED: u64 = 64;
+
+/// The default cap on connections under an open-file limit of `nofile`.
+pub fn default_max_connections(nofile: u64) -> usize {
+    let by_fds = nofile.saturating_sub(FDS_RESERVED) / 2;
+    usize::try_from(by_fds).unwrap_or(usize::MAX).clamp(1, MAX_CONNECTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_cap_follows_the_open_file_limit() {
+        assert_eq!(default_max_connections(65_536), 10_000);
+        assert_eq!(default_max_connections(1024), 480);
+        assert_eq!(default_max_connections(10), 1);
+        assert_eq!(default_max_connections(u64::MAX), 10_000);
+    }
+}

@@ -25,6 +25,18 @@ pub struct ServeConfig {
     pub quiet: bool,
     /// Periodic backups, and restore on start (serve only).
     pub backup: Option<crate::backup::periodic::Config>,
+    /// Time limits and the cap on connections (serve only).
+    pub connections: Connections,
+}
+
+/// What the listener allows its clients (defaults in `limits.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connections {
+    pub head_timeout: std::time::Duration,
+    pub idle_timeout: std::time::Duration,
+    pub write_timeout: std::time::Duration,
+    /// `None`: from the open-file limit at start.
+    pub max: Option<usize>,
 }
 
 impl ServeConfig {

@@ -179,6 +179,42 @@ pub static OPTIONS: &[Opt] = &[
         subs: SERVER,
     },
     Opt {
+        flag: "max-connections",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_MAX_CONNECTIONS"],
+        default: None,
+        help: &[
+            "most connections open at once; past it a client",
+            "gets 503 (default: half the open-file limit, at",
+            "most 10000)",
+        ],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "head-timeout",
+        kind: Kind::Number("SECS"),
+        env: &["HITCOUNTER_HEAD_TIMEOUT"],
+        default: Some("10"),
+        help: &["a request head (and a TLS handshake) must arrive", "within SECS, else the connection is closed"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "idle-timeout",
+        kind: Kind::Number("SECS"),
+        env: &["HITCOUNTER_IDLE_TIMEOUT"],
+        default: Some("60"),
+        help: &["close a keep-alive connection idle for SECS"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
+        flag: "write-timeout",
+        kind: Kind::Number("SECS"),
+        env: &["HITCOUNTER_WRITE_TIMEOUT"],
+        default: Some("10"),
+        help: &["abandon a response the client does not read for SECS"],
+        subs: &[Sub::Serve],
+    },
+    Opt {
         flag: "top-domains",
         kind: Kind::Number("N"),
         env: &["NUM_TOP_DOMAINS"],
@@ -223,7 +259,7 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Text("FILE"),
         env: &["HITCOUNTER_TLS_KEY"],
         default: None,
-        help: &["and this PEM private key (PKCS#8 or RSA)"],
+        help: &["and this PEM private key (RSA, ECDSA or Ed25519:", "PKCS#8, PKCS#1 or SEC1); SIGHUP reloads both"],
         subs: SERVER,
     },
     Opt {
@@ -323,6 +359,17 @@ mod tests {
     use super::super::values::{Given, Settings};
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn time_limit_defaults_are_the_ones_in_limits() {
+        use crate::limits::{HEAD_TIMEOUT, IDLE_TIMEOUT, WRITE_TIMEOUT};
+        for (flag, limit) in
+            [("head-timeout", HEAD_TIMEOUT), ("idle-timeout", IDLE_TIMEOUT), ("write-timeout", WRITE_TIMEOUT)]
+        {
+            let o = OPTIONS.iter().find(|o| o.flag == flag).expect(flag);
+            assert_eq!(o.default, Some(limit.as_secs().to_string()).as_deref(), "{flag}");
+        }
+    }
 
     #[test]
     fn the_table_is_consistent() {

@@ -8,7 +8,8 @@ use super::values::{Given, Settings};
 use super::Env;
 use crate::backup::{periodic, Location};
 use crate::decide::{Dedup, Policy};
-use crate::settings::ServeConfig;
+use crate::limits;
+use crate::settings::{Connections, ServeConfig};
 
 /// The configuration of a CGI request: environment and config file only
 /// (web servers may pass the query as arguments, so those are ignored).
@@ -77,6 +78,29 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         top_domains: s.number_or_default("top-domains")?,
         quiet: s.switch("quiet")?,
         backup: backup_config(s)?,
+        connections: connections(s)?,
+    })
+}
+
+fn connections(s: &Settings) -> Result<Connections, String> {
+    // The defaults are the limits' (the option table shows the same, a
+    // test keeps them equal).
+    let secs = |flag: &str, default: std::time::Duration| -> Result<std::time::Duration, String> {
+        match s.number::<u64>(flag)? {
+            None => Ok(default),
+            Some(0) => Err(format!("--{flag} must be at least 1 second")),
+            Some(n) => Ok(std::time::Duration::from_secs(n)),
+        }
+    };
+    let max = match s.number::<usize>("max-connections")? {
+        Some(0) => return Err("--max-connections must be at least 1".into()),
+        other => other,
+    };
+    Ok(Connections {
+        head_timeout: secs("head-timeout", limits::HEAD_TIMEOUT)?,
+        idle_timeout: secs("idle-timeout", limits::IDLE_TIMEOUT)?,
+        write_timeout: secs("write-timeout", limits::WRITE_TIMEOUT)?,
+        max,
     })
 }
 

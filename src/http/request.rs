@@ -111,7 +111,24 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
         };
         *slot = Some(value.to_string());
     }
+    // Echoed into Access-Control-Allow-Origin: only a real origin is.
+    req.origin = req.origin.filter(|o| is_origin(o));
     req
+}
+
+/// A serialised origin as browsers send it: `null`, or a scheme, `://`
+/// and a host with an optional port; nothing else (no path, no spaces or
+/// control characters), so echoing it cannot add to a response header.
+pub fn is_origin(v: &str) -> bool {
+    if v == "null" {
+        return true;
+    }
+    let Some((scheme, host)) = v.split_once("://") else { return false };
+    v.len() <= 512
+        && !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
 /// The raw value of the first query parameter called `name`.
@@ -124,7 +141,21 @@ pub fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::param;
+    use super::{is_origin, param};
+
+    #[test]
+    fn only_real_origins_are_echoed() {
+        for ok in ["https://a.example", "http://127.0.0.1:8080", "null", "https://[::1]:443", "chrome-extension://abc"]
+        {
+            assert!(is_origin(ok), "{ok}");
+        }
+        for bad in
+            ["", "*", "a.example", "https://", "https://a.example/path", "https://a b", "https://a\rSet-Cookie: x"]
+        {
+            assert!(!is_origin(bad), "{bad:?}");
+        }
+        assert!(!is_origin(&format!("https://{}", "a".repeat(600))));
+    }
 
     #[test]
     fn finds_params() {

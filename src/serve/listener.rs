@@ -10,11 +10,13 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::limits::{default_max_connections, READ_HEAD, READ_REQUEST_LINE};
 use crate::logging::info;
+use crate::settings::Connections;
 
 /// A bound tiny_http server and the raw descriptor of its listening socket.
 pub struct Bound {
@@ -53,8 +55,9 @@ impl Stopper {
     }
 }
 
-/// Binds `addr`, with TLS when `tls` names a certificate chain and key.
-pub fn bind(addr: &str, tls: Option<&(std::path::PathBuf, std::path::PathBuf)>) -> Result<Bound, String> {
+/// Binds `addr`, with TLS when `tls` names a certificate chain and key,
+/// under the time limits and connection cap of `conns`.
+pub fn bind(addr: &str, tls: Option<&(PathBuf, PathBuf)>, conns: &Connections) -> Result<Bound, String> {
     let listener = TcpListener::bind(addr).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let fd = listener.as_raw_fd();
@@ -63,14 +66,23 @@ pub fn bind(addr: &str, tls: Option<&(std::path::PathBuf, std::path::PathBuf)>) 
         Some((cert, key)) => Some(ssl_config(cert, key)?),
         None => None,
     };
-    let server = from_listener(listener, ssl)?;
+    let limits = tiny_http::Limits {
+        timeouts: tiny_http::Timeouts {
+            head: Some(conns.head_timeout),
+            idle: Some(conns.idle_timeout),
+            write: Some(conns.write_timeout),
+        },
+        max_request_line: Some(READ_REQUEST_LINE),
+        max_head: Some(READ_HEAD),
+        max_connections: Some(conns.max.unwrap_or_else(|| default_max_connections(fd_limit()))),
+    };
+    let server = from_listener(listener, ssl, limits)?;
     Ok(Bound { server, addr: local, fd })
 }
 
 /// TCP_NODELAY on the listening socket, which Linux passes on to accepted
-/// connections. tiny_http writes a response longer than its 1 KiB buffer in
-/// two writes; with Nagle's algorithm on, the second waits for the client's
-/// delayed ACK (~40 ms), capping a keep-alive connection near 25 badges/s.
+/// connections: a response leaves in one write, and nothing should hold it
+/// back waiting for the client's ACK of an earlier one.
 fn set_nodelay(fd: RawFd) {
     let on: libc::c_int = 1;
     // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from `on`.
@@ -84,37 +96,46 @@ fn set_nodelay(fd: RawFd) {
         )
     };
     if rc != 0 {
-        info("warning: could not set TCP_NODELAY; responses over 1 KiB may be delayed");
+        info("warning: could not set TCP_NODELAY");
     }
 }
 
-fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, String> {
+/// Reads the certificate chain and key files (PEM).
+pub fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let (certificate, private_key) = (read(cert)?, read(key)?);
-    // tiny_http panics on a key file without a key; check first.
-    let has = |pem: &[u8], what: &str| pem.windows(what.len()).any(|w| w == what.as_bytes());
-    if !has(&certificate, "-----BEGIN CERTIFICATE-----") {
-        return Err(format!("{} holds no PEM certificate", cert.display()));
-    }
-    if !has(&private_key, "PRIVATE KEY-----") || has(&private_key, "ENCRYPTED PRIVATE KEY") {
-        return Err(format!("{} holds no unencrypted PEM private key (PKCS#8 or RSA)", key.display()));
-    }
-    Ok(tiny_http::SslConfig { certificate, private_key })
+    Ok(tiny_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
 }
 
 #[cfg(feature = "tls")]
-fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Result<tiny_http::Server, String> {
-    let server = std::panic::catch_unwind(|| tiny_http::Server::from_listener(listener, ssl))
-        .map_err(|_| "the TLS key or certificate could not be parsed".to_string())?;
-    server.map_err(|e| e.to_string())
+fn from_listener(
+    listener: TcpListener,
+    ssl: Option<tiny_http::SslConfig>,
+    limits: tiny_http::Limits,
+) -> Result<tiny_http::Server, String> {
+    tiny_http::Server::from_listener_with_limits(listener, ssl, limits).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "tls"))]
-fn from_listener(listener: TcpListener, ssl: Option<tiny_http::SslConfig>) -> Result<tiny_http::Server, String> {
+fn from_listener(
+    listener: TcpListener,
+    ssl: Option<tiny_http::SslConfig>,
+    limits: tiny_http::Limits,
+) -> Result<tiny_http::Server, String> {
     if ssl.is_some() {
         return Err("this build has no TLS support (built with --no-default-features)".into());
     }
-    tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())
+    tiny_http::Server::from_listener_with_limits(listener, None, limits).map_err(|e| e.to_string())
+}
+
+/// The soft open-file limit (after `raise_fd_limit`).
+fn fd_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    }
 }
 
 /// Each held connection costs tiny_http a thread and two descriptors, so the

@@ -4,6 +4,7 @@
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -87,7 +88,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
             return 1;
         }
     };
-    let bound = match listener::bind(&cfg.listen, cfg.tls.as_ref()) {
+    let bound = match listener::bind(&cfg.listen, cfg.tls.as_ref(), &cfg.connections) {
         Ok(b) => b,
         Err(e) => {
             info(&format!("error: cannot listen on {}: {e}", cfg.listen));
@@ -97,7 +98,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let stop = Arc::new(Stop::default());
     // Handlers go in before the startup line: whoever waits for that line
     // may send SIGTERM at once, and it must get an orderly shutdown.
-    watch_signals(stop.clone(), bound.stopper());
+    let reload = bound.server.ssl_reloader().zip(cfg.tls.clone());
+    watch_signals(stop.clone(), bound.stopper(), reload);
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db.display()));
     let watchdog = {
@@ -246,9 +248,12 @@ fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
     r
 }
 
-fn watch_signals(stop: Arc<Stop>, stopper: Stopper) {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+/// SIGTERM/SIGINT start the orderly shutdown; SIGHUP reloads the TLS
+/// certificate and key from their files (after a renewal), keeping the old
+/// pair when the new one cannot be used.
+fn watch_signals(stop: Arc<Stop>, stopper: Stopper, tls: Option<(tiny_http::SslReloader, (PathBuf, PathBuf))>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) {
         Ok(s) => s,
         Err(e) => {
             info(&format!("warning: cannot watch signals: {e}"));
@@ -256,10 +261,26 @@ fn watch_signals(stop: Arc<Stop>, stopper: Stopper) {
         }
     };
     thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
+        for sig in signals.forever() {
+            if sig == SIGHUP {
+                reload_tls(tls.as_ref());
+                continue;
+            }
             info(&format!("received signal {sig}; finishing requests in flight and storing pending hits"));
             stop.shutdown.store(true, Ordering::SeqCst);
             stopper.stop_accepting();
+            break;
         }
     });
+}
+
+fn reload_tls(tls: Option<&(tiny_http::SslReloader, (PathBuf, PathBuf))>) {
+    let Some((reloader, (cert, key))) = tls else {
+        info("received SIGHUP; no TLS certificate to reload (without --tls-cert)");
+        return;
+    };
+    match listener::ssl_config(cert, key).and_then(|c| reloader.reload(&c).map_err(|e| e.to_string())) {
+        Ok(()) => info(&format!("reloaded the TLS certificate from {}", cert.display())),
+        Err(e) => info(&format!("error: cannot reload the TLS certificate ({e}); still serving the previous one")),
+    }
 }

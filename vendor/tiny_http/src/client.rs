@@ -2,15 +2,28 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::common::{HTTPVersion, Method};
+use crate::common::{HTTPVersion, Header, Method};
+use crate::util::deadline::Deadline;
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
-use crate::Request;
+use crate::{Limits, Request};
+
+/// hitcounter patch: the buffer responses are written through. tiny_http's
+/// 1 KiB split every badge response (about 1.4 KiB) into two writes.
+const WRITE_BUFFER: usize = 8 * 1024;
+
+/// hitcounter patch: after refusing a request, at most this much more
+/// input is read and dropped before closing, and for at most this long, so
+/// that the client reads the answer instead of a connection reset.
+const DRAIN_BYTES: usize = 64 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
@@ -34,6 +47,13 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // hitcounter patch: when the next bytes must arrive (shared with the
+    // socket's reader), the limits, and whether a request was read yet
+    // (until then the head timeout runs from the accept).
+    deadline: Arc<Deadline>,
+    limits: Limits,
+    first: bool,
 }
 
 /// Error that can happen when reading a request.
@@ -44,13 +64,30 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    // hitcounter patch: limits and framing, checked while reading
+    /// the request line is longer than allowed (414)
+    LineTooLong,
+    /// the head is larger than allowed (431)
+    HeadTooLarge(HTTPVersion),
+    /// the client stopped in the middle of a head (408)
+    HeadTimeout,
+    /// where the body ends is ambiguous (400)
+    BadFraming(HTTPVersion),
+}
+
+/// hitcounter patch: one line of the head, or how reading it stopped.
+enum Line {
+    Done(Vec<u8>),
+    TooLong,
 }
 
 impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
-    pub fn new(
+    pub(crate) fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        deadline: Arc<Deadline>,
+        limits: Limits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -60,11 +97,17 @@ impl ClientConnection {
 
         ClientConnection {
             source,
-            sink: SequentialWriterBuilder::new(BufWriter::with_capacity(1024, write_socket)),
+            sink: SequentialWriterBuilder::new(BufWriter::with_capacity(
+                WRITE_BUFFER,
+                write_socket,
+            )),
             remote_addr,
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            deadline,
+            limits,
+            first: true,
         }
     }
 
@@ -73,36 +116,11 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
-        let buf = self.read_next_raw_line()?;
-        AsciiString::from_ascii(buf)
-            .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-    }
-
-    /// hitcounter patch: a header line whose value holds non-ASCII bytes
-    /// (obs-text, allowed by RFC 7230; e.g. a UTF-8 cookie set by
-    /// `document.cookie`) used to drop the connection without an answer.
-    /// Such bytes are now percent-encoded, which is what a well-behaved
-    /// client would have sent.
-    fn read_next_header_line(&mut self) -> IoResult<AsciiString> {
-        let buf = self.read_next_raw_line()?;
-        let mut encoded = Vec::with_capacity(buf.len());
-        for byte in buf {
-            if byte.is_ascii() {
-                encoded.push(byte);
-            } else {
-                encoded.extend_from_slice(format!("%{:02X}", byte).as_bytes());
-            }
-        }
-        AsciiString::from_ascii(encoded)
-            .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-    }
-
-    fn read_next_raw_line(&mut self) -> IoResult<Vec<u8>> {
+    /// hitcounter patch: reads one line of the head up to its CRLF, at most
+    /// `limit` bytes (tiny_http buffered a whole line, however long, before
+    /// any check). With `starts_request`, the first byte starts the head
+    /// timeout: until then the connection was idle.
+    fn read_next_raw_line(&mut self, limit: usize, starts_request: bool) -> IoResult<Line> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -113,62 +131,75 @@ impl ClientConnection {
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+            if starts_request && buf.is_empty() && !self.first {
+                self.deadline.set_in(self.limits.timeouts.head);
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return Ok(buf);
+                return Ok(Line::Done(buf));
             }
 
             prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
+            // one more for the CR of the line's end
+            if buf.len() > limit.saturating_add(1) {
+                return Ok(Line::TooLong);
+            }
         }
     }
 
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
-        let (method, path, version, headers) = {
-            // reading the request line
-            let (method, path, version) = {
-                // hitcounter patch: a request line that is not ASCII gets a
-                // 400 instead of a silently dropped connection.
-                let line = match self.read_next_line() {
-                    Ok(line) => line,
-                    Err(e) if e.kind() == ErrorKind::InvalidInput => {
-                        return Err(ReadError::WrongRequestLine)
-                    }
-                    Err(e) => return Err(ReadError::ReadIoError(e)),
-                };
+        let max_line = self.limits.max_request_line.unwrap_or(usize::MAX);
+        let mut head_left = self.limits.max_head.unwrap_or(usize::MAX);
+        if !self.first {
+            // hitcounter patch: an idle keep-alive connection is closed
+            self.deadline.set_in(self.limits.timeouts.idle);
+        }
 
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
-            };
-
-            // getting all headers
-            let headers = {
-                let mut headers = Vec::new();
-                loop {
-                    let line = self
-                        .read_next_header_line()
-                        .map_err(ReadError::ReadIoError)?;
-
-                    if line.is_empty() {
-                        break;
-                    };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
-                    });
-                }
-
-                headers
-            };
-
-            (method, path, version, headers)
+        // reading the request line
+        let line = match self.read_next_raw_line(max_line.min(head_left), true) {
+            Ok(Line::Done(line)) => line,
+            Ok(Line::TooLong) if max_line <= head_left => return Err(ReadError::LineTooLong),
+            Ok(Line::TooLong) => return Err(ReadError::HeadTooLarge(HTTPVersion(1, 1))),
+            // nothing of a request arrived: close without an answer
+            Err(e) => return Err(ReadError::ReadIoError(e)),
         };
+        self.first = false;
+        head_left = head_left.saturating_sub(line.len() + 2);
+        // hitcounter patch: a request line that is not ASCII, or holds a
+        // control character, gets a 400 instead of a silently dropped
+        // connection (or a path with a bare CR or LF in it).
+        let line = match AsciiString::from_ascii(line) {
+            Ok(line) if !line.as_str().bytes().any(is_forbidden) => line,
+            _ => return Err(ReadError::WrongRequestLine),
+        };
+        let (method, path, version) = parse_request_line(line.as_str().trim())?;
+
+        // getting all headers
+        let mut headers = Vec::new();
+        loop {
+            let line = match self.read_next_raw_line(head_left, false) {
+                Ok(Line::Done(line)) => line,
+                Ok(Line::TooLong) => return Err(ReadError::HeadTooLarge(version.clone())),
+                Err(e) if e.kind() == ErrorKind::TimedOut => return Err(ReadError::HeadTimeout),
+                Err(e) => return Err(ReadError::ReadIoError(e)),
+            };
+            if line.is_empty() {
+                break;
+            }
+            head_left = head_left.saturating_sub(line.len() + 2);
+            headers.push(
+                parse_header_line(line).ok_or_else(|| ReadError::WrongHeader(version.clone()))?,
+            );
+        }
+        framing(&headers).map_err(|()| ReadError::BadFraming(version.clone()))?;
+
+        // hitcounter patch: a body gets its own head timeout
+        self.deadline.set_in(self.limits.timeouts.head);
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();
@@ -184,7 +215,7 @@ impl ClientConnection {
             path,
             version.clone(),
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
             writer,
         )
@@ -200,6 +231,113 @@ impl ClientConnection {
 
         // return the request
         Ok(request)
+    }
+
+    /// hitcounter patch: answers a request that cannot be served with an
+    /// empty response of `status`, then reads and drops what the client
+    /// still sends (within `DRAIN_BYTES` and `DRAIN_TIME`) so that closing
+    /// does not reset the connection before the client has read it.
+    fn refuse(&mut self, status: u16, version: HTTPVersion) {
+        use crate::{Response, StatusCode};
+        let mut writer = self.sink.next().unwrap();
+        let reason = match status {
+            408 => "the request head did not arrive in time",
+            414 => "request line too long",
+            431 => "request head too large",
+            _ => "malformed request",
+        };
+        let response =
+            Response::from_string(format!("{reason}\n")).with_status_code(StatusCode(status));
+        if response
+            .raw_print(&mut writer, version, &[], false, None)
+            .and_then(|()| writer.flush())
+            .is_err()
+        {
+            return;
+        }
+        drop(writer);
+        self.deadline.set_in(Some(DRAIN_TIME));
+        let mut scratch = [0u8; 4096];
+        let mut drained = 0;
+        while drained < DRAIN_BYTES {
+            match self.next_header_source.read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+}
+
+/// hitcounter patch: bytes no request line or header may hold. A bare CR
+/// or LF would otherwise end up inside a header value or the path (and from
+/// there in a response header that echoes it).
+fn is_forbidden(byte: u8) -> bool {
+    byte == b'\r' || byte == b'\n' || byte == 0
+}
+
+/// hitcounter patch: parses one header line. Refused (400): a line that
+/// starts with whitespace (obsolete line folding), a name that is not a
+/// token (which includes whitespace before the colon, RFC 9112 §5.1), and
+/// CR, LF or NUL anywhere. Bytes other than ASCII in a value (RFC 7230
+/// obs-text, e.g. a UTF-8 cookie set by `document.cookie` on a shared
+/// parent domain) are percent-encoded instead of dropping the connection
+/// without an answer.
+fn parse_header_line(line: Vec<u8>) -> Option<Header> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return None;
+    }
+    if value.iter().any(|&b| is_forbidden(b)) {
+        return None;
+    }
+    let mut encoded = Vec::with_capacity(line.len());
+    encoded.extend_from_slice(name);
+    encoded.push(b':');
+    for &byte in value {
+        if byte.is_ascii() {
+            encoded.push(byte);
+        } else {
+            encoded.extend_from_slice(format!("%{:02X}", byte).as_bytes());
+        }
+    }
+    let encoded = AsciiString::from_ascii(encoded).ok()?;
+    Header::from_str(encoded.as_str()).ok()
+}
+
+/// RFC 9110 §5.6.2 token characters.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// hitcounter patch: the body's framing must be unambiguous (RFC 9112
+/// §6.1, §6.3), or a proxy in front and this server could disagree on
+/// where a request ends (request smuggling). Refused: `Content-Length`
+/// together with `Transfer-Encoding`, a `Transfer-Encoding` other than
+/// exactly `chunked` (or given twice), more than one `Content-Length`, or
+/// one that is not a plain decimal number.
+fn framing(headers: &[Header]) -> Result<(), ()> {
+    let mut lengths = headers.iter().filter(|h| h.field.equiv("Content-Length"));
+    let mut encodings = headers
+        .iter()
+        .filter(|h| h.field.equiv("Transfer-Encoding"));
+    let (length, encoding) = (lengths.next(), encodings.next());
+    if lengths.next().is_some() || encodings.next().is_some() {
+        return Err(());
+    }
+    match (length, encoding) {
+        (Some(_), Some(_)) => Err(()),
+        (None, Some(te)) if te.value.as_str().trim().eq_ignore_ascii_case("chunked") => Ok(()),
+        (None, Some(_)) => Err(()),
+        (Some(cl), None) => {
+            let v = cl.value.as_str().trim();
+            if !v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+        (None, None) => Ok(()),
     }
 }
 
@@ -218,33 +356,32 @@ impl Iterator for ClientConnection {
         }
 
         loop {
+            // hitcounter patch: every refusal below closes the connection:
+            // where the next request would start is unknown.
             let rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                    self.refuse(400, HTTPVersion(1, 1));
+                    return None;
                 }
 
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
+                Err(ReadError::WrongHeader(ver)) | Err(ReadError::BadFraming(ver)) => {
+                    self.refuse(400, ver);
+                    return None;
                 }
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
+                Err(ReadError::LineTooLong) => {
+                    self.refuse(414, HTTPVersion(1, 1));
+                    return None;
+                }
+
+                Err(ReadError::HeadTooLarge(ver)) => {
+                    self.refuse(431, ver);
+                    return None;
+                }
+
+                Err(ReadError::HeadTimeout) => {
+                    self.refuse(408, HTTPVersion(1, 1));
+                    return None;
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {
@@ -254,6 +391,7 @@ impl Iterator for ClientConnection {
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
+                // the client closed, or sent nothing of a request in time
                 Err(ReadError::ReadIoError(_)) => return None,
 
                 Ok(rq) => rq,
@@ -329,6 +467,8 @@ fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadE
 
 #[cfg(test)]
 mod test {
+    use super::*;
+
     #[test]
     fn test_parse_request_line() {
         let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
@@ -339,5 +479,62 @@ mod test {
 
         assert!(super::parse_request_line("GET /hello").is_err());
         assert!(super::parse_request_line("qsd qsd qsd").is_err());
+    }
+
+    fn header(line: &str) -> Option<Header> {
+        parse_header_line(line.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn header_lines() {
+        let h = header("Host: example.com").unwrap();
+        assert!(h.field.equiv("host"));
+        assert_eq!(h.value.as_str(), "example.com");
+        assert!(
+            header("Host : example.com").is_none(),
+            "space before the colon"
+        );
+        assert!(header("Host\t: example.com").is_none());
+        assert!(
+            header(" Host: example.com").is_none(),
+            "obsolete line folding"
+        );
+        assert!(header(": nothing").is_none());
+        assert!(header("no colon").is_none());
+        assert!(header("Origin: https://a.example\rSet-Cookie: x=1").is_none());
+        assert!(header("Origin: https://a.example\nSet-Cookie: x=1").is_none());
+        assert!(header("X: a\0b").is_none());
+        let utf8 = parse_header_line("Cookie: n=é".as_bytes().to_vec()).unwrap();
+        assert_eq!(utf8.value.as_str(), "n=%C3%A9");
+    }
+
+    fn headers(lines: &[&str]) -> Vec<Header> {
+        lines.iter().map(|l| header(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn framing_must_be_unambiguous() {
+        assert!(framing(&headers(&[])).is_ok());
+        assert!(framing(&headers(&["Content-Length: 5"])).is_ok());
+        assert!(framing(&headers(&["Transfer-Encoding: chunked"])).is_ok());
+        assert!(framing(&headers(&["Transfer-Encoding: Chunked"])).is_ok());
+        assert!(framing(&headers(&[
+            "Content-Length: 5",
+            "Transfer-Encoding: chunked"
+        ]))
+        .is_err());
+        assert!(framing(&headers(&["Transfer-Encoding: gzip, chunked"])).is_err());
+        assert!(framing(&headers(&["Transfer-Encoding: chunked, identity"])).is_err());
+        assert!(framing(&headers(&["Transfer-Encoding: xchunked"])).is_err());
+        assert!(framing(&headers(&[
+            "Transfer-Encoding: chunked",
+            "Transfer-Encoding: chunked"
+        ]))
+        .is_err());
+        assert!(framing(&headers(&["Content-Length: 5", "Content-Length: 5"])).is_err());
+        assert!(framing(&headers(&["Content-Length: +5"])).is_err());
+        assert!(framing(&headers(&["Content-Length: 5x"])).is_err());
+        assert!(framing(&headers(&["Content-Length: "])).is_err());
+        assert!(framing(&headers(&["Content-Length: 99999999999999999999"])).is_err());
     }
 }

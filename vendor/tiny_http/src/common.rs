@@ -169,6 +169,15 @@ impl Header {
         B2: Into<Vec<u8>> + AsRef<[u8]>,
     {
         let header = HeaderField::from_bytes(header).or(Err(()))?;
+        // hitcounter patch: CR, LF or NUL in a value would let it add
+        // headers of its own to a response (header injection).
+        if value
+            .as_ref()
+            .iter()
+            .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+        {
+            return Err(());
+        }
         let value = AsciiString::from_ascii(value).or(Err(()))?;
 
         Ok(Header {

@@ -99,14 +99,14 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use client::ClientConnection;
+use accept::Accept;
 use connection::Connection;
 use util::MessagesQueue;
 
@@ -115,7 +115,9 @@ pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
+pub use util::deadline::Timeouts;
 
+mod accept;
 mod client;
 mod common;
 mod connection;
@@ -140,6 +142,54 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // hitcounter patch: connections open now (accepted, not yet closed)
+    connections: Arc<AtomicUsize>,
+
+    // hitcounter patch: kept for `ssl_reloader`
+    ssl: Option<Arc<SslContext>>,
+}
+
+#[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+type SslContext = ();
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+type SslContext = crate::ssl::SslContextImpl;
+
+/// hitcounter patch: what a server allows its clients. The default is
+/// tiny_http's behaviour: no time limits, no size limits, no cap.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// Time limits for the TLS handshake and request heads, idle
+    /// keep-alive connections and stalled response writes.
+    pub timeouts: Timeouts,
+    /// Most bytes in a request line; a longer one is answered with `414`
+    /// and the connection closed, without reading the rest.
+    pub max_request_line: Option<usize>,
+    /// Most bytes in a request head (request line and headers); past it
+    /// the answer is `431` and the connection is closed.
+    pub max_head: Option<usize>,
+    /// Most connections open at once; past it a new plain-HTTP connection
+    /// gets a `503` and is closed (a TLS one is closed), and accepting goes on.
+    pub max_connections: Option<usize>,
+}
+
+/// hitcounter patch: replaces a running server's TLS certificate.
+#[derive(Clone)]
+pub struct SslReloader(Arc<SslContext>);
+
+impl SslReloader {
+    /// New connections get this certificate chain and key (PEM); open ones
+    /// keep theirs. A chain or key that cannot be used is an error and the
+    /// old pair stays.
+    pub fn reload(&self, config: &SslConfig) -> Result<(), Box<dyn Error + Send + Sync + 'static>> {
+        #[cfg(feature = "ssl-rustls")]
+        return self.0.reload(&config.certificate, &config.private_key);
+        #[cfg(not(feature = "ssl-rustls"))]
+        {
+            let _ = config;
+            Err("reloading the certificate needs the ssl-rustls feature".into())
+        }
+    }
 }
 
 enum Message {
@@ -243,6 +293,16 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, Limits::default())
+    }
+
+    /// hitcounter patch: like `from_listener`, with time and size limits
+    /// for clients and a cap on simultaneous connections (see [`Limits`]).
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -259,17 +319,13 @@ impl Server {
         compile_error!(
             "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
         );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
+        let ssl: Option<Arc<SslContext>> = {
             match ssl_config {
                 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
+                Some(config) => Some(Arc::new(SslContext::from_pem(
                     config.certificate,
                     Zeroizing::new(config.private_key),
-                )?),
+                )?)),
                 #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                 Some(_) => return Err(
                     "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
@@ -282,78 +338,33 @@ impl Server {
         // creating a task where server.accept() is continuously called
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
+        let connections = Arc::new(AtomicUsize::new(0));
 
-        let inside_close_trigger = close_trigger.clone();
-        let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
-                    }
-                }
-            }
-            log::debug!("Terminating accept thread");
-        });
+        let accept = Accept {
+            listener: server,
+            ssl: ssl.clone(),
+            limits,
+            close: close_trigger.clone(),
+            messages: messages.clone(),
+            connections: connections.clone(),
+        };
+        thread::spawn(move || accept.run());
 
         // result
         Ok(Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            connections,
+            ssl,
         })
+    }
+
+    /// hitcounter patch: a handle that replaces the TLS certificate and key
+    /// for new connections (after a renewal) without a restart; `None`
+    /// without TLS.
+    pub fn ssl_reloader(&self) -> Option<SslReloader> {
+        self.ssl.clone().map(SslReloader)
     }
 
     /// Returns an iterator for all the incoming requests.
@@ -372,8 +383,8 @@ impl Server {
 
     /// Returns the number of clients currently connected to the server.
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        // hitcounter patch: was `unimplemented!()`.
+        self.connections.load(Relaxed)
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.

@@ -71,10 +71,33 @@ impl FromStr for TransferEncoding {
 }
 
 /// Builds a Date: header with the current date.
+/// hitcounter patch: the `Date` header is formatted once a second per
+/// thread, not for every response.
 fn build_date_header() -> Header {
-    let d = HttpDate::from(SystemTime::now());
-    Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
+    use std::cell::RefCell;
+    use std::time::UNIX_EPOCH;
+    thread_local! {
+        static LAST: RefCell<(u64, Option<Header>)> = const { RefCell::new((0, None)) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &last.1 {
+            Some(h) if last.0 == secs => h.clone(),
+            _ => {
+                let d = HttpDate::from(now);
+                let h = Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap();
+                *last = (secs, Some(h.clone()));
+                h
+            }
+        }
+    })
 }
+
+/// hitcounter patch: bodies up to this size are sent in the same write as
+/// the head.
+const ONE_WRITE: usize = 16 * 1024;
 
 fn write_message_header<W>(
     mut writer: W,
@@ -97,6 +120,18 @@ where
 
     // writing headers
     for header in headers.iter() {
+        // hitcounter patch: a value with CR, LF or NUL would end the header
+        // early and let its rest be read as more headers (header injection);
+        // such a header is never written. `Header::from_bytes` refuses them
+        // too; this catches headers built otherwise.
+        if header
+            .value
+            .as_bytes()
+            .iter()
+            .any(|&b| b == b'\r' || b == b'\n' || b == 0)
+        {
+            continue;
+        }
         writer.write_all(header.field.as_str().as_ref())?;
         write!(&mut writer, ": ")?;
         writer.write_all(header.value.as_str().as_ref())?;
@@ -419,13 +454,21 @@ where
             _ => (),
         };
 
-        // sending headers
-        write_message_header(
-            writer.by_ref(),
-            &http_version,
-            &self.status_code,
-            &self.headers,
-        )?;
+        // hitcounter patch: the head and a small body leave in one write
+        // (before: the head, then the body, through a 1 KiB buffer; a badge
+        // took two writes, and a second packet).
+        let mut head = Vec::with_capacity(1024);
+        write_message_header(&mut head, &http_version, &self.status_code, &self.headers)?;
+        if !do_not_send_body {
+            if let (Some(TransferEncoding::Identity), Some(len)) = (transfer_encoding, data_length)
+            {
+                if len <= ONE_WRITE {
+                    reader.by_ref().take(len as u64).read_to_end(&mut head)?;
+                    return writer.write_all(&head);
+                }
+            }
+        }
+        writer.write_all(&head)?;
 
         // sending the body
         if !do_not_send_body {

@@ -10,6 +10,7 @@ pub use self::task_pool::TaskPool;
 use std::str::FromStr;
 
 mod custom_stream;
+pub(crate) mod deadline;
 mod equal_reader;
 mod fused_reader;
 mod messages_queue;

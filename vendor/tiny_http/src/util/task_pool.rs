@@ -75,6 +75,7 @@ impl TaskPool {
         // them (measured: 1-2 s stalls). Spawn unless enough idle threads
         // remain for everything already queued.
         if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
+            drop(queue);
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
@@ -83,52 +84,68 @@ impl TaskPool {
     }
 
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+        // hitcounter patch: a thread that cannot be created (the process or
+        // its cgroup is at its thread limit) made `thread::spawn` panic in
+        // the accept loop, which ended it. The task now waits in the queue
+        // for a thread that exists.
+        let task = Arc::new(Mutex::new(initial_fn));
         let sharing = self.sharing.clone();
-
-        thread::spawn(move || {
-            let sharing = sharing;
-            let _active_guard = Registration::new(&sharing.active_tasks);
-
-            if let Some(mut f) = initial_fn {
-                f();
+        let handed = task.clone();
+        let spawned = thread::Builder::new().spawn(move || {
+            let initial_fn = handed.lock().unwrap_or_else(|e| e.into_inner()).take();
+            drop(handed);
+            run(sharing, initial_fn)
+        });
+        if spawned.is_err() {
+            log::error!("cannot start a thread; the connection waits for a free one");
+            if let Some(code) = task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                self.sharing.todo.lock().unwrap().push_back(code);
+                self.sharing.condvar.notify_one();
             }
+        }
+    }
+}
 
+fn run(sharing: Arc<Sharing>, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    let _active_guard = Registration::new(&sharing.active_tasks);
+
+    if let Some(mut f) = initial_fn {
+        f();
+    }
+
+    loop {
+        let mut task: Box<dyn FnMut() + Send> = {
+            let mut todo = sharing.todo.lock().unwrap();
+
+            let task;
             loop {
-                let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
+                if let Some(poped_task) = todo.pop_front() {
+                    task = poped_task;
+                    break;
+                }
+                let _waiting_guard = Registration::new(&sharing.waiting_tasks);
 
-                    let task;
-                    loop {
-                        if let Some(poped_task) = todo.pop_front() {
-                            task = poped_task;
-                            break;
-                        }
-                        let _waiting_guard = Registration::new(&sharing.waiting_tasks);
-
-                        let received =
-                            if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
-                                true
-                            } else {
-                                let (new_lock, waitres) = sharing
-                                    .condvar
-                                    .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
-                                todo = new_lock;
-                                !waitres.timed_out()
-                            };
-
-                        if !received && todo.is_empty() {
-                            return;
-                        }
-                    }
-
-                    task
+                let received = if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
+                    todo = sharing.condvar.wait(todo).unwrap();
+                    true
+                } else {
+                    let (new_lock, waitres) = sharing
+                        .condvar
+                        .wait_timeout(todo, Duration::from_millis(5000))
+                        .unwrap();
+                    todo = new_lock;
+                    !waitres.timed_out()
                 };
 
-                task();
+                if !received && todo.is_empty() {
+                    return;
+                }
             }
-        });
+
+            task
+        };
+
+        task();
     }
 }
 
