@@ -338,11 +338,16 @@ User=$SERVICE_USER
 Group=$SERVICE_USER
 ExecStart=$BIN_PATH serve --listen 127.0.0.1:$port --db $db_dir/hitcounter.db$trust
 EnvironmentFile=-/etc/default/hitcounter
+# With native TLS: systemctl reload hitcounter serves a renewed certificate.
+ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2
 TimeoutStopSec=30
-# Each held connection costs tiny_http a thread and two descriptors.
+# Each open connection holds a thread and two descriptors; at this limit
+# hitcounter caps connections at 10000 (--max-connections), and the
+# threads fit under TasksMax.
 LimitNOFILE=65536
+TasksMax=16384
 UMask=0027
 
 NoNewPrivileges=yes

@@ -107,6 +107,8 @@ fn writes_exactly_the_documented_files() {
         "ReadWritePaths=/srv/hits",
         "Restart=on-failure",
         "LimitNOFILE=65536",
+        "TasksMax=16384",
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "EnvironmentFile=-/etc/default/hitcounter",
         "WantedBy=multi-user.target",
     ] {

@@ -36,13 +36,27 @@ fn cache() -> &'static Mutex<Cache> {
     CACHE.get_or_init(|| Mutex::new(Cache { key: RandomState::new(), bot: HashMap::new() }))
 }
 
+fn is_camo(ua: &str) -> bool {
+    ua.starts_with("github-camo")
+}
+
+/// Where bots count like everyone: only GitHub's proxy is told apart (it
+/// is never deduplicated by address).
+pub fn camo_or_person(user_agent: Option<&str>) -> Agent {
+    if is_camo(user_agent.map(str::trim).unwrap_or("")) {
+        Agent::Camo
+    } else {
+        Agent::Person
+    }
+}
+
 /// Classifies a User-Agent header (`None`: the request sent none).
 pub fn classify(user_agent: Option<&str>) -> Agent {
     let ua = user_agent.map(str::trim).unwrap_or("");
     if ua.is_empty() {
         return Agent::Bot;
     }
-    if ua.starts_with("github-camo") {
+    if is_camo(ua) {
         return Agent::Camo;
     }
     let hash = {
