@@ -1,30 +1,59 @@
 #!/usr/bin/env bash
-# Benchmark of hitcounter's write path against a bare tiny_http server.
+# Benchmark of hitcounter's write path against bare tiny_http servers.
 #
-# Builds release, starts hitcounter (temporary database, --quiet) and the
-# baseline examples/bare.rs on free loopback ports, and drives wrk
-# (2 threads, 32 connections, bench/urls.lua spreading requests over 1000
-# URLs) against /count/tag.svg (no cookies), /nocount/tag.svg and /count,
-# each run interleaved with a baseline run so machine noise hits both.
+# Builds release, starts hitcounter (temporary database, --quiet) and three
+# baselines on free loopback ports, each answering a fixed badge and
+# counting nothing:
+#   baseline    examples/bare.rs, on our patched tiny_http (vendor/), with
+#               the bytes of hitcounter's counted badge;
+#   stock-same  bench/bare (`bare-stock --same-bytes`), the same server and
+#               bytes on stock tiny_http 0.12.0 from crates.io, unpatched;
+#   stock-min   bench/bare (`bare-stock --minimal`), stock tiny_http with a
+#               593-byte SVG and only a Content-Type header.
+# It drives wrk (2 threads, 32 connections, bench/urls.lua spreading
+# requests over 1000 URLs) against /count/tag.svg (no cookies),
+# /nocount/tag.svg and /count, interleaving baseline runs so machine noise
+# hits all. Each round runs: baseline, nocount-svg, baseline, count-text,
+# baseline, stock-same, stock-min, count-svg, stock-min, stock-same (and one
+# baseline after the last round), so the counted badge sits between runs of
+# each baseline. A test run's ratio to a baseline is against the mean of
+# that baseline's nearest runs before and after it. Each stock run is
+# preceded by a priming: 40 keep-alive connections opened one after
+# another, each answered, then closed, so that stock tiny_http's pool has a
+# thread for each of wrk's connections. Without it, its pool bug (fixed in
+# our copy: vendor/tiny_http/PATCHES.md, "Thread pool") leaves some of
+# wrk's connections unserved for a whole run whenever the pool's extra
+# threads have died (5 s idle): measured 5,000-7,000 req/s instead of
+# 25,000-30,000, which would flatter hitcounter (see --no-prime).
 # After a clean shutdown (SIGTERM) it checks that the database total equals
 # the number of 2xx counted responses. A scale run repeats the counted badge
-# over a database pre-filled with 1,000,000 counters. Last, the median time
-# of one CGI hit (process start to exit) over 200 runs.
+# over a database pre-filled with 1,000,000 counters (rounds of baseline,
+# stock-same, count-svg, stock-same). Last, the median time of one CGI hit
+# (process start to exit) over 200 runs. Two target blocks end the report:
+# the original ones (issue 3) and those against the stock baselines
+# (medians over the rounds; use --rounds 3 or more for those).
 #
 # Usage: bench/run.sh [--quick] [--duration S] [--rounds N]
 #                     [--scale | --no-scale] [--workers N]
 #                     [--flush-interval MS] [--no-build] [--hitcounter PATH]
-#                     [--hc-args "ARGS"]
+#                     [--hc-args "ARGS"] [--no-prime]
 #   --quick        3 s runs (a smoke run); default 10 s (--duration S)
-#   --rounds N     repeat the three scenarios N times (default 1); the
-#                  targets use the median ratio and p99 over the rounds
+#   --rounds N     repeat the rounds N times (default 1); the targets use
+#                  the median ratio and p99 over the rounds (the stock
+#                  baseline targets want N >= 3)
 #   --scale        only the 1,000,000-counter run; --no-scale: skip it
-#   --hitcounter   benchmark another hitcounter binary (still builds bare)
+#   --hitcounter   benchmark another hitcounter binary (still builds the
+#                  baselines)
+#   --no-build     use the binaries already built: target/release/hitcounter,
+#                  target/release/examples/bare and
+#                  target/bench-bare/release/bare-stock
 #   --hc-args      more hitcounter serve options; default "--dedup off
 #                  --count-bots" (wrk is one client: with the default
 #                  policy nearly every request would be a repeat). With any
 #                  other policy the database is not compared with the
 #                  responses (many are deliberately not counted).
+#   --no-prime     stock runs without the priming (stock tiny_http as a
+#                  fresh client burst finds it: bimodal throughput)
 # Exit status: 0 when no hit was lost or added; 1 otherwise or on failure
 # (then the servers' warning lines are printed and the temporary directory
 # is kept).
@@ -51,6 +80,8 @@ CONNECTIONS=32
 KEYS=1000
 SCALE_KEYS=1000000
 SCALE_START_COUNT=1000
+PRIME=1
+PRIME_CONNECTIONS=40
 
 usage() {
 	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
@@ -88,6 +119,7 @@ while (($# > 0)); do
 	--scale) PART=scale ;;
 	--no-scale) PART=main ;;
 	--no-build) BUILD=0 ;;
+	--no-prime) PRIME=0 ;;
 	--hc-args)
 		read -r -a HC_ARGS <<<"${2:-}"
 		shift
@@ -106,6 +138,9 @@ done
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 HC=${HC_OVERRIDE:-$TARGET_DIR/release/hitcounter}
 BARE="$TARGET_DIR/release/examples/bare"
+# The stock baselines: a project of their own (bench/bare), own target dir.
+STOCK_TARGET_DIR="$TARGET_DIR/bench-bare"
+STOCK="$STOCK_TARGET_DIR/release/bare-stock"
 
 # ---------------------------------------------------------------- helpers
 
@@ -239,7 +274,9 @@ cpu_ticks() {
 }
 
 # bench PART KIND LABEL PID ADDR PATH NKEYS MODE: one wrk run against the
-# server PID at ADDR; appends a row to $RESULTS and sets OK2XX and
+# server PID at ADDR (KIND: test, or the baseline's: base = examples/bare,
+# stock = bare-stock --same-bytes, min = bare-stock --minimal); appends a
+# row to $RESULTS and sets OK2XX and
 # UNANSWERED for the caller. Also records the server's CPU time per
 # response, which other load on the machine disturbs less than req/s.
 bench() {
@@ -248,7 +285,7 @@ bench() {
 	RUN=$((RUN + 1))
 	out="$TMP/wrk-$RUN-$label.txt"
 	printf '  run %2d: %-12s %s%s (%s s) ...' "$RUN" "$label" "$path" \
-		"$([[ $kind == base ]] && printf ' [bare]')" "$DURATION" >&2
+		"$([[ $kind != test ]] && printf ' [%s]' "${BASE_NAME[$kind]}")" "$DURATION" >&2
 	cpu_ticks "$pid"
 	t0=$TICKS
 	timeout $((DURATION + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
@@ -270,68 +307,125 @@ bench() {
 	UNANSWERED=${r[unanswered]}
 }
 
+# The baselines: their names in the progress lines, and one run of each.
+declare -A BASE_NAME=([base]="examples/bare" [stock]="bare-stock --same-bytes" [min]="bare-stock --minimal")
+base_run() { bench "$1" base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$2" "$3"; }
+stock_run() {
+	prime "$STOCK_ADDR"
+	bench "$1" stock stock-same "$STOCK_PID" "$STOCK_ADDR" /count/tag.svg "$2" "$3"
+}
+min_run() {
+	prime "$MIN_ADDR"
+	bench "$1" min stock-min "$MIN_PID" "$MIN_ADDR" /count/tag.svg "$2" "$3"
+}
+
+# prime ADDR: gives a stock server's pool a thread per wrk connection (and
+# some): $PRIME_CONNECTIONS keep-alive connections, opened one after
+# another, each kept open once its request is answered (so that the next
+# finds no idle thread and gets a new one), then all closed. The threads
+# then wait 5 s for work before the extra ones exit; wrk starts at once.
+prime() {
+	((PRIME)) || return 0
+	python3 - "$1" "$PRIME_CONNECTIONS" <<'PY' || die "priming $1 failed"
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+held = []
+for i in range(int(sys.argv[2])):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"GET /nocount/tag.svg HTTP/1.1\r\nHost: %s\r\n\r\n" % sys.argv[1].encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed before the response")
+        buf += d
+    head, body = buf.split(b"\r\n\r\n", 1)
+    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(body) < length:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed in the body")
+        body += d
+    held.append(s)
+for s in held:
+    s.close()
+PY
+}
+
 # Warm-up that counts nothing (/nocount), 1 s.
 warm() {
 	timeout 30 wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$LUA" "http://$1" -- /nocount/tag.svg "$2" "$3" \
 		>/dev/null 2>&1 || die "warm-up against $1 failed"
 }
 
-# table PART: the runs of one part, each test run with its ratio to the
-# mean of the baseline runs just before and after it; then, per scenario,
-# the medians over the rounds. Writes "label<TAB>median ratio<TAB>median
-# p99 ms" lines to $TMP/summary-PART.tsv for the target lines.
+# table PART: the runs of one part, each test run with its ratio to each
+# baseline: to the mean of that baseline's nearest runs before and after
+# it ("-" when the part has no run of it); then, per scenario, the medians
+# over the rounds. Writes "label<TAB>median ratio to baseline<TAB>median
+# p99 ms<TAB>median ratio to stock-same<TAB>median ratio to stock-min"
+# lines to $TMP/summary-PART.tsv for the target lines.
 table() {
 	awk -F'\t' -v part="$1" -v summary="$TMP/summary-$1.tsv" '
 	function median(list,    v, k, i, j, t) {
 		k = split(list, v, " ")
+		if (k == 0) return "-"
 		for (i = 2; i <= k; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
 		return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
 	}
+	# rel(I, KIND): rps of run I over the mean of the nearest KIND runs
+	# before and after it, or "-".
+	function rel(i, k,    j, s, c) {
+		s = 0; c = 0
+		for (j = i - 1; j >= 1; j--) if (kind[j] == k) { s += rps[j]; c++; break }
+		for (j = i + 1; j <= n; j++) if (kind[j] == k) { s += rps[j]; c++; break }
+		return (c > 0 && s > 0) ? sprintf("%.2f", rps[i] / (s / c)) : "-"
+	}
+	function f2(x) { return (x == "-") ? "-" : sprintf("%.2f", x) }
 	$1 == part { n++; kind[n] = $3; label[n] = $4; keys[n] = $5; rps[n] = $6; p50[n] = $7; p99[n] = $8;
 	             ok[n] = $9; bad[n] = $10 + $11; load[n] = $13; cpu[n] = $14 }
 	END {
-		printf "| %-3s | %-12s | %7s | %8s | %8s | %8s | %5s | %9s | %8s | %7s | %5s |\n", \
-			"run", "scenario", "keys", "req/s", "p50 ms", "p99 ms", "ratio", "CPU us/rq", "2xx", "non-2xx", "load"
-		printf "|-----|--------------|---------|----------|----------|----------|-------|-----------|----------|---------|-------|\n"
+		printf "| %-3s | %-12s | %7s | %8s | %8s | %8s | %7s | %8s | %6s | %9s | %8s | %7s | %5s |\n", \
+			"run", "scenario", "keys", "req/s", "p50 ms", "p99 ms", "vs bare", "vs stock", "vs min", "CPU us/rq", "2xx", "non-2xx", "load"
+		printf "|-----|--------------|---------|----------|----------|----------|---------|----------|--------|-----------|----------|---------|-------|\n"
 		for (i = 1; i <= n; i++) {
-			ratio = "-"
+			rb = rs = rm = "-"
 			if (kind[i] == "test") {
-				s = 0; c = 0
-				if (i > 1 && kind[i - 1] == "base") { s += rps[i - 1]; c++ }
-				if (i < n && kind[i + 1] == "base") { s += rps[i + 1]; c++ }
-				if (c > 0 && s > 0) {
-					ratio = sprintf("%.2f", rps[i] / (s / c))
-					if (!(label[i] in seen)) { seen[label[i]] = 1; order[++m] = label[i] }
-					ratios[label[i]] = ratios[label[i]] " " ratio
-					p99s[label[i]] = p99s[label[i]] " " p99[i] / 1000
-					rpss[label[i]] = rpss[label[i]] " " rps[i]
-					cpus[label[i]] = cpus[label[i]] " " cpu[i]
-					runs[label[i]]++
-				}
+				rb = rel(i, "base"); rs = rel(i, "stock"); rm = rel(i, "min")
+				if (!(label[i] in seen)) { seen[label[i]] = 1; order[++m] = label[i] }
+				if (rb != "-") rbs[label[i]] = rbs[label[i]] " " rb
+				if (rs != "-") rss[label[i]] = rss[label[i]] " " rs
+				if (rm != "-") rms[label[i]] = rms[label[i]] " " rm
+				p99s[label[i]] = p99s[label[i]] " " p99[i] / 1000
+				rpss[label[i]] = rpss[label[i]] " " rps[i]
+				cpus[label[i]] = cpus[label[i]] " " cpu[i]
+				runs[label[i]]++
 			}
-			name = (kind[i] == "base") ? "baseline" : label[i]
-			printf "| %-3d | %-12s | %7s | %8d | %8.2f | %8.2f | %5s | %9.1f | %8d | %7d | %5s |\n", \
-				i, name, keys[i], rps[i], p50[i] / 1000, p99[i] / 1000, ratio, cpu[i], ok[i], bad[i], load[i]
+			printf "| %-3d | %-12s | %7s | %8d | %8.2f | %8.2f | %7s | %8s | %6s | %9.1f | %8d | %7d | %5s |\n", \
+				i, label[i], keys[i], rps[i], p50[i] / 1000, p99[i] / 1000, rb, rs, rm, cpu[i], ok[i], bad[i], load[i]
 		}
 		if (runs[order[1]] > 1) {
 			printf "\nMedians over the rounds:\n\n"
-			printf "| %-12s | %4s | %8s | %5s | %8s | %9s |\n", "scenario", "runs", "req/s", "ratio", "p99 ms", "CPU us/rq"
-			printf "|--------------|------|----------|-------|----------|-----------|\n"
+			printf "| %-12s | %4s | %8s | %7s | %8s | %6s | %8s | %9s |\n", "scenario", "runs", "req/s", "vs bare", "vs stock", "vs min", "p99 ms", "CPU us/rq"
+			printf "|--------------|------|----------|---------|----------|--------|----------|-----------|\n"
 			for (j = 1; j <= m; j++) {
 				l = order[j]
-				printf "| %-12s | %4d | %8d | %5.2f | %8.2f | %9.1f |\n", l, runs[l], median(rpss[l]), median(ratios[l]), median(p99s[l]), median(cpus[l])
+				printf "| %-12s | %4d | %8d | %7s | %8s | %6s | %8.2f | %9.1f |\n", l, runs[l], median(rpss[l]), \
+					f2(median(rbs[l])), f2(median(rss[l])), f2(median(rms[l])), median(p99s[l]), median(cpus[l])
 			}
 		}
 		for (j = 1; j <= m; j++) {
 			l = order[j]
-			printf "%s\t%.2f\t%.2f\n", l, median(ratios[l]), median(p99s[l]) > summary
+			printf "%s\t%s\t%.2f\t%s\t%s\n", l, f2(median(rbs[l])), median(p99s[l]), f2(median(rss[l])), f2(median(rms[l])) > summary
 		}
 	}' "$RESULTS"
 }
 
-# ratio_of PART LABEL / p99_of PART LABEL: medians for the target lines.
+# ratio_of PART LABEL / p99_of PART LABEL: medians for the target lines;
+# stock_ratio_of and min_ratio_of: against stock-same and stock-min.
 ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $2; exit }' "$TMP/summary-$1.tsv"; }
 p99_of() { awk -F'\t' -v want="$2" '$1 == want { print $3; exit }' "$TMP/summary-$1.tsv"; }
+stock_ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $4; exit }' "$TMP/summary-$1.tsv"; }
+min_ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $5; exit }' "$TMP/summary-$1.tsv"; }
 
 # start_hitcounter NAME DB: starts hitcounter $STARTS times on DB, timing
 # process start to first served request (/nocount, so nothing is counted);
@@ -364,9 +458,11 @@ start_line() {
 
 kib_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# verdict VALUE OP LIMIT: "met" or "NOT met".
+# verdict VALUE OP LIMIT: "met" or "NOT met" ("no data" for "-").
 verdict() {
-	if awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { exit !((op == "ge") ? v >= l : v <= l) }'; then
+	if [[ $1 == - ]]; then
+		printf 'no data'
+	elif awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { exit !((op == "ge") ? v >= l : v <= l) }'; then
 		printf 'met'
 	else
 		printf 'NOT met'
@@ -407,8 +503,12 @@ cd "$ROOT"
 if ((BUILD)); then
 	echo "building: cargo build --release --bin hitcounter --example bare" >&2
 	cargo build --release --bin hitcounter --example bare >&2 || die "build failed"
+	echo "building: cargo build --release --manifest-path bench/bare/Cargo.toml --target-dir ${STOCK_TARGET_DIR#"$ROOT"/}" >&2
+	cargo build --release --manifest-path bench/bare/Cargo.toml --target-dir "$STOCK_TARGET_DIR" >&2 ||
+		die "build of bench/bare failed"
 fi
 [[ -x $HC && -x $BARE ]] || die "missing $HC or $BARE (build them or drop --no-build)"
+[[ -x $STOCK ]] || die "missing $STOCK (build bench/bare or drop --no-build)"
 
 if ! command -v wrk >/dev/null 2>&1; then
 	echo "installing wrk (apt-get install -y wrk)" >&2
@@ -438,6 +538,7 @@ echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
 echo "commit:   $COMMIT"
 echo "wrk:      $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/urls.lua; $ROUNDS round(s)"
 echo "servers:  hitcounter serve --quiet --workers $WORKERS${FLUSH_ARGS[*]:+ ${FLUSH_ARGS[*]}}${HC_ARGS[*]:+ ${HC_ARGS[*]}}; examples/bare --workers $WORKERS (fixed 1072-byte SVG, same headers, TCP_NODELAY)"
+echo "stock:    bench/bare on tiny_http 0.12.0 from crates.io (unpatched), --workers $WORKERS, TCP_NODELAY: stock-same = --same-bytes (examples/bare's bytes), stock-min = --minimal (593-byte SVG, Content-Type only); $( ((PRIME)) && echo "pool primed with $PRIME_CONNECTIONS keep-alive connections before each run" || echo "NOT primed (--no-prime)")"
 echo "binary:   $BIN_BYTES bytes ($(mib "$BIN_BYTES") MiB) $HC"
 echo '```'
 echo
@@ -446,6 +547,14 @@ start_server "$TMP/bare.log" /count/tag.svg "$BARE" --listen 127.0.0.1:0 --worke
 BARE_PID=$SRV_PID
 BARE_ADDR=$SRV_ADDR
 warm "$BARE_ADDR" "$KEYS" cycle
+start_server "$TMP/stock-same.log" /count/tag.svg "$STOCK" --same-bytes --listen 127.0.0.1:0 --workers "$WORKERS"
+STOCK_PID=$SRV_PID
+STOCK_ADDR=$SRV_ADDR
+warm "$STOCK_ADDR" "$KEYS" cycle
+start_server "$TMP/stock-min.log" /count/tag.svg "$STOCK" --minimal --listen 127.0.0.1:0 --workers "$WORKERS"
+MIN_PID=$SRV_PID
+MIN_ADDR=$SRV_ADDR
+warm "$MIN_ADDR" "$KEYS" cycle
 
 # ---------------------------------------------------------------- main run
 
@@ -459,19 +568,29 @@ if [[ $PART != scale ]]; then
 
 	COUNTED=0
 	INFLIGHT=0
-	bench main base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$KEYS" cycle
+	# A round: baseline nocount-svg baseline count-text baseline stock-same
+	# stock-min count-svg stock-min stock-same; one baseline after the last.
 	for ((round = 1; round <= ROUNDS; round++)); do
-		for scenario in count-svg:/count/tag.svg nocount-svg:/nocount/tag.svg count-text:/count; do
+		for scenario in nocount-svg:/nocount/tag.svg count-text:/count count-svg:/count/tag.svg; do
 			label=${scenario%%:*}
 			path=${scenario#*:}
+			base_run main "$KEYS" cycle
+			if [[ $label == count-svg ]]; then
+				stock_run main "$KEYS" cycle
+				min_run main "$KEYS" cycle
+			fi
 			bench main test "$label" "$HC_PID" "$HC_ADDR" "$path" "$KEYS" cycle
 			if [[ $path == /count* ]]; then
 				COUNTED=$((COUNTED + OK2XX))
 				INFLIGHT=$((INFLIGHT + UNANSWERED))
 			fi
-			bench main base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$KEYS" cycle
+			if [[ $label == count-svg ]]; then
+				min_run main "$KEYS" cycle
+				stock_run main "$KEYS" cycle
+			fi
 		done
 	done
+	base_run main "$KEYS" cycle
 
 	MAIN_RSS_KIB=$(peak_rss_kib "$HC_PID")
 	MAIN_RC=0
@@ -522,13 +641,17 @@ if [[ $PART != main ]]; then
 
 	SCALE_COUNTED=0
 	SCALE_INFLIGHT=0
-	bench scale base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$SCALE_KEYS" random
+	# A round: baseline stock-same count-svg stock-same; one baseline after
+	# the last.
 	for ((round = 1; round <= ROUNDS; round++)); do
+		base_run scale "$SCALE_KEYS" random
+		stock_run scale "$SCALE_KEYS" random
 		bench scale test count-svg "$HC2_PID" "$HC2_ADDR" /count/tag.svg "$SCALE_KEYS" random
 		SCALE_COUNTED=$((SCALE_COUNTED + OK2XX))
 		SCALE_INFLIGHT=$((SCALE_INFLIGHT + UNANSWERED))
-		bench scale base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$SCALE_KEYS" random
+		stock_run scale "$SCALE_KEYS" random
 	done
+	base_run scale "$SCALE_KEYS" random
 
 	SCALE_RSS_KIB=$(peak_rss_kib "$HC2_PID")
 	SCALE_RC=0
@@ -551,6 +674,8 @@ if [[ $PART != main ]]; then
 fi
 
 BARE_RSS_KIB=$(peak_rss_kib "$BARE_PID")
+STOCK_RSS_KIB=$(peak_rss_kib "$STOCK_PID")
+MIN_RSS_KIB=$(peak_rss_kib "$MIN_PID")
 
 # ---------------------------------------------------------------- CGI
 
@@ -614,6 +739,30 @@ printf '%-52s %-22s %s\n' "median CGI hit (process start to exit) <= 5 ms" "${CG
 v="$(awk -v b="$BIN_BYTES" 'BEGIN { printf "%.2f", b / 1e6 }') MB = $(mib "$BIN_BYTES") MiB"
 printf '%-52s %-22s %s\n' "release binary <= 3 MB (3,000,000 bytes)" "$v" "$(verdict "$BIN_BYTES" le 3000000)"
 printf '%-52s %-22s %s\n' "(baseline peak RSS, for comparison)" "$(kib_mib "$BARE_RSS_KIB") MiB" ""
+echo '```'
+echo
+
+# The same targets against stock tiny_http 0.12.0 (bench/bare), from the
+# medians over the rounds.
+echo "### Targets (stock tiny_http 0.12.0 baselines)"
+echo
+echo '```'
+if [[ $PART != scale ]]; then
+	ratio=$(stock_ratio_of main count-svg)
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg >= 1.00 x stock-same" "$ratio" "$(verdict "$ratio" ge 1.00)"
+	ratio=$(min_ratio_of main count-svg)
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg >= 0.90 x stock-min" "$ratio" "$(verdict "$ratio" ge 0.90)"
+	p=$(p99_of main count-svg)
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg p99 <= 5 ms" "$p ms" "$(verdict "$p" le 5)"
+fi
+if [[ $PART != main ]]; then
+	ratio=$(stock_ratio_of scale count-svg)
+	printf '%-52s %-22s %s\n' "1M counters: counted badge >= 0.80 x stock-same" "$ratio" "$(verdict "$ratio" ge 0.80)"
+fi
+printf '%-52s %-22s %s\n' "(stock peak RSS: stock-same, stock-min)" "$(kib_mib "$STOCK_RSS_KIB"), $(kib_mib "$MIN_RSS_KIB") MiB" ""
+if ((ROUNDS < 3)); then
+	echo "(medians over $ROUNDS round(s): these targets want --rounds 3 or more)"
+fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo '```'
 

@@ -139,7 +139,7 @@ impl Accept {
             Some(ref ssl) => {
                 // trying to apply SSL over the connection
                 // if an error occurs, we just close the socket and resume listening
-                let sock = ssl.accept(sock).ok()?;
+                let sock = ssl.accept(sock, deadline.clone()).ok()?;
                 RefinedTcpStream::new(sock)
             }
             #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]

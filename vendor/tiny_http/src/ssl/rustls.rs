@@ -5,6 +5,7 @@
 //! without a key), TLS 1.2 and 1.3 only, and a certificate that can be
 //! replaced while the server runs (`reload`).
 use crate::connection::Connection;
+use crate::util::deadline::{Deadline, TimedSocket};
 use crate::util::refined_tcp_stream::Stream as RefinedStream;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
-type Owned = rustls::StreamOwned<rustls::ServerConnection, Connection>;
+type Owned = rustls::StreamOwned<rustls::ServerConnection, TimedSocket>;
 
 /// A wrapper around an owned Rustls connection and corresponding stream.
 ///
@@ -33,15 +34,17 @@ impl RustlsStream {
     }
 
     pub(crate) fn peer_addr(&mut self) -> std::io::Result<Option<SocketAddr>> {
-        self.lock().sock.peer_addr()
+        self.lock().sock.sock.peer_addr()
     }
 
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
-        self.lock().sock.shutdown(how)
+        self.lock().sock.sock.shutdown(how)
     }
 
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
-        self.lock().sock.set_read_timeout(t)
+        let mut owned = self.lock();
+        owned.sock.applied = t;
+        owned.sock.sock.set_read_timeout(t)
     }
 }
 
@@ -142,10 +145,16 @@ impl RustlsContext {
     pub(crate) fn accept(
         &self,
         stream: Connection,
+        deadline: Arc<Deadline>,
     ) -> Result<RustlsStream, Box<dyn Error + Send + Sync + 'static>> {
         let connection = rustls::ServerConnection::new(self.config.clone())?;
+        let sock = TimedSocket {
+            sock: stream,
+            deadline,
+            applied: None,
+        };
         Ok(RustlsStream(Arc::new(Mutex::new(
-            rustls::StreamOwned::new(connection, stream),
+            rustls::StreamOwned::new(connection, sock),
         ))))
     }
 }

@@ -94,6 +94,58 @@ pub(crate) fn needs_update(applied: Option<Duration>, wanted: Option<Duration>) 
     }
 }
 
+/// hitcounter patch: a TLS connection's socket with the deadline checked on
+/// every read. rustls reads the socket several times inside one read of
+/// the stream (a handshake in pieces), so a check around the stream alone
+/// let a stalled handshake stay up to twice the head timeout.
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+pub(crate) struct TimedSocket {
+    pub(crate) sock: crate::connection::Connection,
+    pub(crate) deadline: std::sync::Arc<Deadline>,
+    pub(crate) applied: Option<Duration>,
+}
+
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+impl std::io::Read for TimedSocket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let wanted = match self.deadline.check() {
+                Check::Passed => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "read deadline passed",
+                    ))
+                }
+                Check::Within(left) => Some(left.max(Duration::from_millis(1))),
+                Check::None => None,
+            };
+            if needs_update(self.applied, wanted) {
+                self.sock.set_read_timeout(wanted)?;
+                self.applied = wanted;
+            }
+            match self.sock.read(buf) {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+impl std::io::Write for TimedSocket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sock.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

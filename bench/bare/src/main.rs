@@ -1,0 +1,138 @@
+//! Stock baselines for `bench/run.sh`: a bare tiny_http 0.12.0 server from
+//! crates.io, without our patches (vendor/tiny_http), with no counting.
+//!
+//! Two variants, chosen by a flag:
+//!
+//! * `--same-bytes` (the default): exactly the response of hitcounter's
+//!   counted badge, as `examples/bare.rs` sends it (the same 1072-byte SVG
+//!   and the same headers; tiny_http adds Server, Date and Content-Length).
+//!   `examples/bare.rs` is the same server built against our patched
+//!   tiny_http; this one shows what the patches cost or save.
+//! * `--minimal`: a 593-byte SVG with only `Content-Type: image/svg+xml`:
+//!   the least a badge server can send.
+//!
+//! Like `examples/bare.rs`, the listening socket gets TCP_NODELAY (Linux
+//! passes it on to every accepted connection; without it a response longer
+//! than tiny_http's 1024-byte write buffer waits ~40 ms for the client's
+//! delayed ACK), `--workers N` threads call `recv()`, and the address is
+//! printed on stderr as `listening on http://ADDR`.
+//!
+//! Build: `cargo build --release --manifest-path bench/bare/Cargo.toml --target-dir target/bench-bare`
+//! Run:   `target/bench-bare/release/bare-stock --same-bytes --listen 127.0.0.1:8082 --workers 4`
+
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+
+/// hitcounter's badge for the count 123, byte for byte (from examples/bare.rs).
+const BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="62" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><rect width="62" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" fill="#fff" textLength="210">hits</text><text aria-hidden="true" x="455" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">123</text><text x="455" y="140" transform="scale(.1)" fill="#fff" textLength="210">123</text></g></svg>"##;
+
+/// The headers hitcounter sends on a counted badge without a cookie
+/// (tiny_http adds Server, Date and Content-Length to both); from
+/// examples/bare.rs.
+const HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "image/svg+xml"),
+    ("Cache-Control", "no-cache, no-store, must-revalidate"),
+    ("Pragma", "no-cache"),
+    ("Expires", "0"),
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Credentials", "true"),
+    ("Vary", "Origin"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Set-Cookie", "hc_0123456789abcdef=1795624623; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly"),
+];
+/// A small badge: two boxes, two labels, one shadow (593 bytes).
+const MINIMAL_BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" textLength="210">hits</text><text x="455" y="140" transform="scale(.1)" textLength="210">123</text></g></svg>"##;
+
+/// The minimal variant's only header.
+const MINIMAL_HEADERS: &[(&str, &str)] = &[("Content-Type", "image/svg+xml")];
+
+const _: () = assert!(BODY.len() == 1072 && MINIMAL_BODY.len() == 593);
+
+fn usage(msg: &str) -> ! {
+    eprintln!(
+        "bare-stock: {msg}\n\
+         usage: bare-stock [--same-bytes | --minimal] [--listen ADDR] [--workers N] [--no-nodelay]"
+    );
+    std::process::exit(2);
+}
+
+fn main() {
+    let mut listen = String::from("127.0.0.1:8082");
+    let mut workers: usize = 4;
+    let mut nodelay = true;
+    let mut minimal = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
+        match arg.as_str() {
+            "--listen" => listen = value("--listen"),
+            "--workers" => {
+                workers = value("--workers").parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage("bad --workers"))
+            }
+            "--same-bytes" => minimal = false,
+            "--minimal" => minimal = true,
+            "--no-nodelay" => nodelay = false,
+            "-h" | "--help" => usage("a fixed-badge server on stock tiny_http 0.12.0 (benchmark baseline)"),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let (body, header_list) = if minimal { (MINIMAL_BODY, MINIMAL_HEADERS) } else { (BODY, HEADERS) };
+    let listener = TcpListener::bind(&listen).unwrap_or_else(|e| {
+        eprintln!("bare-stock: cannot listen on {listen}: {e}");
+        std::process::exit(1);
+    });
+    if nodelay {
+        set_nodelay(&listener);
+    }
+    let server = match tiny_http::Server::from_listener(listener, None) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("bare-stock: cannot serve on {listen}: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("listening on http://{}", server.server_addr());
+    let headers: Vec<tiny_http::Header> =
+        header_list.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
+    let handles: Vec<_> = (0..workers)
+        .map(|_| {
+            let (server, headers) = (server.clone(), headers.clone());
+            thread::spawn(move || {
+                while let Ok(rq) = server.recv() {
+                    let resp = tiny_http::Response::new(
+                        tiny_http::StatusCode(200),
+                        headers.clone(),
+                        body,
+                        Some(body.len()),
+                        None,
+                    );
+                    let _ = rq.respond(resp);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        let _ = h.join();
+    }
+}
+
+/// Sets TCP_NODELAY on the listener; accepted sockets inherit it on Linux.
+fn set_nodelay(listener: &TcpListener) {
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a pointer to a c_int of the
+    // size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        eprintln!("bare-stock: warning: cannot set TCP_NODELAY: {}", std::io::Error::last_os_error());
+    }
+}
