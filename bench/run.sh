@@ -537,7 +537,7 @@ echo "machine:  $(nproc) CPUs, ${MODEL:-unknown CPU}, $(awk '/^MemTotal/ { print
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start"
 echo "commit:   $COMMIT"
 echo "wrk:      $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/urls.lua; $ROUNDS round(s)"
-echo "servers:  hitcounter serve --quiet --workers $WORKERS${FLUSH_ARGS[*]:+ ${FLUSH_ARGS[*]}}${HC_ARGS[*]:+ ${HC_ARGS[*]}}; examples/bare --workers $WORKERS (fixed 1072-byte SVG, same headers, TCP_NODELAY)"
+echo "servers:  hitcounter serve --quiet --workers $WORKERS${FLUSH_ARGS[*]:+ ${FLUSH_ARGS[*]}}${HC_ARGS[*]:+ ${HC_ARGS[*]}}; examples/bare --workers $WORKERS (hitcounter's 1090-byte badge and headers, TCP_NODELAY)"
 echo "stock:    bench/bare on tiny_http 0.12.0 from crates.io (unpatched), --workers $WORKERS, TCP_NODELAY: stock-same = --same-bytes (examples/bare's bytes), stock-min = --minimal (593-byte SVG, Content-Type only); $( ((PRIME)) && echo "pool primed with $PRIME_CONNECTIONS keep-alive connections before each run" || echo "NOT primed (--no-prime)")"
 echo "binary:   $BIN_BYTES bytes ($(mib "$BIN_BYTES") MiB) $HC"
 echo '```'

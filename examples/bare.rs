@@ -1,20 +1,29 @@
-//! Benchmark baseline: a bare tiny_http server with no counting.
+//! Benchmark baselines: a bare tiny_http server with no counting. One
+//! source, two builds: `examples/bare` (cargo build --example bare) uses our
+//! patched tiny_http (vendor/tiny_http); `bare-stock` (the project in
+//! bench/bare, whose binary is this file) uses tiny_http 0.12.0 from
+//! crates.io, so a baseline is not sped up (or slowed down) by our patches.
 //!
-//! It answers every request with a fixed SVG the size of hitcounter's badge
-//! for a 3-digit count (1072 bytes) and the same response headers
-//! hitcounter sends (Content-Type, no-cache trio, CORS, nosniff and a
-//! Set-Cookie of the same length), using the same number of worker threads
-//! calling `recv()`. `bench/run.sh` compares hitcounter against it, so the
-//! ratio shows what counting costs on top of the HTTP server.
+//! Two responses, chosen by a flag:
+//! * `--same-bytes` (the default): exactly hitcounter's counted badge for the
+//!   count 123 under `bench/run.sh`'s default `--dedup off` (no Set-Cookie):
+//!   the same SVG and headers; tiny_http adds Server, Date and
+//!   Content-Length. The ratio shows what counting costs on top of the HTTP
+//!   server.
+//! * `--minimal`: a 593-byte SVG with only `Content-Type: image/svg+xml`: the
+//!   least a badge server can send.
 //!
 //! The listening socket gets TCP_NODELAY, which Linux passes on to every
-//! accepted connection. Without it, a response longer than tiny_http's
+//! accepted connection. Without it, a response longer than stock tiny_http's
 //! 1024-byte write buffer leaves in two writes, and Nagle's algorithm holds
 //! the second until the client's delayed ACK (~40 ms): about 25 responses a
-//! second per connection. `--no-nodelay` shows that case.
+//! second per connection. `--no-nodelay` shows that case. `--workers N`
+//! threads call `recv()`; the address is printed on stderr as
+//! `listening on http://ADDR`.
 //!
-//! Build: `cargo build --release --example bare`
-//! Run:   `target/release/examples/bare --listen 127.0.0.1:8081 --workers 4`
+//! Build: `cargo build --release --example bare`, or
+//!        `cargo build --release --manifest-path bench/bare/Cargo.toml --target-dir target/bench-bare`
+//! Run:   `target/release/examples/bare --same-bytes --listen 127.0.0.1:8081 --workers 4`
 
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
@@ -22,7 +31,7 @@ use std::sync::Arc;
 use std::thread;
 
 /// hitcounter's badge for the count 123, byte for byte.
-const BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="62" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><rect width="62" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" fill="#fff" textLength="210">hits</text><text aria-hidden="true" x="455" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">123</text><text x="455" y="140" transform="scale(.1)" fill="#fff" textLength="210">123</text></g></svg>"##;
+const BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-color="#000" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="62" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><rect width="62" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" fill="#fff" textLength="210">hits</text><text aria-hidden="true" x="455" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">123</text><text x="455" y="140" transform="scale(.1)" fill="#fff" textLength="210">123</text></g></svg>"##;
 
 /// The headers hitcounter sends on a counted badge without a cookie
 /// (tiny_http adds Server, Date and Content-Length to both).
@@ -35,11 +44,20 @@ const HEADERS: &[(&str, &str)] = &[
     ("Access-Control-Allow-Credentials", "true"),
     ("Vary", "Origin"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Set-Cookie", "hc_0123456789abcdef=1795624623; Path=/; Max-Age=300; SameSite=None; Secure; HttpOnly"),
 ];
+/// A small badge: two boxes, two labels, one shadow (593 bytes).
+const MINIMAL_BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" textLength="210">hits</text><text x="455" y="140" transform="scale(.1)" textLength="210">123</text></g></svg>"##;
+
+/// The minimal variant's only header.
+const MINIMAL_HEADERS: &[(&str, &str)] = &[("Content-Type", "image/svg+xml")];
+
+const _: () = assert!(BODY.len() == 1090 && MINIMAL_BODY.len() == 593);
 
 fn usage(msg: &str) -> ! {
-    eprintln!("bare: {msg}\nusage: bare [--listen ADDR] [--workers N] [--no-nodelay]");
+    eprintln!(
+        "bare: {msg}\n\
+         usage: bare [--same-bytes | --minimal] [--listen ADDR] [--workers N] [--no-nodelay]"
+    );
     std::process::exit(2);
 }
 
@@ -47,6 +65,7 @@ fn main() {
     let mut listen = String::from("127.0.0.1:8081");
     let mut workers: usize = 4;
     let mut nodelay = true;
+    let mut minimal = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
@@ -55,11 +74,14 @@ fn main() {
             "--workers" => {
                 workers = value("--workers").parse().ok().filter(|n| *n > 0).unwrap_or_else(|| usage("bad --workers"))
             }
+            "--same-bytes" => minimal = false,
+            "--minimal" => minimal = true,
             "--no-nodelay" => nodelay = false,
-            "-h" | "--help" => usage("a fixed-badge tiny_http server (benchmark baseline)"),
+            "-h" | "--help" => usage("a fixed-badge server on stock tiny_http 0.12.0 (benchmark baseline)"),
             other => usage(&format!("unknown argument {other}")),
         }
     }
+    let (body, header_list) = if minimal { (MINIMAL_BODY, MINIMAL_HEADERS) } else { (BODY, HEADERS) };
     let listener = TcpListener::bind(&listen).unwrap_or_else(|e| {
         eprintln!("bare: cannot listen on {listen}: {e}");
         std::process::exit(1);
@@ -76,7 +98,7 @@ fn main() {
     };
     eprintln!("listening on http://{}", server.server_addr());
     let headers: Vec<tiny_http::Header> =
-        HEADERS.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
+        header_list.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
     let handles: Vec<_> = (0..workers)
         .map(|_| {
             let (server, headers) = (server.clone(), headers.clone());
@@ -85,8 +107,8 @@ fn main() {
                     let resp = tiny_http::Response::new(
                         tiny_http::StatusCode(200),
                         headers.clone(),
-                        BODY,
-                        Some(BODY.len()),
+                        body,
+                        Some(body.len()),
                         None,
                     );
                     let _ = rq.respond(resp);

@@ -5,29 +5,24 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
+use support::pages::{certificate, certificate_as, EC_P256};
 use support::*;
 
 fn make_cert(dir: &Path) -> (String, String) {
-    make_cert_as(dir, "", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+    certificate(dir, &["localhost"])
 }
 
-/// A self-signed certificate for 127.0.0.1 with a key made by `keyargs`
-/// (`-newkey ...`), written to `{name}cert.pem` and `{name}key.pem`.
-fn make_cert_as(dir: &Path, name: &str, keyargs: &[&str]) -> (String, String) {
-    let cert = dir.join(format!("{name}cert.pem"));
-    let key = dir.join(format!("{name}key.pem"));
-    let out = Command::new(need("openssl", "openssl"))
-        .args(["req", "-x509", "-nodes", "-days", "1"])
-        .args(keyargs)
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("run openssl");
-    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
-    (cert.to_str().unwrap().to_string(), key.to_str().unwrap().to_string())
+fn make_cert_as(dir: &Path, prefix: &str, keyargs: &[&str]) -> (String, String) {
+    certificate_as(dir, prefix, &["localhost"], keyargs)
+}
+
+/// Starts a server on these files, expecting it to refuse: its stderr.
+fn start_error(dir: &Path, cert: &str, key: &str) -> String {
+    let db = dir.join("x.db");
+    let out =
+        run(&["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key, "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn curl(args: &[&str]) -> (bool, String) {
@@ -74,20 +69,7 @@ fn bad_tls_files_are_a_clear_startup_error() {
     let (cert, _) = make_cert(dir.path());
     let bogus = dir.path().join("bogus.pem");
     std::fs::write(&bogus, "not a key").unwrap();
-    let db = dir.path().join("x.db");
-    let out = run(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        bogus.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_error(dir.path(), &cert, bogus.to_str().unwrap());
     assert!(err.contains("private key"), "{err}");
     let out = run(&["serve", "--tls-cert", &cert]);
     assert_eq!(out.status.code(), Some(2), "cert without key is a usage error");
@@ -144,22 +126,9 @@ fn rsa_ecdsa_and_ed25519_keys_in_every_pem_form_work() {
 #[test]
 fn a_key_that_does_not_fit_the_certificate_is_a_startup_error() {
     let dir = tempdir();
-    let (cert, _) = make_cert_as(dir.path(), "a", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
-    let (_, other_key) = make_cert_as(dir.path(), "b", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
-    let db = dir.path().join("x.db");
-    let out = run(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-cert",
-        &cert,
-        "--tls-key",
-        &other_key,
-        "--db",
-        db.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (cert, _) = make_cert_as(dir.path(), "a", EC_P256);
+    let (_, other_key) = make_cert_as(dir.path(), "b", EC_P256);
+    let err = start_error(dir.path(), &cert, &other_key);
     assert!(err.contains("does not fit"), "{err}");
 }
 

@@ -10,12 +10,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A self-signed certificate for `names` (made with openssl): (cert, key).
+/// The key `certificate` makes: ECDSA P-256, certbot's default.
+pub const EC_P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// A self-signed certificate for `names` and 127.0.0.1 (made with openssl):
+/// (cert, key).
 pub fn certificate(dir: &Path, names: &[&str]) -> (String, String) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    certificate_as(dir, "", names, EC_P256)
+}
+
+/// Like `certificate`, with the key `keyargs` make (`-newkey ...`), written
+/// to `{prefix}cert.pem` and `{prefix}key.pem`.
+pub fn certificate_as(dir: &Path, prefix: &str, names: &[&str], keyargs: &[&str]) -> (String, String) {
+    let (cert, key) = (dir.join(format!("{prefix}cert.pem")), dir.join(format!("{prefix}key.pem")));
     let san: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).chain(["IP:127.0.0.1".to_string()]).collect();
     let out = Command::new(need("openssl", "openssl"))
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["req", "-x509", "-nodes", "-days", "1"])
+        .args(keyargs)
         .args(["-subj", &format!("/CN={}", names[0]), "-addext", &format!("subjectAltName={}", san.join(","))])
         .arg("-keyout")
         .arg(&key)

@@ -134,24 +134,19 @@ impl Accept {
         let deadline = Arc::new(Deadline::default());
         deadline.set_in(self.limits.timeouts.head);
         let streams = match self.ssl {
-            None => RefinedTcpStream::new(sock),
+            None => RefinedTcpStream::new(sock, Some(deadline.clone())),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Some(ref ssl) => {
                 // trying to apply SSL over the connection
                 // if an error occurs, we just close the socket and resume listening
                 let sock = ssl.accept(sock, deadline.clone()).ok()?;
-                RefinedTcpStream::new(sock)
+                RefinedTcpStream::new(sock, None)
             }
             #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
             Some(ref _ssl) => unreachable!(),
         };
         let (read, write) = streams.ok()?;
-        Some(ClientConnection::new(
-            write,
-            read.with_deadline(deadline.clone()),
-            deadline,
-            self.limits,
-        ))
+        Some(ClientConnection::new(write, read, deadline, self.limits))
     }
 }
 

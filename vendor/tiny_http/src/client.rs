@@ -291,16 +291,21 @@ fn parse_header_line(line: Vec<u8>) -> Option<Header> {
     if value.iter().any(|&b| is_forbidden(b)) {
         return None;
     }
-    let mut encoded = Vec::with_capacity(line.len());
-    encoded.extend_from_slice(name);
-    encoded.push(b':');
-    for &byte in value {
-        if byte.is_ascii() {
-            encoded.push(byte);
-        } else {
-            encoded.extend_from_slice(format!("%{:02X}", byte).as_bytes());
+    let encoded = if value.is_ascii() {
+        line
+    } else {
+        let mut encoded = Vec::with_capacity(line.len() * 3);
+        encoded.extend_from_slice(name);
+        encoded.push(b':');
+        for &byte in value {
+            if byte.is_ascii() {
+                encoded.push(byte);
+            } else {
+                encoded.extend_from_slice(format!("%{:02X}", byte).as_bytes());
+            }
         }
-    }
+        encoded
+    };
     let encoded = AsciiString::from_ascii(encoded).ok()?;
     Header::from_str(encoded.as_str()).ok()
 }

@@ -22,10 +22,6 @@ impl SplitOpenSslStream {
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
         self.0.lock().unwrap().inner.get_mut().shutdown(how)
     }
-
-    pub(crate) fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
-        self.0.lock().unwrap().inner.get_ref().set_read_timeout(t)
-    }
 }
 
 impl Clone for SplitOpenSslStream {

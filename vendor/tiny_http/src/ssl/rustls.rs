@@ -16,7 +16,6 @@ use std::error::Error;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::Duration;
 use zeroize::Zeroizing;
 
 type Owned = rustls::StreamOwned<rustls::ServerConnection, TimedSocket>;
@@ -39,12 +38,6 @@ impl RustlsStream {
 
     pub(crate) fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
         self.lock().sock.sock.shutdown(how)
-    }
-
-    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
-        let mut owned = self.lock();
-        owned.sock.applied = t;
-        owned.sock.sock.set_read_timeout(t)
     }
 }
 
@@ -148,11 +141,7 @@ impl RustlsContext {
         deadline: Arc<Deadline>,
     ) -> Result<RustlsStream, Box<dyn Error + Send + Sync + 'static>> {
         let connection = rustls::ServerConnection::new(self.config.clone())?;
-        let sock = TimedSocket {
-            sock: stream,
-            deadline,
-            applied: None,
-        };
+        let sock = TimedSocket::new(stream, deadline);
         Ok(RustlsStream(Arc::new(Mutex::new(
             rustls::StreamOwned::new(connection, sock),
         ))))

@@ -13,9 +13,12 @@
 //! option only when the deadline is nearer than the value set, which keeps
 //! the common path (a whole request in one read) free of extra syscalls.
 
+use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::connection::Connection;
 
 /// How long a client has for each step of a connection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -94,25 +97,33 @@ pub(crate) fn needs_update(applied: Option<Duration>, wanted: Option<Duration>) 
     }
 }
 
-/// hitcounter patch: a TLS connection's socket with the deadline checked on
-/// every read. rustls reads the socket several times inside one read of
-/// the stream (a handshake in pieces), so a check around the stream alone
-/// let a stalled handshake stay up to twice the head timeout.
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+/// A connection's socket whose reads fail with `TimedOut` once its
+/// deadline passes. Plain HTTP reads through it directly; under TLS it is
+/// the socket rustls reads, since rustls reads several times inside one
+/// read of the stream (a handshake arriving in pieces).
 pub(crate) struct TimedSocket {
-    pub(crate) sock: crate::connection::Connection,
-    pub(crate) deadline: std::sync::Arc<Deadline>,
-    pub(crate) applied: Option<Duration>,
+    pub(crate) sock: Connection,
+    pub(crate) deadline: Arc<Deadline>,
+    applied: Option<Duration>,
 }
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-impl std::io::Read for TimedSocket {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl TimedSocket {
+    pub(crate) fn new(sock: Connection, deadline: Arc<Deadline>) -> Self {
+        TimedSocket {
+            sock,
+            deadline,
+            applied: None,
+        }
+    }
+}
+
+impl Read for TimedSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let wanted = match self.deadline.check() {
                 Check::Passed => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
                         "read deadline passed",
                     ))
                 }
@@ -124,10 +135,11 @@ impl std::io::Read for TimedSocket {
                 self.applied = wanted;
             }
             match self.sock.read(buf) {
+                // The socket's timeout fired: look at the deadline again.
                 Err(e)
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) => {}
                 other => return other,
             }
@@ -135,13 +147,12 @@ impl std::io::Read for TimedSocket {
     }
 }
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-impl std::io::Write for TimedSocket {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+impl Write for TimedSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.sock.write(buf)
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         self.sock.flush()
     }
 }

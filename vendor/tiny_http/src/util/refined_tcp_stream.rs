@@ -1,10 +1,9 @@
 use std::io::Result as IoResult;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::util::deadline::{self, Check, Deadline};
+use crate::util::deadline::{Deadline, TimedSocket};
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -12,6 +11,9 @@ use crate::ssl::SslStream;
 
 pub(crate) enum Stream {
     Http(Connection),
+    // hitcounter patch: the read side of a plain connection, under its
+    // deadline (see `util/deadline.rs`)
+    Timed(TimedSocket),
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     Https(SslStream),
 }
@@ -22,6 +24,7 @@ impl Stream {
     fn try_clone(&self) -> IoResult<Self> {
         Ok(match self {
             Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone()?),
+            Stream::Timed(timed) => Stream::Http(timed.sock.try_clone()?),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
         })
@@ -37,7 +40,7 @@ impl From<Connection> for Stream {
 impl Stream {
     fn secure(&self) -> bool {
         match self {
-            Stream::Http(_) => false,
+            Stream::Http(_) | Stream::Timed(_) => false,
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(_) => true,
         }
@@ -46,6 +49,7 @@ impl Stream {
     fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
+            Stream::Timed(timed) => timed.sock.peer_addr(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
         }
@@ -54,16 +58,9 @@ impl Stream {
     fn shutdown(&mut self, how: Shutdown) -> IoResult<()> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
+            Stream::Timed(timed) => timed.sock.shutdown(how),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.shutdown(how),
-        }
-    }
-
-    fn set_read_timeout(&self, t: Option<Duration>) -> IoResult<()> {
-        match self {
-            Stream::Http(tcp_stream) => tcp_stream.set_read_timeout(t),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => ssl_stream.set_read_timeout(t),
         }
     }
 }
@@ -72,6 +69,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.read(buf),
+            Stream::Timed(timed) => timed.read(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
@@ -82,6 +80,7 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.write(buf),
+            Stream::Timed(timed) => timed.write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
@@ -90,6 +89,7 @@ impl Write for Stream {
     fn flush(&mut self) -> IoResult<()> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.flush(),
+            Stream::Timed(timed) => timed.flush(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
@@ -100,35 +100,37 @@ pub struct RefinedTcpStream {
     stream: Stream,
     close_read: bool,
     close_write: bool,
-    // hitcounter patch: the read side's deadline and the receive timeout
-    // currently set on the socket (see `util/deadline.rs`).
-    deadline: Option<Arc<Deadline>>,
-    applied: Option<Duration>,
 }
 
 impl RefinedTcpStream {
-    pub(crate) fn new<S>(stream: S) -> IoResult<(RefinedTcpStream, RefinedTcpStream)>
+    /// hitcounter patch: with `deadline`, the read side of a plain
+    /// connection fails with `TimedOut` once it passes (a TLS stream checks
+    /// it in the socket under rustls instead).
+    pub(crate) fn new<S>(
+        stream: S,
+        deadline: Option<Arc<Deadline>>,
+    ) -> IoResult<(RefinedTcpStream, RefinedTcpStream)>
     where
         S: Into<Stream>,
     {
         let stream: Stream = stream.into();
 
-        let (read, write) = (stream.try_clone()?, stream);
+        let read = match (stream.try_clone()?, deadline) {
+            (Stream::Http(sock), Some(deadline)) => Stream::Timed(TimedSocket::new(sock, deadline)),
+            (read, _) => read,
+        };
+        let write = stream;
 
         let read = RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
-            deadline: None,
-            applied: None,
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
-            deadline: None,
-            applied: None,
         };
 
         Ok((read, write))
@@ -142,36 +144,6 @@ impl RefinedTcpStream {
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
-    }
-
-    /// hitcounter patch: reads fail with `TimedOut` once `deadline` passes.
-    pub(crate) fn with_deadline(mut self, deadline: Arc<Deadline>) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    fn read_before_deadline(&mut self, deadline: &Deadline, buf: &mut [u8]) -> IoResult<usize> {
-        loop {
-            let wanted = match deadline.check() {
-                Check::Passed => {
-                    return Err(std::io::Error::new(
-                        ErrorKind::TimedOut,
-                        "read deadline passed",
-                    ))
-                }
-                Check::Within(left) => Some(left.max(Duration::from_millis(1))),
-                Check::None => None,
-            };
-            if deadline::needs_update(self.applied, wanted) {
-                self.stream.set_read_timeout(wanted)?;
-                self.applied = wanted;
-            }
-            match self.stream.read(buf) {
-                // The socket's timeout fired: look at the deadline again.
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                other => return other,
-            }
-        }
     }
 }
 
@@ -189,14 +161,7 @@ impl Drop for RefinedTcpStream {
 
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        match self.deadline.take() {
-            None => self.stream.read(buf),
-            Some(d) => {
-                let r = self.read_before_deadline(&d, buf);
-                self.deadline = Some(d);
-                r
-            }
-        }
+        self.stream.read(buf)
     }
 }
 
