@@ -1,11 +1,12 @@
-//! The listening socket: binding (plain or TLS), closing it at shutdown,
-//! the open-file limit, and a watchdog that notices when tiny_http stops
-//! accepting connections.
+//! The listening socket: binding (plain or TLS) with the limits clients
+//! get (timeouts, head sizes, the connection cap sized from the open-file
+//! limit), closing it at shutdown, and a watchdog that notices when
+//! tiny_http stops accepting connections.
 //!
-//! tiny_http's accept loop ends for good when `accept()` fails (out of file
-//! descriptors, measured at ~510 held connections under a 1024 limit) and
-//! can even panic in that state, while the process lives on refusing
-//! everyone. A server that is deaf must exit so a supervisor restarts it.
+//! Our tiny_http waits out failed `accept()`s and the cap keeps descriptors
+//! from running out, but a listener that stops answering anyway must not
+//! leave a process alive that refuses everyone: the watchdog makes it exit
+//! so a supervisor restarts it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -138,8 +139,8 @@ fn fd_limit() -> u64 {
     }
 }
 
-/// Each held connection costs tiny_http a thread and two descriptors, so the
-/// default soft limit of 1024 runs out near 500 connections.
+/// Each open connection costs tiny_http a thread and two descriptors; the
+/// default cap on connections follows the (raised) soft limit.
 pub fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
     unsafe {
