@@ -23,7 +23,7 @@ use crate::client::ClientConnection;
 use crate::connection::{Connection, Listener};
 use crate::util::deadline::Deadline;
 use crate::util::{MessagesQueue, RefinedTcpStream, TaskPool};
-use crate::{Limits, Message, SslContext};
+use crate::{Handler, Limits, Message, SslContext};
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
 Content-Length: 37\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\
@@ -43,6 +43,7 @@ pub(crate) struct Accept {
     pub(crate) close: Arc<AtomicBool>,
     pub(crate) messages: Arc<MessagesQueue<Message>>,
     pub(crate) connections: Arc<AtomicUsize>,
+    pub(crate) handler: Option<Handler>,
 }
 
 /// Counts a connection as open for as long as it lives.
@@ -116,10 +117,14 @@ impl Accept {
 
             if let Some(client) = self.client(sock) {
                 let messages = self.messages.clone();
+                let handler = self.handler.clone();
                 let mut task = Some((client, open));
                 tasks_pool.spawn(Box::new(move || {
                     if let Some((client, _open)) = task.take() {
-                        serve(client, &messages);
+                        match &handler {
+                            Some(handler) => client.for_each(|rq| handler(rq)),
+                            None => serve(client, &messages),
+                        }
                     }
                 }));
             }

@@ -173,6 +173,15 @@ pub struct Limits {
     pub max_connections: Option<usize>,
 }
 
+/// hitcounter patch: answers requests on the thread that read them.
+///
+/// Given to [`Server::from_listener_with_handler`], it is called on each
+/// connection's own thread with each request that connection reads, and
+/// must answer it (or drop it) before the connection reads the next one.
+/// The requests never pass through [`Server::recv`]: no hand-over to a
+/// worker thread and back, which cost two thread wake-ups per request.
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
+
 /// hitcounter patch: replaces a running server's TLS certificate.
 #[derive(Clone)]
 pub struct SslReloader(Arc<SslContext>);
@@ -303,7 +312,27 @@ impl Server {
         ssl_config: Option<SslConfig>,
         limits: Limits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
+        Self::build(listener.into(), ssl_config, limits, None)
+    }
+
+    /// hitcounter patch: like `from_listener_with_limits`, with every
+    /// request answered by `handler` on its connection's thread (see
+    /// [`Handler`]). `recv` then only reports the end of the accept loop.
+    pub fn from_listener_with_handler<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+        handler: Handler,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::build(listener.into(), ssl_config, limits, Some(handler))
+    }
+
+    fn build(
+        listener: Listener,
+        ssl_config: Option<SslConfig>,
+        limits: Limits,
+        handler: Option<Handler>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -347,6 +376,7 @@ impl Server {
             close: close_trigger.clone(),
             messages: messages.clone(),
             connections: connections.clone(),
+            handler,
         };
         thread::spawn(move || accept.run());
 

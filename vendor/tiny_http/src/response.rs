@@ -457,7 +457,17 @@ where
         // hitcounter patch: the head and a small body leave in one write
         // (before: the head, then the body, through a 1 KiB buffer; a badge
         // took two writes, and a second packet).
-        let mut head = Vec::with_capacity(1024);
+        // Sized for the whole message, so that it is never grown.
+        let small_body = match data_length {
+            Some(len) if len <= ONE_WRITE => len,
+            _ => 0,
+        };
+        let header_bytes: usize = self
+            .headers
+            .iter()
+            .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
+            .sum();
+        let mut head = Vec::with_capacity(80 + header_bytes + small_body);
         write_message_header(&mut head, &http_version, &self.status_code, &self.headers)?;
         if !do_not_send_body {
             if let (Some(TransferEncoding::Identity), Some(len)) = (transfer_encoding, data_length)

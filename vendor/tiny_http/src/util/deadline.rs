@@ -170,7 +170,7 @@ mod tests {
             Check::Within(left) => {
                 assert!(left <= Duration::from_secs(10) && left > Duration::from_secs(9))
             }
-            other => panic!("{other:?}"),
+            other => panic!("{:?}", other),
         }
         d.set_in(None);
         assert_eq!(d.check(), Check::None);

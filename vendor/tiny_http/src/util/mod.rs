@@ -13,6 +13,8 @@ mod custom_stream;
 pub(crate) mod deadline;
 mod equal_reader;
 mod fused_reader;
+// hitcounter patch
+mod handoff;
 mod messages_queue;
 pub(crate) mod refined_tcp_stream;
 mod sequential;

@@ -1,8 +1,9 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 
-use std::sync::mpsc::channel;
-use std::sync::mpsc::{Receiver, Sender};
+// hitcounter patch: a one-value hand-off instead of `std::sync::mpsc`
+// (see handoff.rs).
+use super::handoff::{handoff as channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use std::mem;
@@ -153,11 +154,11 @@ where
 
         match inner {
             SequentialReaderInner::MyTurn(reader) => {
-                self.next.send(reader).ok();
+                self.next.send(reader);
             }
             SequentialReaderInner::Waiting(recv) => {
                 let reader = recv.recv().unwrap();
-                self.next.send(reader).ok();
+                self.next.send(reader);
             }
             SequentialReaderInner::Empty => (),
         }
@@ -169,6 +170,6 @@ where
     W: Write + Send,
 {
     fn drop(&mut self) {
-        self.on_finish.send(()).ok();
+        self.on_finish.send(());
     }
 }
