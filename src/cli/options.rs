@@ -175,7 +175,7 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Number("N"),
         env: &["HITCOUNTER_WORKERS"],
         default: Some("4"),
-        help: &["request worker threads"],
+        help: &["requests answered at once, each with its", "own database connection"],
         subs: SERVER,
     },
     Opt {

@@ -56,11 +56,35 @@ impl Stopper {
     }
 }
 
-/// Binds `addr`, with TLS when `tls` names a certificate chain and key,
-/// under the time limits and connection cap of `conns`.
-pub fn bind(addr: &str, tls: Option<&(PathBuf, PathBuf)>, conns: &Connections) -> Result<Bound, String> {
+/// A bound listening socket, before tiny_http serves it.
+pub struct Socket {
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Socket {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// Binds `addr` (before anything else starts, so that a taken port ends
+/// the start at once).
+pub fn open(addr: &str) -> Result<Socket, String> {
     let listener = TcpListener::bind(addr).map_err(|e| e.to_string())?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(Socket { listener, addr })
+}
+
+/// Serves `socket` with `handler`, with TLS when `tls` names a certificate
+/// chain and key, under the time limits and connection cap of `conns`.
+pub fn bind(
+    socket: Socket,
+    tls: Option<&(PathBuf, PathBuf)>,
+    conns: &Connections,
+    handler: tiny_http::Handler,
+) -> Result<Bound, String> {
+    let Socket { listener, addr: local } = socket;
     let fd = listener.as_raw_fd();
     set_nodelay(fd);
     let ssl = match tls {
@@ -77,7 +101,7 @@ pub fn bind(addr: &str, tls: Option<&(PathBuf, PathBuf)>, conns: &Connections) -
         max_head: Some(READ_HEAD),
         max_connections: Some(conns.max.unwrap_or_else(|| default_max_connections(fd_limit()))),
     };
-    let server = from_listener(listener, ssl, limits)?;
+    let server = from_listener(listener, ssl, limits, handler)?;
     Ok(Bound { server, addr: local, fd })
 }
 
@@ -112,8 +136,9 @@ fn from_listener(
     listener: TcpListener,
     ssl: Option<tiny_http::SslConfig>,
     limits: tiny_http::Limits,
+    handler: tiny_http::Handler,
 ) -> Result<tiny_http::Server, String> {
-    tiny_http::Server::from_listener_with_limits(listener, ssl, limits).map_err(|e| e.to_string())
+    tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "tls"))]
@@ -121,11 +146,12 @@ fn from_listener(
     listener: TcpListener,
     ssl: Option<tiny_http::SslConfig>,
     limits: tiny_http::Limits,
+    handler: tiny_http::Handler,
 ) -> Result<tiny_http::Server, String> {
     if ssl.is_some() {
         return Err("this build has no TLS support (built with --no-default-features)".into());
     }
-    tiny_http::Server::from_listener_with_limits(listener, None, limits).map_err(|e| e.to_string())
+    tiny_http::Server::from_listener_with_handler(listener, None, limits, handler).map_err(|e| e.to_string())
 }
 
 /// The soft open-file limit (after `raise_fd_limit`).

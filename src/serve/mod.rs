@@ -1,6 +1,7 @@
-//! Runs the HTTP server: worker threads over tiny_http, the flusher, the
-//! listener watchdog, signal handling, and an orderly shutdown: stop
-//! accepting, answer what is queued, store every counted hit, exit 0.
+//! Runs the HTTP server: requests answered on tiny_http's connection
+//! threads with a lent database connection (`workers.rs`), the flusher,
+//! the listener watchdog, signal handling, and an orderly shutdown: stop
+//! accepting, answer what is in flight, store every counted hit, exit 0.
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,14 +25,16 @@ use crate::target;
 
 pub mod cgi;
 mod listener;
+mod workers;
 
 use listener::Stopper;
+use workers::Workers;
 
 /// Clean entries kept as a read cache while the table of every stored
 /// counter loads (or when it is off); afterwards only a few hot ones.
 const CACHE_ENTRIES: usize = 50_000;
-/// At shutdown, workers keep answering queued requests (clients holding
-/// keep-alive connections may add more) for at most this long.
+/// At shutdown, requests keep being answered until none is in flight, for
+/// at most this long (clients on keep-alive connections may send more).
 const DRAIN_LIMIT: Duration = Duration::from_secs(3);
 
 /// Set by signals or by a fatal listener failure.
@@ -88,7 +91,22 @@ pub fn serve(cfg: ServeConfig) -> i32 {
             return 1;
         }
     };
-    let bound = match listener::bind(&cfg.listen, cfg.tls.as_ref(), &cfg.connections) {
+    let socket = match listener::open(&cfg.listen) {
+        Ok(s) => s,
+        Err(e) => {
+            info(&format!("error: cannot listen on {}: {e}", cfg.listen));
+            return 1;
+        }
+    };
+    let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
+    let metrics = Arc::new(Metrics::new(routes::paths()));
+    let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), socket.addr().to_string()));
+    let workers = Arc::new(Workers::new(stores));
+    let handler: tiny_http::Handler = {
+        let (ctx, workers) = (ctx.clone(), workers.clone());
+        Arc::new(move |rq| answer(rq, &ctx, &workers))
+    };
+    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, handler) {
         Ok(b) => b,
         Err(e) => {
             info(&format!("error: cannot listen on {}: {e}", cfg.listen));
@@ -114,11 +132,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
             .expect("spawn watchdog")
     };
 
-    let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
-    let metrics = Arc::new(Metrics::new(routes::paths()));
     let flusher = {
-        let flusher =
-            Flusher::new(counter.clone(), metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone);
+        let flusher = Flusher::new(counter, metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone);
         let stop = stop.clone();
         thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
@@ -129,24 +144,15 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         thread::Builder::new().name("backup".into()).spawn(move || periodic.run(&stop.shutdown)).expect("spawn backup")
     });
 
-    let ctx = Arc::new(Ctx::new(cfg.clone(), counter, metrics, bound.addr.to_string()));
-    let server = Arc::new(bound);
-    let workers: Vec<_> = stores
-        .into_iter()
-        .enumerate()
-        .map(|(i, store)| {
-            let (server, ctx, stop) = (server.clone(), ctx.clone(), stop.clone());
-            thread::Builder::new()
-                .name(format!("worker-{i}"))
-                .spawn(move || worker(&server.server, server.stopper(), store, &ctx, &stop))
-                .expect("spawn worker")
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    supervise(&bound, &stop);
+    if !workers.close(DRAIN_LIMIT) {
+        info(&format!(
+            "requests kept coming for {} s after the signal; later ones on open connections are not answered",
+            DRAIN_LIMIT.as_secs()
+        ));
     }
-    server.stop_accepting();
-    drop(server);
+    bound.stop_accepting();
+    drop(bound);
     let _ = watchdog.join();
     let Ok(flusher) = flusher.join() else {
         info("error: the flusher failed; pending hits could not be written");
@@ -200,34 +206,37 @@ fn fail(stop: &Stop, stopper: Stopper, why: &str) {
     stopper.stop_accepting();
 }
 
-fn worker(server: &tiny_http::Server, stopper: Stopper, mut store: Store, ctx: &Ctx, stop: &Stop) {
-    let mut drain_until: Option<Instant> = None;
-    loop {
-        if stop.shutdown.load(Ordering::SeqCst) {
-            let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN_LIMIT);
-            if Instant::now() >= until {
-                return;
-            }
-        }
-        match server.recv_timeout(Duration::from_millis(50)) {
-            Ok(Some(rq)) => serve_one(rq, ctx, &mut store),
-            // Nothing queued: while shutting down, the drain is complete.
-            Ok(None) if stop.shutdown.load(Ordering::SeqCst) => return,
-            Ok(None) => {}
+/// Waits for the shutdown, watching that tiny_http keeps accepting: with
+/// a handler its queue only ever reports the end of the accept loop.
+fn supervise(bound: &listener::Bound, stop: &Stop) {
+    while !stop.shutdown.load(Ordering::SeqCst) {
+        match bound.server.recv_timeout(Duration::from_millis(50)) {
+            Ok(_) => {}
             // tiny_http reports the end of its accept loop once; after our
             // own stop_accepting() that is expected.
-            Err(e) => fail(stop, stopper, &format!("the listener stopped accepting connections ({e})")),
+            Err(e) => fail(stop, bound.stopper(), &format!("the listener stopped accepting connections ({e})")),
         }
     }
 }
 
-fn serve_one(rq: tiny_http::Request, ctx: &Ctx, store: &mut Store) {
+/// Answers one request on its connection's thread. The database
+/// connection is lent only while the answer is made, not while a slow
+/// client takes it; the hit is in the counter by then. A request read
+/// after the shutdown's last answer is left unanswered (its client sees
+/// the connection close when the process exits, as with any server that
+/// stops), never answered with a count that might not be stored.
+fn answer(rq: tiny_http::Request, ctx: &Ctx, workers: &Workers) {
     let start = Instant::now();
     let req = request::parse(&rq);
-    let resp = catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, store))).unwrap_or_else(|_| {
+    let Some(mut worker) = workers.enter() else {
+        drop(rq.into_writer());
+        return;
+    };
+    let resp = catch_unwind(AssertUnwindSafe(|| routes::handle(&req, ctx, worker.store()))).unwrap_or_else(|_| {
         info(&format!("error: handler panicked on {} {}", req.method.as_str(), req.path));
         routes::internal_error(&req, ctx)
     });
+    drop(worker);
     let status = resp.status;
     let _ = rq.respond(to_tiny(resp));
     ctx.metrics.request(routes::lookup(&req.path).map(|(i, _)| i), status);

@@ -1,0 +1,157 @@
+//! Who may answer a request now: `--workers` database connections, each
+//! lent to one request at a time on the thread of the connection that read
+//! it, and the door that closes at shutdown.
+//!
+//! A request waits here only when every connection is lent out. At
+//! shutdown, `close` keeps lending until a moment when no request is being
+//! answered (clients on keep-alive connections may send more meanwhile),
+//! then lends no more and returns only when every lent connection is back:
+//! a hit must be in the counter before the flusher's last write, or a
+//! `200` could be answered for a hit that is never stored.
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::store::Store;
+
+pub struct Workers {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+struct State {
+    free: Vec<Store>,
+    lent: usize,
+    closed: bool,
+}
+
+/// A database connection lent to one request; given back when dropped
+/// (also when the handler panics).
+pub struct Worker<'a> {
+    workers: &'a Workers,
+    store: Option<Store>,
+}
+
+impl Workers {
+    pub fn new(stores: Vec<Store>) -> Workers {
+        Workers { state: Mutex::new(State { free: stores, lent: 0, closed: false }), changed: Condvar::new() }
+    }
+
+    /// Waits for a free connection; `None` once closed.
+    pub fn enter(&self) -> Option<Worker<'_>> {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return None;
+            }
+            if let Some(store) = state.free.pop() {
+                state.lent += 1;
+                return Some(Worker { workers: self, store: Some(store) });
+            }
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Goes on lending until no request is being answered, for at most
+    /// `grace`; then lends no more and waits for those still in flight (a
+    /// request holds a connection only while its answer is made, which
+    /// takes at most SQLite's busy timeout). False when the grace ran out.
+    pub fn close(&self, grace: Duration) -> bool {
+        let until = Instant::now() + grace;
+        let mut state = self.lock();
+        let mut quiet = true;
+        while state.lent > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                quiet = false;
+                break;
+            }
+            state = self.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        state.closed = true;
+        self.changed.notify_all();
+        while state.lent > 0 {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        quiet
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic never happens while the lock is held; a poisoned lock
+        // still holds consistent state.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Worker<'_> {
+    pub fn store(&mut self) -> &mut Store {
+        self.store.as_mut().expect("a worker holds its store until dropped")
+    }
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        let mut state = self.workers.lock();
+        if let Some(store) = self.store.take() {
+            state.free.push(store);
+        }
+        state.lent -= 1;
+        // Wakes a waiting request and `close`, which may wait alongside.
+        self.workers.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Role;
+    use std::sync::Arc;
+    use std::thread;
+
+    fn workers(n: usize) -> (tempfile::TempDir, Arc<Workers>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        Store::prepare(&db, Role::Flusher).unwrap();
+        let stores = (0..n).map(|_| Store::open(&db, Role::Worker).unwrap()).collect();
+        (dir, Arc::new(Workers::new(stores)))
+    }
+
+    #[test]
+    fn a_request_waits_for_a_free_connection() {
+        let (_dir, w) = workers(1);
+        let first = w.enter().unwrap();
+        let other = w.clone();
+        let waiting = thread::spawn(move || other.enter().is_some());
+        thread::sleep(Duration::from_millis(30));
+        assert!(!waiting.is_finished(), "the only connection is lent out");
+        drop(first);
+        assert!(waiting.join().unwrap());
+    }
+
+    #[test]
+    fn close_answers_on_until_quiet_then_refuses() {
+        let (_dir, w) = workers(2);
+        let in_flight = w.enter().unwrap();
+        let closer = w.clone();
+        let closing = thread::spawn(move || closer.close(Duration::from_secs(10)));
+        thread::sleep(Duration::from_millis(30));
+        assert!(!closing.is_finished(), "a request is still being answered");
+        drop(w.enter().expect("still lending while requests are in flight"));
+        drop(in_flight);
+        assert!(closing.join().unwrap());
+        assert!(w.enter().is_none(), "closed once quiet");
+    }
+
+    #[test]
+    fn after_the_grace_close_still_waits_for_requests_in_flight() {
+        let (_dir, w) = workers(1);
+        let in_flight = w.enter().unwrap();
+        let closer = w.clone();
+        let closing = thread::spawn(move || closer.close(Duration::from_millis(20)));
+        thread::sleep(Duration::from_millis(60));
+        assert!(!closing.is_finished(), "the hit of a request in flight must reach the counter first");
+        assert!(w.enter().is_none(), "closed after the grace");
+        drop(in_flight);
+        assert!(!closing.join().unwrap(), "the grace ran out");
+    }
+}
