@@ -5,7 +5,9 @@
 # baselines on free loopback ports, each answering a fixed badge and
 # counting nothing:
 #   baseline    examples/bare.rs, on our patched tiny_http (vendor/), with
-#               the bytes of hitcounter's counted badge;
+#               the bytes of hitcounter's counted badge, answering on each
+#               connection's thread under hitcounter's default limits, as
+#               hitcounter does: the ratio is the cost of counting;
 #   stock-same  bench/bare (`bare-stock --same-bytes`), the same server and
 #               bytes on stock tiny_http 0.12.0 from crates.io, unpatched;
 #   stock-min   bench/bare (`bare-stock --minimal`), stock tiny_http with a

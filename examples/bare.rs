@@ -17,8 +17,13 @@
 //! accepted connection. Without it, a response longer than stock tiny_http's
 //! 1024-byte write buffer leaves in two writes, and Nagle's algorithm holds
 //! the second until the client's delayed ACK (~40 ms): about 25 responses a
-//! second per connection. `--no-nodelay` shows that case. `--workers N`
-//! threads call `recv()`; the address is printed on stderr as
+//! second per connection. `--no-nodelay` shows that case.
+//!
+//! Built on our tiny_http, it answers on each connection's own thread (the
+//! handler patch) under hitcounter's default limits, as hitcounter does, so
+//! that the ratio against it is only the cost of counting; `--recv` makes `--workers N` threads call
+//! `recv()` instead, tiny_http's usual way and the only one stock tiny_http
+//! has (its build always does that). The address is printed on stderr as
 //! `listening on http://ADDR`.
 //!
 //! Build: `cargo build --release --example bare`, or
@@ -56,7 +61,7 @@ const _: () = assert!(BODY.len() == 1090 && MINIMAL_BODY.len() == 593);
 fn usage(msg: &str) -> ! {
     eprintln!(
         "bare: {msg}\n\
-         usage: bare [--same-bytes | --minimal] [--listen ADDR] [--workers N] [--no-nodelay]"
+         usage: bare [--same-bytes | --minimal] [--listen ADDR] [--workers N] [--recv] [--no-nodelay]"
     );
     std::process::exit(2);
 }
@@ -66,6 +71,7 @@ fn main() {
     let mut workers: usize = 4;
     let mut nodelay = true;
     let mut minimal = false;
+    let mut recv = cfg!(stock_tiny_http);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
@@ -77,7 +83,8 @@ fn main() {
             "--same-bytes" => minimal = false,
             "--minimal" => minimal = true,
             "--no-nodelay" => nodelay = false,
-            "-h" | "--help" => usage("a fixed-badge server on stock tiny_http 0.12.0 (benchmark baseline)"),
+            "--recv" => recv = true,
+            "-h" | "--help" => usage("a fixed-badge server on tiny_http (benchmark baseline)"),
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -89,7 +96,13 @@ fn main() {
     if nodelay {
         set_nodelay(&listener);
     }
-    let server = match tiny_http::Server::from_listener(listener, None) {
+    let headers: Vec<tiny_http::Header> =
+        header_list.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
+    let respond = move |rq: tiny_http::Request| {
+        let resp = tiny_http::Response::new(tiny_http::StatusCode(200), headers.clone(), body, Some(body.len()), None);
+        let _ = rq.respond(resp);
+    };
+    let server = match serve(listener, recv, respond.clone()) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("bare: cannot serve on {listen}: {e}");
@@ -97,21 +110,13 @@ fn main() {
         }
     };
     eprintln!("listening on http://{}", server.server_addr());
-    let headers: Vec<tiny_http::Header> =
-        header_list.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
-    let handles: Vec<_> = (0..workers)
+    let handles: Vec<_> = (0..if recv { workers } else { 1 })
         .map(|_| {
-            let (server, headers) = (server.clone(), headers.clone());
+            let (server, respond) = (server.clone(), respond.clone());
+            // Without --recv, `recv()` only ever reports the end.
             thread::spawn(move || {
                 while let Ok(rq) = server.recv() {
-                    let resp = tiny_http::Response::new(
-                        tiny_http::StatusCode(200),
-                        headers.clone(),
-                        body,
-                        Some(body.len()),
-                        None,
-                    );
-                    let _ = rq.respond(resp);
+                    respond(rq);
                 }
             })
         })
@@ -119,6 +124,37 @@ fn main() {
     for h in handles {
         let _ = h.join();
     }
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[cfg(not(stock_tiny_http))]
+fn serve(
+    listener: TcpListener,
+    recv: bool,
+    respond: impl Fn(tiny_http::Request) + Send + Sync + 'static,
+) -> Result<tiny_http::Server, Error> {
+    // hitcounter's default limits (src/limits.rs), whose checks cost a little.
+    let secs = |s| Some(std::time::Duration::from_secs(s));
+    let limits = tiny_http::Limits {
+        timeouts: tiny_http::Timeouts { head: secs(10), idle: secs(60), write: secs(10) },
+        max_request_line: Some(16 * 1024),
+        max_head: Some(48 * 1024),
+        max_connections: Some(10_000),
+    };
+    if recv {
+        return tiny_http::Server::from_listener_with_limits(listener, None, limits);
+    }
+    tiny_http::Server::from_listener_with_handler(listener, None, limits, Arc::new(respond))
+}
+
+#[cfg(stock_tiny_http)]
+fn serve(
+    listener: TcpListener,
+    _recv: bool,
+    _respond: impl Fn(tiny_http::Request) + Send + Sync + 'static,
+) -> Result<tiny_http::Server, Error> {
+    tiny_http::Server::from_listener(listener, None)
 }
 
 /// Sets TCP_NODELAY on the listener; accepted sockets inherit it on Linux.
