@@ -69,7 +69,7 @@ LUA="$ROOT/bench/urls.lua"
 COMMAND_LINE="bench/run.sh${*:+ $*}"
 
 DURATION=10
-WORKERS=4
+WORKERS=16
 FLUSH_ARGS=()
 HC_ARGS=(--dedup off --count-bots)
 PART=all # all | main | scale

@@ -174,7 +174,7 @@ pub static OPTIONS: &[Opt] = &[
         flag: "workers",
         kind: Kind::Number("N"),
         env: &["HITCOUNTER_WORKERS"],
-        default: Some("4"),
+        default: Some("16"),
         help: &["requests answered at once, each with its", "own database connection"],
         subs: SERVER,
     },

@@ -22,6 +22,8 @@ pub struct Workers {
 struct State {
     free: Vec<Store>,
     lent: usize,
+    /// `close` is waiting: every return wakes it too.
+    closing: bool,
     closed: bool,
 }
 
@@ -34,7 +36,10 @@ pub struct Worker<'a> {
 
 impl Workers {
     pub fn new(stores: Vec<Store>) -> Workers {
-        Workers { state: Mutex::new(State { free: stores, lent: 0, closed: false }), changed: Condvar::new() }
+        Workers {
+            state: Mutex::new(State { free: stores, lent: 0, closing: false, closed: false }),
+            changed: Condvar::new(),
+        }
     }
 
     /// Waits for a free connection; `None` once closed.
@@ -59,6 +64,7 @@ impl Workers {
     pub fn close(&self, grace: Duration) -> bool {
         let until = Instant::now() + grace;
         let mut state = self.lock();
+        state.closing = true;
         let mut quiet = true;
         while state.lent > 0 {
             let left = until.saturating_duration_since(Instant::now());
@@ -96,8 +102,13 @@ impl Drop for Worker<'_> {
             state.free.push(store);
         }
         state.lent -= 1;
-        // Wakes a waiting request and `close`, which may wait alongside.
-        self.workers.changed.notify_all();
+        // One waiting request takes the connection (waking them all would
+        // only have the rest go back to sleep); `close` must hear of each.
+        if state.closing {
+            self.workers.changed.notify_all();
+        } else {
+            self.workers.changed.notify_one();
+        }
     }
 }
 
