@@ -61,6 +61,22 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// the connection closed (`--write-timeout`).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Free space below the smaller of these (bytes, and percent of the
+/// filesystem) is "low": `/healthz` answers 503 before writes fail.
+pub const LOW_DISK_BYTES: u64 = 64 << 20;
+pub const LOW_DISK_PERCENT: u64 = 5;
+
+/// The reserve file next to the database, given up when the disk fills so
+/// that the hits held in memory can still be written: this many bytes, or
+/// this percent of a smaller filesystem.
+pub const RESERVE_BYTES: u64 = 8 << 20;
+pub const RESERVE_PERCENT: u64 = 5;
+
+/// The WAL is checkpointed and truncated after a write that leaves it
+/// larger than this (or than half the free space), and cut back to it
+/// whenever SQLite resets it.
+pub const WAL_CHECKPOINT_BYTES: u64 = 16 << 20;
+
 /// Most simultaneous connections by default (`--max-connections`); lower
 /// when the open-file limit is: each connection holds two descriptors
 /// (and a thread), and `FDS_RESERVED` stay for the database and the rest.

@@ -3,13 +3,16 @@
 //! atomics indexed by route and status).
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Why a counting request added no hit: the anti-refresh cookie, the
 /// cookieless (address + User-Agent) check, a bot.
-pub const NOT_COUNTED: [&str; 3] = ["cookie", "hash", "bot"];
+/// `pending_cap`: answered while `--max-pending` URLs already held unsaved
+/// hits (the database could not take them), so not counted.
+pub const NOT_COUNTED: [&str; 4] = ["cookie", "hash", "bot", PENDING_CAP];
+pub const PENDING_CAP: &str = "pending_cap";
 
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];
 
@@ -40,6 +43,16 @@ pub struct Metrics {
     /// Unix time of the last successful backup.
     backup_ok_unix: AtomicU64,
     backup_failures: AtomicU64,
+    /// The database's filesystem: free and total bytes (`u64::MAX` free:
+    /// not known yet), whether free space is low, the WAL's size, whether
+    /// the reserve file is held.
+    disk_free: AtomicU64,
+    disk_total: AtomicU64,
+    disk_low: AtomicBool,
+    wal_bytes: AtomicU64,
+    reserve_held: AtomicBool,
+    /// The database file was deleted or replaced and is being recovered.
+    file_problem: Mutex<Option<String>>,
 }
 
 /// Index of a status; statuses not listed share the last slot ("other").
@@ -68,6 +81,34 @@ impl Metrics {
             backup_ok: AtomicU64::new(0),
             backup_ok_unix: AtomicU64::new(0),
             backup_failures: AtomicU64::new(0),
+            disk_free: AtomicU64::new(u64::MAX),
+            disk_total: AtomicU64::new(0),
+            disk_low: AtomicBool::new(false),
+            wal_bytes: AtomicU64::new(0),
+            reserve_held: AtomicBool::new(false),
+            file_problem: Mutex::new(None),
+        }
+    }
+
+    /// What the flusher's last look at the database's files found.
+    pub fn disk(&self, space: Option<(u64, u64)>, low: bool, wal: u64, reserve_held: bool) {
+        let (free, total) = space.unwrap_or((u64::MAX, 0));
+        self.disk_free.store(free, Relaxed);
+        self.disk_total.store(total, Relaxed);
+        self.disk_low.store(low, Relaxed);
+        self.wal_bytes.store(wal, Relaxed);
+        self.reserve_held.store(reserve_held, Relaxed);
+    }
+
+    /// The database file's trouble (deleted, replaced) until it is solved.
+    pub fn file_problem(&self, problem: Option<String>) {
+        *self.file_problem.lock().unwrap_or_else(|e| e.into_inner()) = problem;
+    }
+
+    /// Counting requests not counted for `reason`, `n` at once.
+    pub fn not_counted_n(&self, reason: &str, n: u64) {
+        if let Some(i) = NOT_COUNTED.iter().position(|r| *r == reason) {
+            self.not_counted[i].fetch_add(n, Relaxed);
         }
     }
 
@@ -125,8 +166,16 @@ impl Metrics {
     /// `Ok` when the last write worked, writes keep up with `period`, and
     /// periodic backups (if on) succeeded within three intervals.
     pub fn health(&self, period: Duration) -> Result<(), String> {
+        if let Some(p) = self.file_problem.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Err(p.clone());
+        }
         if let Some(e) = self.failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             return Err(format!("database not writable: {e}"));
+        }
+        if self.disk_low.load(Relaxed) {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            let (free, total) = (self.disk_free.load(Relaxed), self.disk_total.load(Relaxed));
+            return Err(format!("low disk space: {:.1} MiB free of {:.1} MiB", mib(free), mib(total)));
         }
         // A write waiting for a lock fails only after the busy timeout (5 s);
         // report it as soon as it is clearly stuck.
@@ -214,6 +263,17 @@ impl Metrics {
             "Counters whose counts are held in memory (the rest are read from the database).",
             in_memory.to_string(),
         );
+        let free = self.disk_free.load(Relaxed);
+        if free != u64::MAX {
+            let help = "Bytes free for the database on its filesystem.";
+            gauge(&mut out, "disk_free_bytes", help, free.to_string());
+            let help = "Size of the database's filesystem in bytes.";
+            gauge(&mut out, "disk_size_bytes", help, self.disk_total.load(Relaxed).to_string());
+            gauge(&mut out, "wal_bytes", "Size of the database's WAL file.", self.wal_bytes.load(Relaxed).to_string());
+            let held = u8::from(self.reserve_held.load(Relaxed));
+            let help = "1 while the reserve file next to the database is held (0: given up for a full disk).";
+            gauge(&mut out, "disk_reserve_held", help, held.to_string());
+        }
         if self.backup_every_ms.load(Relaxed) > 0 {
             gauge(
                 &mut out,

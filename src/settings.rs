@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub struct ServeConfig {
     pub listen: String,
     pub db: PathBuf,
+    /// Add our tables to a database that holds another application's.
+    pub adopt: bool,
     /// Who counts: bots, deduplication, the window.
     pub policy: crate::decide::Policy,
     pub public_url: Option<String>,

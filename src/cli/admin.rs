@@ -151,7 +151,8 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
         println!("nothing was changed");
         return Ok(());
     }
-    let (_, notes) = Store::prepare_converting(path, Role::Admin, target::original_key).map_err(|e| Failure(e, 1))?;
+    let (_, notes) =
+        Store::prepare_converting(path, Role::Admin, target::original_key, false).map_err(|e| Failure(e, 1))?;
     for note in notes {
         println!("{note}");
     }

@@ -97,6 +97,14 @@ pub static OPTIONS: &[Opt] = &[
         subs: EVERY,
     },
     Opt {
+        flag: "adopt",
+        kind: Kind::Switch,
+        env: &["HITCOUNTER_ADOPT"],
+        default: None,
+        help: &["use a database that holds another application's", "tables too (refused otherwise)"],
+        subs: SERVER,
+    },
+    Opt {
         flag: "cookie-window",
         kind: Kind::Number("SECS"),
         env: &["HITCOUNTER_COOKIE_WINDOW"],

@@ -58,6 +58,7 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         trust_proxy: s.switch("trust-proxy")?,
         tls,
         db,
+        adopt: s.switch("adopt")?,
         policy: Policy {
             dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
                 format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default("dedup"))

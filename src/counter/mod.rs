@@ -253,6 +253,12 @@ impl Counter {
     }
 
     /// Hits not counted because the pending table was full; resets the tally.
+    /// Every URL that may hold unsaved hits does: hits on new URLs are
+    /// answered but not counted until a write succeeds.
+    pub fn at_cap(&self) -> bool {
+        !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty
+    }
+
     pub fn take_overflow(&self) -> u64 {
         self.overflow.swap(0, Ordering::Relaxed)
     }

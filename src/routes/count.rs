@@ -11,6 +11,7 @@ use crate::counter::{Counts, Hit};
 use crate::decide;
 use crate::http::response::{JSON, SVG};
 use crate::http::{param, Req, Resp};
+use crate::metrics::PENDING_CAP;
 use crate::render::badge::{self, Badge};
 use crate::store::{self, Store};
 use crate::target::{self, TargetError};
@@ -76,8 +77,11 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
                 ctx.counter.peek(&key, today, store)
             }
             Ok(unique) => ctx.counter.hit(&key, today, unique, store).map(|h| {
-                if matches!(h, Hit::Counted(_)) {
-                    ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+                match h {
+                    Hit::Counted(_) => {
+                        ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+                    }
+                    Hit::Overflow(_) => ctx.metrics.not_counted_n(PENDING_CAP, 1),
                 }
                 h.counts()
             }),

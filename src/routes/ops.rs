@@ -16,8 +16,16 @@ pub fn script() -> Resp {
 }
 
 pub fn health(ctx: &Ctx) -> Resp {
+    let at_cap = || {
+        ctx.counter.at_cap().then(|| {
+            format!("{} URLs hold unsaved hits (--max-pending): hits on new URLs are not counted", ctx.cfg.max_pending)
+        })
+    };
     match ctx.metrics.health(ctx.cfg.flush_period()) {
-        Ok(()) => Resp::text(200, "ok"),
+        Ok(()) => match at_cap() {
+            None => Resp::text(200, "ok"),
+            Some(reason) => Resp::text(503, reason),
+        },
         Err(reason) => Resp::text(503, reason),
     }
 }

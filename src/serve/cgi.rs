@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::render::escape::markup;
 use crate::routes::{self, Ctx};
 use crate::settings::ServeConfig;
-use crate::store::{Role, Store};
+use crate::store::{self, Role, Store};
 use crate::target;
 
 /// Builds the request from CGI meta-variables (RFC 3875).
@@ -77,10 +77,10 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
         let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
         return Resp::text(301, "moved").header("Location", format!("{}/{query}", req.base_path));
     }
-    if let Err(why) = writable(&cfg.db) {
+    if let Err(why) = store::disk::writable(&cfg.db) {
         return not_writable(&cfg.db, &why);
     }
-    let mut store = match Store::prepare_converting(&cfg.db, Role::Cgi, target::original_key) {
+    let mut store = match Store::prepare_converting(&cfg.db, Role::Cgi, target::original_key, cfg.adopt) {
         Ok((store, notes)) => {
             for note in notes {
                 eprintln!("hitcounter: {note}");
@@ -100,30 +100,6 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
 
 /// SQLite needs to write the file and, for its `-wal`/`-shm` files, the
 /// directory; checking first turns a cryptic SQLite error into a clear page.
-fn writable(db: &Path) -> Result<(), String> {
-    let dir = match db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(d) => d.to_path_buf(),
-        None => std::path::PathBuf::from("."),
-    };
-    if !dir.exists() {
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
-    }
-    if !access_w(&dir) {
-        return Err(format!("the directory {} is not writable", dir.display()));
-    }
-    if db.exists() && !access_w(db) {
-        return Err(format!("the file {} is not writable", db.display()));
-    }
-    Ok(())
-}
-
-fn access_w(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
-    // SAFETY: access() only reads the NUL-terminated path we pass.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
-}
-
 fn not_writable(db: &Path, why: &str) -> Resp {
     // SAFETY: geteuid() has no preconditions.
     let uid = unsafe { libc::geteuid() };

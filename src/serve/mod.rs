@@ -6,14 +6,14 @@
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backup::periodic::{self, Periodic};
 use crate::backup::{self, Objects, Source};
-use crate::counter::flusher::Flusher;
+use crate::counter::flusher::{Flusher, Reopen};
 use crate::counter::Counter;
 use crate::http::{request, Resp};
 use crate::logging::{self, info};
@@ -56,7 +56,21 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         },
         None => None,
     };
-    let (store, notes) = match Store::prepare_converting(&cfg.db, Role::Flusher, target::original_key) {
+    let prepare = || Store::prepare_converting(&cfg.db, Role::Flusher, target::original_key, cfg.adopt);
+    let prepared = prepare().or_else(|e| {
+        // On a full disk SQLite cannot even make its index of the WAL: the
+        // reserve a previous run left is for exactly this.
+        let reserve = store::disk::Reserve::new(&cfg.db, 0);
+        if !reserve.release() {
+            return Err(e);
+        }
+        info(&format!(
+            "opening the database failed ({e}); released the reserve {} and retrying",
+            reserve.path().display()
+        ));
+        prepare()
+    });
+    let (store, notes) = match prepared {
         Ok(ok) => ok,
         Err(e) => {
             info(&format!("error: {e}"));
@@ -101,7 +115,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
     let metrics = Arc::new(Metrics::new(routes::paths()));
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), socket.addr().to_string()));
-    let workers = Arc::new(Workers::new(stores));
+    let generation = Arc::new(AtomicU64::new(0));
+    let workers = Arc::new(Workers::new(stores, cfg.db.clone(), generation.clone()));
     let handler: tiny_http::Handler = {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
@@ -133,13 +148,17 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     };
 
     let flusher = {
-        let flusher = Flusher::new(counter, metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone);
-        let stop = stop.clone();
-        let run = move || {
-            lower_priority();
-            flusher.run(&stop.shutdown)
+        let reopen = {
+            let (db, adopt) = (cfg.db.clone(), cfg.adopt);
+            let open = move || {
+                Store::prepare_converting(&db, Role::Flusher, target::original_key, adopt).map(|(store, _)| store)
+            };
+            Reopen { db: cfg.db.clone(), open: Box::new(open), generation }
         };
-        thread::Builder::new().name("flusher".into()).spawn(run).expect("spawn flusher")
+        let flusher =
+            Flusher::new(counter, metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone, reopen);
+        let stop = stop.clone();
+        thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
 
     let periodic = backups.zip(backup_store).map(|((b, objects), store)| {
@@ -195,17 +214,6 @@ fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn O
         Err(e) => return Err(format!("restoring {} from {} failed: {e}", db.display(), b.to)),
     }
     Ok(objects)
-}
-
-/// Runs the calling thread at nice 10: the flusher's batches are not
-/// waited for by anyone, and taking the CPU from request threads for a
-/// flush showed as tail latency. It still gets its share under load.
-fn lower_priority() {
-    // SAFETY: plain syscalls on the calling thread's own id.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
-    }
 }
 
 /// Logs a fatal listener failure and starts the shutdown (exit code 1).

@@ -9,18 +9,25 @@
 //! a hit must be in the counter before the flusher's last write, or a
 //! `200` could be answered for a hit that is never stored.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::Store;
+use crate::store::{Role, Store};
 
 pub struct Workers {
     state: Mutex<State>,
     changed: Condvar,
+    db: PathBuf,
+    /// Bumped by the flusher when the database file was put in place
+    /// again: a connection opened before is reopened when next lent.
+    generation: Arc<AtomicU64>,
 }
 
 struct State {
-    free: Vec<Store>,
+    /// Each with the generation it was opened in.
+    free: Vec<(u64, Store)>,
     lent: usize,
     /// `close` is waiting: every return wakes it too.
     closing: bool,
@@ -31,15 +38,15 @@ struct State {
 /// (also when the handler panics).
 pub struct Worker<'a> {
     workers: &'a Workers,
-    store: Option<Store>,
+    store: Option<(u64, Store)>,
 }
 
 impl Workers {
-    pub fn new(stores: Vec<Store>) -> Workers {
-        Workers {
-            state: Mutex::new(State { free: stores, lent: 0, closing: false, closed: false }),
-            changed: Condvar::new(),
-        }
+    pub fn new(stores: Vec<Store>, db: PathBuf, generation: Arc<AtomicU64>) -> Workers {
+        let now = generation.load(Ordering::SeqCst);
+        let free = stores.into_iter().map(|s| (now, s)).collect();
+        let state = Mutex::new(State { free, lent: 0, closing: false, closed: false });
+        Workers { state, changed: Condvar::new(), db, generation }
     }
 
     /// Waits for a free connection; `None` once closed.
@@ -51,7 +58,8 @@ impl Workers {
             }
             if let Some(store) = state.free.pop() {
                 state.lent += 1;
-                return Some(Worker { workers: self, store: Some(store) });
+                drop(state);
+                return Some(Worker { workers: self, store: Some(self.current(store)) });
             }
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
@@ -82,6 +90,19 @@ impl Workers {
         quiet
     }
 
+    /// The connection, reopened on the file now at the path if it was
+    /// opened on one the flusher has since replaced (kept if that fails).
+    fn current(&self, (opened, store): (u64, Store)) -> (u64, Store) {
+        let now = self.generation.load(Ordering::SeqCst);
+        if opened == now {
+            return (opened, store);
+        }
+        match Store::open(&self.db, Role::Worker) {
+            Ok(fresh) => (now, fresh),
+            Err(_) => (opened, store),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic never happens while the lock is held; a poisoned lock
         // still holds consistent state.
@@ -91,7 +112,7 @@ impl Workers {
 
 impl Worker<'_> {
     pub fn store(&mut self) -> &mut Store {
-        self.store.as_mut().expect("a worker holds its store until dropped")
+        &mut self.store.as_mut().expect("a worker holds its store until dropped").1
     }
 }
 
@@ -115,8 +136,6 @@ impl Drop for Worker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Role;
-    use std::sync::Arc;
     use std::thread;
 
     fn workers(n: usize) -> (tempfile::TempDir, Arc<Workers>) {
@@ -124,7 +143,7 @@ mod tests {
         let db = dir.path().join("t.db");
         Store::prepare(&db, Role::Flusher).unwrap();
         let stores = (0..n).map(|_| Store::open(&db, Role::Worker).unwrap()).collect();
-        (dir, Arc::new(Workers::new(stores)))
+        (dir, Arc::new(Workers::new(stores, db, Arc::new(AtomicU64::new(0)))))
     }
 
     #[test]

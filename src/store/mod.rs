@@ -26,6 +26,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod admin;
+pub mod disk;
 mod log;
 pub mod original;
 mod read;
@@ -128,30 +129,36 @@ impl Store {
     /// server logged. A database of the original service is refused (see
     /// [`Store::prepare_converting`]). Returns what it did, for the log.
     pub fn prepare(path: &Path, role: Role) -> std::result::Result<(Store, Vec<String>), String> {
-        Store::prepare_with(path, role, None)
+        Store::prepare_with(path, role, None, false)
     }
 
     /// [`Store::prepare`] for a server or CGI, which also converts a
     /// database of the original service (a copy is written first), making
-    /// keys of its URLs with `keys`.
+    /// keys of its URLs with `keys`. `adopt`: add our tables to a file that
+    /// holds another application's (refused otherwise).
     pub fn prepare_converting(
         path: &Path,
         role: Role,
         keys: original::KeyRule,
+        adopt: bool,
     ) -> std::result::Result<(Store, Vec<String>), String> {
-        Store::prepare_with(path, role, Some(keys))
+        Store::prepare_with(path, role, Some(keys), adopt)
     }
 
     fn prepare_with(
         path: &Path,
         role: Role,
         keys: Option<original::KeyRule>,
+        adopt: bool,
     ) -> std::result::Result<(Store, Vec<String>), String> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create directory {}: {e}", parent.display()))?;
+        disk::writable(path).map_err(|e| format!("cannot write database {}: {e}", path.display()))?;
+        if !adopt {
+            refuse_foreign(path)?;
         }
         let mut store = Store::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        if store.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
+            return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
+        }
         let mut notes = Vec::new();
         if original::is_original(&store.conn).map_err(|e| e.to_string())? {
             let Some(keys) = keys else {
@@ -164,7 +171,12 @@ impl Store {
         }
         let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
         schema::migrate(&mut store.conn).map_err(setup)?;
-        log::fold_all(&mut store.conn).map_err(setup)?;
+        match log::fold_all(&mut store.conn) {
+            // Reads add the log, so counts stay exact; the flusher folds it
+            // once there is room.
+            Err(e) if is_disk_full(&e) => notes.push("the disk is full: the hit log is folded later".into()),
+            other => other.map(|_| ()).map_err(setup)?,
+        }
         Ok((store, notes))
     }
 
@@ -175,9 +187,7 @@ impl Store {
             return Err(OpenError::Missing);
         }
         let other = |e: Error| OpenError::Other(format!("cannot read database {}: {e}", path.display()));
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags).map_err(other)?;
-        conn.busy_handler(Some(wait_for_lock)).map_err(other)?;
+        let conn = open_for_reading(path).map_err(other)?;
         if original::is_original(&conn).map_err(other)? {
             return Err(OpenError::Original);
         }
@@ -198,6 +208,12 @@ impl Store {
         self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
     }
 
+    /// Copies the whole WAL into the database and truncates it to nothing,
+    /// waiting (up to the busy timeout) for readers of older snapshots.
+    pub fn checkpoint_truncate(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+    }
+
     /// Runs `f` inside one read transaction, so that everything it reads
     /// comes from one snapshot of the database.
     pub fn snapshot<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
@@ -213,6 +229,54 @@ impl Store {
     pub fn raw(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Looks at an existing file before anything switches it to WAL or adds a
+/// table: one that holds another application's tables is not ours to take.
+fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let unreadable = |e: Error| format!("cannot read database {}: {e}", path.display());
+    let conn = open_for_reading(path).map_err(unreadable)?;
+    match schema::foreign_table(&conn).map_err(unreadable)? {
+        Some(table) => Err(format!(
+            "{} holds table `{table}`, which is neither hitcounter's nor the original hit counter's: \
+             it looks like another application's database; pass --adopt to add hitcounter's tables to it anyway",
+            path.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A read-only connection. Reading a WAL database needs its `-shm` file,
+/// which a full disk (or a read-only directory) may not let SQLite create;
+/// when there is no WAL to read (after a clean shutdown) the file alone is
+/// complete and is opened as immutable instead.
+fn open_for_reading(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let first = Connection::open_with_flags(path, flags).and_then(|conn| {
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok(conn)
+    });
+    match first {
+        Err(e) if disk::wal_bytes(path) == 0 => Connection::open_with_flags(immutable_uri(path), flags).map_err(|_| e),
+        other => other,
+    }
+}
+
+/// `file:PATH?immutable=1`, with the characters a URI gives meaning to
+/// escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri + "?immutable=1"
 }
 
 fn open_retrying(path: &Path) -> Result<Connection> {
@@ -242,6 +306,9 @@ fn open_once(path: &Path) -> Result<Connection> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A WAL that grew is cut back to this size whenever it is reset, so the
+    // space a burst took is given back.
+    conn.pragma_update(None, "journal_size_limit", crate::limits::WAL_CHECKPOINT_BYTES as i64)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
@@ -260,6 +327,22 @@ fn wait_for_lock(retries: i32) -> bool {
     }
     std::thread::sleep(if retries < FINE { fine } else { coarse });
     true
+}
+
+/// SQLITE_FULL: the disk (or a file size limit) is full.
+pub fn is_disk_full(e: &Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+}
+
+/// SQLITE_READONLY, or an I/O error such as a read-only remount: the
+/// connection may work again once reopened.
+pub fn is_read_only(e: &Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly)
+            | Some(rusqlite::ErrorCode::SystemIoFailure)
+            | Some(rusqlite::ErrorCode::CannotOpen)
+    )
 }
 
 /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.

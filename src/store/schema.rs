@@ -16,11 +16,37 @@ pub const SCHEMA_VERSION: i64 = 4;
 fn version(conn: &Connection) -> Result<i64> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "database schema version {version} is newer than this hitcounter ({SCHEMA_VERSION})"
+        return Err(plain(format!(
+            "it was written by a newer hitcounter (schema version {version}; this one knows up to \
+             {SCHEMA_VERSION}): run that version, or restore a backup made by this one"
         )));
     }
     Ok(version)
+}
+
+/// An error whose text is the whole message (rusqlite prints an
+/// `SqliteFailure` with a message as just the message).
+fn plain(message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR), Some(message))
+}
+
+/// The tables hitcounter makes, and the original service's (`url`, which
+/// `serve` converts).
+const KNOWN_TABLES: &[&str] = &["counters", "daily", "admin_events", "hit_log", "daily_v2", "url"];
+
+/// The first table that is neither hitcounter's nor the original's
+/// (SQLite's own `sqlite_*` tables aside): the file belongs to another
+/// application.
+pub fn foreign_table(conn: &Connection) -> Result<Option<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    for name in names {
+        let name = name?;
+        if !name.starts_with("sqlite_") && !KNOWN_TABLES.contains(&name.as_str()) {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
 }
 
 /// Checks that a read-only connection can read this database with the
@@ -31,7 +57,7 @@ fn version(conn: &Connection) -> Result<i64> {
 pub fn check_readable(conn: &Connection) -> Result<()> {
     let version = version(conn)?;
     if version < 1 {
-        return Err(rusqlite::Error::InvalidParameterName("the file is not a hitcounter database".into()));
+        return Err(plain("the file is not a hitcounter database".into()));
     }
     if version < 4 {
         conn.execute_batch(

@@ -172,7 +172,7 @@ fn prepare_refuses_an_original_database_unless_told_to_convert() {
         .execute_batch("CREATE TABLE url (id INTEGER PRIMARY KEY, url TEXT, count INTEGER); INSERT INTO url (url, count) VALUES ('a.com', 3);")
         .unwrap();
     assert!(Store::prepare(&path, Role::Admin).err().unwrap().contains("hitcounter migrate"));
-    let (store, notes) = Store::prepare_converting(&path, Role::Admin, |u| Some(u.to_string())).unwrap();
+    let (store, notes) = Store::prepare_converting(&path, Role::Admin, |u| Some(u.to_string()), false).unwrap();
     assert_eq!(store.get("a.com").unwrap(), Some(3));
     assert!(notes[0].contains("a copy of it is at"), "{notes:?}");
 }

@@ -11,22 +11,38 @@
 //! - `fold`: asks the store to fold its hit log, a slice at a time.
 //! - `checkpoint`: once writes pause, copies the WAL into the database
 //!   file, so that the `.db` file alone is current on a quiet server.
+//! - `watch_files`: free space, the WAL's bound, the reserve, and a
+//!   database file deleted or replaced under the server (`files.rs`);
+//!   `recover` then writes everything to a file at the configured path.
 //!
 //! When each duty is due is decided by [`Plan`], a pure state machine over
 //! the clock (tested at the bottom); `run` only carries its decisions out.
 
 use chrono::FixedOffset;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Counter, Flushed};
+use files::{File, Files};
 use plan::{Plan, MAX_BACKOFF};
 
+mod files;
 mod plan;
 use crate::logging::info;
 use crate::metrics::Metrics;
-use crate::store::{self, Store};
+use crate::store::{self, disk, Store};
+
+/// How the flusher gets a connection to the file at the configured path
+/// again (after it was deleted, replaced, or became writable again), and
+/// tells the request workers to do the same.
+pub struct Reopen {
+    pub db: PathBuf,
+    pub open: Box<dyn Fn() -> Result<Store, String> + Send>,
+    /// Bumped after each reopen; workers reopen when theirs is older.
+    pub generation: Arc<AtomicU64>,
+}
 
 /// How long shutdown keeps retrying the final flush.
 const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(30);
@@ -48,6 +64,10 @@ pub struct Flusher {
     load_started: Option<Instant>,
     load_failing: bool,
     told_dropped: bool,
+    files: Files,
+    reopen: Reopen,
+    /// The file at the path is being recovered; the failure was logged.
+    recovering: bool,
 }
 
 impl Flusher {
@@ -58,10 +78,14 @@ impl Flusher {
         last_event: i64,
         period: Duration,
         offset: FixedOffset,
+        reopen: Reopen,
     ) -> Flusher {
         let version = store.data_version().ok();
         let plan = Plan::new(period, Instant::now());
         Flusher {
+            files: Files::new(&reopen.db),
+            reopen,
+            recovering: false,
             counter,
             metrics,
             store,
@@ -88,6 +112,7 @@ impl Flusher {
                 return self;
             }
             self.notices();
+            self.watch_files(false);
             self.reload_if_changed();
             if self.plan.fold_due(Instant::now()) {
                 self.fold();
@@ -168,8 +193,8 @@ impl Flusher {
     }
 
     /// One flush, recorded in the metrics and the plan.
-    fn flush(&mut self) {
-        let result = self.flush_now();
+    fn flush(&mut self) -> bool {
+        let result = self.flush_mending();
         let now = Instant::now();
         match &result {
             Ok(f) => {
@@ -192,6 +217,84 @@ impl Flusher {
                     ));
                 }
             }
+        }
+        result.is_ok()
+    }
+
+    /// A flush; when it fails for want of space, the WAL is truncated and
+    /// the reserve given up and it is tried again at once; when the file
+    /// cannot be written (a read-only remount), the connection is opened
+    /// again for the next try.
+    fn flush_mending(&mut self) -> store::Result<Flushed> {
+        let result = self.flush_now();
+        match &result {
+            Err(e) if store::is_disk_full(e) => {
+                if self.files.disk_full(&self.store, self.counter.pending_hits()) {
+                    return self.flush_now();
+                }
+            }
+            Err(e) if store::is_read_only(e) => {
+                if let Ok(store) = (self.reopen.open)() {
+                    self.store = store;
+                }
+            }
+            Ok(_) => self.files.bound_wal(&self.store),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Looks at the database's files; a deleted or replaced file is
+    /// recovered.
+    fn watch_files(&mut self, always: bool) {
+        match self.files.look(Instant::now(), always, &self.metrics) {
+            File::Same => {}
+            found => self.recover(found),
+        }
+    }
+
+    /// The file at the configured path is not the one being written: puts
+    /// everything this server holds there (a copy of the deleted file,
+    /// made through the connection still open on it, then the hits in
+    /// memory), reopens every connection on it, and logs the incident once
+    /// and its end once. `/healthz` is 503 meanwhile.
+    fn recover(&mut self, found: File) {
+        let db = self.reopen.db.clone();
+        let what = if found == File::Vanished { "was deleted" } else { "was replaced by another file" };
+        if !self.recovering {
+            self.recovering = true;
+            info(&format!(
+                "error: the database file {} {what} while in use; writing everything this server holds to {}",
+                db.display(),
+                db.display()
+            ));
+            self.metrics.file_problem(Some(format!("the database file {what}; recovering")));
+        }
+        if found == File::Vanished {
+            let tmp = disk::suffixed(&db, "-recovering");
+            let _ = std::fs::remove_file(&tmp);
+            let copied = disk::writable(&db)
+                .and_then(|()| self.store.snapshot_to(&tmp).map(|_| ()))
+                .and_then(|()| std::fs::rename(&tmp, &db).map_err(|e| format!("cannot rename {}: {e}", tmp.display())));
+            if copied.is_err() {
+                return;
+            }
+        }
+        let Ok(store) = (self.reopen.open)() else { return };
+        if found == File::Replaced {
+            // Another file's admin events and rows: start over from it.
+            self.last_event = store.last_event().unwrap_or(0);
+            self.counter.reload_table();
+        }
+        self.version = store.data_version().ok();
+        self.store = store;
+        self.files.adopt_current();
+        self.reopen.generation.fetch_add(1, Ordering::SeqCst);
+        let pending = self.counter.pending_hits();
+        if self.flush() {
+            self.recovering = false;
+            self.metrics.file_problem(None);
+            info(&format!("recovered: {} is in place again; {pending} hits held in memory were written", db.display()));
         }
     }
 
@@ -250,9 +353,32 @@ impl Flusher {
     pub fn finish(mut self) -> bool {
         let until = Instant::now() + FINAL_FLUSH_LIMIT;
         self.log_overflow();
-        if let Err(e) = retry(until, "final write", || self.flush_now().map(|_| ())) {
-            info(&format!("error: {} counted hits could not be stored: {e}", self.counter.pending_hits()));
-            return false;
+        let mut wait = Duration::from_millis(50);
+        loop {
+            self.watch_files(true);
+            let written = if self.recovering { Err(None) } else { self.flush_mending().map_err(Some) };
+            // Stored means in the file at the configured path.
+            let in_place = written.is_ok() && self.files.look(Instant::now(), true, &self.metrics) == File::Same;
+            if in_place {
+                break;
+            }
+            if Instant::now() >= until {
+                let why = match written {
+                    Err(Some(e)) => e.to_string(),
+                    _ => format!("{} is not the file written to", self.reopen.db.display()),
+                };
+                info(&format!("error: {} counted hits could not be stored: {why}", self.counter.pending_hits()));
+                return false;
+            }
+            if wait == Duration::from_millis(50) {
+                info(&format!(
+                    "the final write failed ({}); retrying for up to {} s",
+                    written.err().flatten().map_or("the database file moved".into(), |e| e.to_string()),
+                    FINAL_FLUSH_LIMIT.as_secs()
+                ));
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(MAX_BACKOFF);
         }
         // Every hit is stored now. Logged hits that cannot be folded are
         // still stored: the next start folds them.
@@ -265,13 +391,15 @@ impl Flusher {
 }
 
 /// Runs `f` until it succeeds or `until` passes, with a doubling pause;
-/// each failure is logged as `what` failing.
+/// the first failure is logged as `what` failing.
 fn retry(until: Instant, what: &str, mut f: impl FnMut() -> store::Result<()>) -> store::Result<()> {
     let mut wait = Duration::from_millis(50);
     loop {
         match f() {
             Err(e) if Instant::now() < until => {
-                info(&format!("{what} failed ({e}); retrying"));
+                if wait == Duration::from_millis(50) {
+                    info(&format!("{what} failed ({e}); retrying"));
+                }
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(MAX_BACKOFF);
             }
