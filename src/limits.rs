@@ -75,7 +75,7 @@ pub const RESERVE_PERCENT: u64 = 5;
 /// The WAL is checkpointed and truncated after a write that leaves it
 /// larger than this (or than half the free space), and cut back to it
 /// whenever SQLite resets it.
-pub const WAL_CHECKPOINT_BYTES: u64 = 16 << 20;
+pub const WAL_CHECKPOINT_BYTES: u64 = 32 << 20;
 
 /// Most simultaneous connections by default (`--max-connections`); lower
 /// when the open-file limit is: each connection holds two descriptors

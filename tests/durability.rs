@@ -214,7 +214,7 @@ fn locked_database_at_shutdown_still_writes_everything() {
 #[test]
 fn pending_cap_never_drops_silently() {
     // a tiny cap and a long interval: overflow must be visible, not silent
-    let mut s = Server::start_args(&["--max-pending", "10", "--flush-interval", "60000"]);
+    let mut s = Server::start_args(&["--max-pending", "10", "--flush-interval", "60000", "--metrics"]);
     let us = urls("cap", 40);
     for u in &us {
         let r = s.get(&format!("/count/tag.svg?url={}", enc(u)));
@@ -222,6 +222,11 @@ fn pending_cap_never_drops_silently() {
         assert!(r.header("content-type").unwrap_or("").starts_with("image/svg+xml"));
         parse_svg(&r.text());
     }
+    let health = s.get("/healthz");
+    assert_eq!(health.status, 503, "at the cap /healthz says so");
+    assert!(health.text().contains("--max-pending"), "{}", health.text());
+    let metrics = s.get("/metrics").text();
+    assert!(metrics.contains("hitcounter_hits_not_counted_total{reason=\"pending_cap\"} 30"), "{metrics}");
     assert_eq!(s.stop().code(), Some(0));
     let stored: u64 = us.iter().map(|u| get_count(&s.db, u)).sum();
     if stored < 40 {

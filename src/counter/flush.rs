@@ -14,6 +14,11 @@ use crate::store::{self, Event, Pending, Store, Written};
 /// Table updates made under one hold of its lock after a flush.
 const SETTLE_SLICE: usize = 256;
 
+/// Most bytes of keys in one write: a write of counters with new, long
+/// URLs adds several times this to the WAL, and the WAL is bounded between
+/// writes (see `flusher/files.rs`), so this bounds what one write adds.
+const FLUSH_KEY_BYTES: usize = 4 << 20;
+
 /// Clean entries kept per shard once the table holds every counter.
 const HOT_PER_SHARD: usize = 64;
 
@@ -22,13 +27,13 @@ impl Counter {
     /// events newer than `last_event` (advanced on success). On failure the
     /// hits go back into their entries and are retried by the next flush.
     pub fn flush(&self, store: &mut Store, last_event: &mut i64) -> store::Result<Flushed> {
-        let mut batch = self.take_pending();
+        let (mut batch, more) = self.take_pending();
         let result = store.flush(&mut batch, last_event, |events, batch| self.forget_all(events, batch));
         match result {
             Ok((written, superseded)) => {
                 let logged = batch.iter().filter(|p| p.known.is_some()).count();
                 let hits = batch.iter().map(|p| p.hits).sum();
-                let flushed = Flushed { hits, keys: batch.len(), superseded, logged };
+                let flushed = Flushed { hits, keys: batch.len(), superseded, logged, more };
                 self.settle(&batch, &written);
                 self.evict_clean();
                 Ok(flushed)
@@ -60,13 +65,24 @@ impl Counter {
         events.iter().map(|e| self.forget(e.id, e.key.as_deref(), batch)).sum()
     }
 
-    fn take_pending(&self) -> Vec<Pending> {
+    /// Takes pending hits for one write: all of them, unless their keys
+    /// pass `FLUSH_KEY_BYTES`; the rest stay for the next write, which
+    /// starts at the next shard, so every shard gets its turn.
+    fn take_pending(&self) -> (Vec<Pending>, bool) {
         let mut batch = Vec::new();
-        for shard in &self.shards {
-            let mut shard = lock(shard);
+        let mut key_bytes = 0;
+        let mut more = false;
+        let first = self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
+        for i in 0..self.shards.len() {
+            let mut shard = lock(&self.shards[(first + i) % self.shards.len()]);
             // Clean entries are few once the table is loaded (a few hot ones
             // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
+                if key_bytes >= FLUSH_KEY_BYTES {
+                    more = true;
+                    break;
+                }
+                key_bytes += key.len();
                 let (hits, days) = (std::mem::take(&mut e.pending), std::mem::take(&mut e.days));
                 batch.push(Pending { key: key.clone(), hits, days, id: None, known: None });
             }
@@ -97,7 +113,7 @@ impl Counter {
         let taken: u64 = batch.iter().map(|t| t.hits).sum();
         self.dirty.fetch_sub(batch.len(), Ordering::Relaxed);
         self.pending.fetch_sub(taken, Ordering::Relaxed);
-        batch
+        (batch, more)
     }
 
     /// After a commit: what the database now holds for each written key

@@ -98,6 +98,8 @@ impl Hit {
 
 pub struct Counter {
     shards: Vec<Mutex<Shard>>,
+    /// Where the next write starts taking pending hits.
+    next_shard: AtomicUsize,
     /// Entries with pending hits, across shards.
     dirty: AtomicUsize,
     max_dirty: usize,
@@ -118,6 +120,9 @@ pub struct Flushed {
     pub superseded: u64,
     /// Counters whose hits went to the hit log (see `store/log.rs`).
     pub logged: usize,
+    /// The write took only part of the pending hits (see `take_pending`):
+    /// the next one is due at once.
+    pub more: bool,
 }
 
 fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
@@ -140,6 +145,7 @@ impl Counter {
     pub fn new(max_dirty: usize, cache_entries: usize, write_through: bool) -> Counter {
         Counter {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            next_shard: AtomicUsize::new(0),
             dirty: AtomicUsize::new(0),
             max_dirty,
             cache_per_shard: cache_entries.div_ceil(SHARDS),

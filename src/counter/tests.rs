@@ -234,3 +234,21 @@ fn admin_changes_reach_the_table_and_entries_made_from_it() {
     load_all(&c, &mut store, &mut last);
     assert_eq!(c.table_counters(), 10_002);
 }
+
+#[test]
+fn one_write_takes_a_bounded_share_of_long_keys_and_the_next_the_rest() {
+    let (_d, mut store) = setup();
+    let c = Counter::new(10_000, 0, false);
+    let mut last = store.last_event().unwrap();
+    let long = "x".repeat(2000);
+    let keys: Vec<String> = (0..3000).map(|i| format!("e.com/{i}/{long}")).collect();
+    for k in &keys {
+        c.hit(k, day(), false, &mut store).unwrap();
+    }
+    let first = c.flush(&mut store, &mut last).unwrap();
+    assert!(first.more && first.keys < keys.len(), "{} keys in the first write", first.keys);
+    let second = c.flush(&mut store, &mut last).unwrap();
+    assert!(!second.more);
+    assert_eq!(first.keys + second.keys, keys.len());
+    assert!(keys.iter().all(|k| store.get(k).unwrap() == Some(1)));
+}

@@ -46,6 +46,7 @@ struct Stop {
 
 pub fn serve(cfg: ServeConfig) -> i32 {
     listener::raise_fd_limit();
+    limit_malloc_arenas();
     let backups = match &cfg.backup {
         Some(b) => match start_backups(b, &cfg.db) {
             Ok(objects) => Some((b.clone(), objects)),
@@ -214,6 +215,20 @@ fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn O
         Err(e) => return Err(format!("restoring {} from {} failed: {e}", db.display(), b.to)),
     }
     Ok(objects)
+}
+
+/// Requests are answered on every connection's thread, and glibc gives
+/// threads that allocate at once arenas of their own (up to eight per
+/// core), each keeping freed memory: with a million counters that showed
+/// as tens of MB more RSS. Two arenas keep the contention low on small
+/// machines.
+fn limit_malloc_arenas() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only sets an allocator parameter; called before the
+    // server's threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Logs a fatal listener failure and starts the shutdown (exit code 1).

@@ -85,7 +85,8 @@ impl Plan {
                 None
             }
         };
-        self.next_flush = now + self.wait;
+        // A write that left hits behind is followed by the next at once.
+        self.next_flush = if matches!(result, Ok(f) if f.more) { now } else { now + self.wait };
         recovered
     }
 
@@ -166,7 +167,7 @@ mod tests {
     const P: Duration = Duration::from_millis(100);
 
     fn flushed(keys: usize, logged: usize) -> Flushed {
-        Flushed { hits: keys as u64, keys, superseded: 0, logged }
+        Flushed { hits: keys as u64, keys, superseded: 0, logged, more: false }
     }
 
     #[test]
@@ -187,6 +188,16 @@ mod tests {
         assert_eq!(plan.flushed(end, Ok(&flushed(1, 0))), Some(end - (t0 + P)), "the incident's length");
         assert_eq!(plan.next_flush, end + P);
         assert_eq!(plan.flushed(end + P, Ok(&flushed(1, 0))), None);
+    }
+
+    #[test]
+    fn a_write_that_left_hits_behind_is_followed_at_once() {
+        let t0 = Instant::now();
+        let mut plan = Plan::new(P, t0);
+        plan.flushed(t0 + P, Ok(&Flushed { more: true, ..flushed(5, 0) }));
+        assert!(plan.flush_due(t0 + P), "the rest is written at once");
+        plan.flushed(t0 + P, Ok(&flushed(5, 0)));
+        assert_eq!(plan.next_flush, t0 + 2 * P, "then the period again");
     }
 
     #[test]
