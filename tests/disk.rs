@@ -114,6 +114,8 @@ fn a_full_disk_loses_no_answered_hit_and_reads_still_work() {
     // Read-only commands open the database on the full disk.
     assert_eq!(get_count(&db, &before[0]), 2);
     assert!(!admin_list(&db, &[]).is_empty());
+    let csv = admin_ok(&db, &["export", "--format", "csv"]);
+    assert!(csv.contains(&before[0]), "export works on the full disk");
 
     std::fs::remove_file(filler).unwrap();
     assert!(
