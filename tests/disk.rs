@@ -183,6 +183,29 @@ fn a_deleted_database_directory_is_recreated_with_every_hit() {
 }
 
 #[test]
+fn a_replaced_database_is_reopened_and_written_to() {
+    let dir = tempdir();
+    let db = dir.path().join("hitcounter.db");
+    let mut s = start_on(&db, &["--quiet", "--flush-interval", "2000"]);
+    let u = uniq_url("replaced");
+    assert_eq!(hit(&s, &u), 1);
+    // Another database put in its place (a restore by hand, say).
+    let other = dir.path().join("other.db");
+    admin_set(&other, "example.com/theirs", 7);
+    std::fs::rename(&other, &db).unwrap();
+    assert!(
+        wait_log(&s, Duration::from_secs(10), |l| l.contains("recovered:")),
+        "the server writes what it holds into the new file: {}",
+        s.log_text()
+    );
+    assert_eq!(hit(&s, &u), 2, "memory still holds the count");
+    stop_cleanly(&mut s);
+    assert_eq!(get_count(&db, "example.com/theirs"), 7, "the new file's counts are kept");
+    assert_eq!(get_count(&db, &u), 2, "the hits held in memory went into the new file");
+    assert_eq!(lines_with(&s, "was replaced"), 1, "one line per incident: {}", s.log_text());
+}
+
+#[test]
 fn a_database_made_read_only_while_running_is_reported_once_each_way() {
     use std::os::unix::fs::{chown, PermissionsExt};
     // SAFETY: geteuid() has no preconditions.

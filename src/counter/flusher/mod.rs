@@ -280,6 +280,11 @@ impl Flusher {
                 return;
             }
         }
+        if found == File::Replaced {
+            // Our WAL is still at the path: emptied into the old file first,
+            // or the new file would be read through it.
+            let _ = self.store.checkpoint_truncate();
+        }
         let Ok(store) = (self.reopen.open)() else { return };
         if found == File::Replaced {
             // Another file's admin events and rows: start over from it.
