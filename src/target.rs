@@ -22,6 +22,15 @@ pub enum TargetError {
 }
 
 impl TargetError {
+    /// What an error badge says.
+    pub fn short(&self) -> &'static str {
+        match self {
+            TargetError::Missing => "no url",
+            TargetError::Invalid(_) | TargetError::BadEncoding => "invalid url",
+            TargetError::TooLong => "url too long",
+        }
+    }
+
     pub fn message(&self) -> String {
         match self {
             TargetError::Missing => "no target URL: pass ?url=<encoded page URL> or send a Referer header".into(),

@@ -67,7 +67,7 @@ fn invalid_colours_are_400() {
                 let path = format!("{ep}?url={}&{param}={bad}", enc(&url));
                 let r = s.get(&path);
                 assert_eq!(r.status, 400, "{path}: {}", r.text());
-                assert_one_line_plain(&r, &path);
+                assert_error_body(&r, &path);
             }
         }
     }

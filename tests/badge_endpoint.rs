@@ -34,7 +34,7 @@ fn bad_parameters_are_400_and_never_count() {
             let path = format!("{ep}?url={}&{q}", enc(&url));
             let r = s.get(&path);
             assert_eq!(r.status, 400, "{path}: {}", r.text());
-            assert_one_line_plain(&r, &path);
+            assert_error_body(&r, &path);
             assert!(set_cookies(&r).is_empty(), "{path}: a rejected request sets no cookie: {:?}", r.headers);
             assert_eq!(peek(s, &url), 0, "{path} counted");
         }

@@ -62,7 +62,7 @@ fn label_length_is_limited_to_64_characters() {
             let path = format!("{ep}?url={}&label={}", enc(&url), enc(&long));
             let r = s.get(&path);
             assert_eq!(r.status, 400, "{ep} with a {}-character label: {}", long.chars().count(), r.text());
-            assert_one_line_plain(&r, &path);
+            assert_error_body(&r, &path);
         }
     }
     assert_eq!(peek(s, &url), 42, "rejected labels never count");

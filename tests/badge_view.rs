@@ -76,7 +76,7 @@ fn abbreviate_with_other_values_is_a_clear_answer() {
     let path = svg_path(&seeded(12345), "&abbreviate=maybe");
     let r = s.get(&path);
     match r.status {
-        400 => assert_one_line_plain(&r, &path),
+        400 => assert_error_body(&r, &path),
         200 => {
             parse_svg(&r.text());
         }

@@ -94,3 +94,18 @@ fn browser_cross_site_refresh_counts_once_within_the_window() {
     s.visit("post.html");
     assert!(s.stored(&key, 2), "after the window the next load counts");
 }
+
+#[test]
+fn browser_shows_an_error_badge_not_a_broken_image() {
+    let Some(s) = setup(&[]) else { return };
+    // A label past 64 characters is refused (400): the page still shows an
+    // image, the red badge saying why.
+    let bad = format!("?label={}", "x".repeat(65));
+    let html = format!(r#"<!doctype html><img id="badge" src="{}" alt="Hits">"#, s.badge(&bad));
+    s.pages.page("error.html", &html);
+    s.visit("error.html");
+    let width = s.driver.js("return document.getElementById('badge').naturalWidth;", json!([]));
+    assert!(width.as_u64().unwrap_or(0) > 60, "an error badge as wide as its text: {width}");
+    let site = format!("b.example:{}", s.pages.port);
+    assert_eq!(get_count(&s.server.db, &format!("{site}/")), 0, "an error counts nothing");
+}

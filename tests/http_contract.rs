@@ -252,7 +252,7 @@ fn url_param_then_referer_then_referrer() {
     assert_one_line_plain(&r, "no url");
     let r = s.get("/nocount/tag.svg");
     assert_eq!(r.status, 400);
-    assert_one_line_plain(&r, "no url (badge)");
+    assert_error_body(&r, "/nocount/tag.svg: no url");
 }
 
 #[test]

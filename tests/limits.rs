@@ -65,7 +65,7 @@ fn url_over_2048_bytes_decoded_is_414() {
     for p in ["/count", "/count/tag.svg", "/nocount"] {
         let r = s.get(&format!("{p}?url={}", enc(&u2049)));
         assert_eq!(r.status, 414, "{p}: 2049-byte url");
-        assert_one_line_plain(&r, "414 url");
+        assert_error_body(&r, &format!("{p}: 414 url"));
         assert_common_headers(&r, "414 url");
     }
     // over 2048 only because of a query that the key would drop: still 414
@@ -101,7 +101,7 @@ fn bad_percent_encoding_and_utf8_are_400() {
         for p in ["/count", "/count/tag.svg", "/nocount"] {
             let r = s.get(&format!("{p}?url={v}"));
             assert_eq!(r.status, 400, "{p}?url={v}: {}", r.text());
-            assert_one_line_plain(&r, &format!("{p}?url={v}"));
+            assert_error_body(&r, &format!("{p}?url={v}"));
             assert_common_headers(&r, &format!("{p}?url={v}"));
         }
         // a valid Referer does not rescue a bad url parameter
@@ -136,7 +136,7 @@ fn non_url_referer_is_absent() {
         for p in ["/count", "/count/tag.svg", "/nocount"] {
             let r = s.get_h(p, &[("Referer", referer)]);
             assert_eq!(r.status, 400, "{p} with Referer {referer:?}: {}", r.text());
-            assert_one_line_plain(&r, &format!("{p} Referer {referer:?}"));
+            assert_error_body(&r, &format!("{p} Referer {referer:?}"));
         }
         // absent, so the url parameter or Referrer still decides
         let r = s.get_h(&format!("/nocount?url={}", enc(&k)), &[("Referer", referer)]);

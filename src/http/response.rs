@@ -17,16 +17,24 @@ pub struct Resp {
     pub body: Vec<u8>,
     /// Most values are constants; `Cow` spares an allocation for each.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// For an error: the few words a badge shows instead of the count
+    /// (`no url`); without them the status decides.
+    pub reason: Option<&'static str>,
 }
 
 impl Resp {
     pub fn new(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Resp {
-        Resp { status, content_type, body: body.into(), headers: Vec::new() }
+        Resp { status, content_type, body: body.into(), headers: Vec::new(), reason: None }
     }
 
     /// A plain-text response, e.g. a one-line error.
     pub fn text(status: u16, body: impl Into<String>) -> Resp {
         Resp::new(status, TEXT, body.into())
+    }
+
+    pub fn reason(mut self, reason: &'static str) -> Resp {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Resp {

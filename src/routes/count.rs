@@ -33,14 +33,14 @@ pub struct Endpoint {
 pub fn key(req: &Req) -> Result<String, Resp> {
     target::pick(param(&req.query, "url"), req.referer.as_deref()).map_err(|e| {
         let status = if e == TargetError::TooLong { 414 } else { 400 };
-        Resp::text(status, e.message())
+        Resp::text(status, e.message()).reason(e.short())
     })
 }
 
 /// The response for a database error on the request path.
 pub fn unavailable(e: store::Error) -> Resp {
     crate::logging::info(&format!("database error: {e}"));
-    Resp::text(503, "database unavailable, try again").header("Retry-After", "1")
+    Resp::text(503, "database unavailable, try again").header("Retry-After", "1").reason("unavailable")
 }
 
 pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Resp {
@@ -53,7 +53,7 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
         Format::Text => None,
         _ => match params::badge(&req.query) {
             Ok(p) => Some(p),
-            Err(e) => return Resp::text(400, e),
+            Err(e) => return Resp::text(400, e).reason("bad parameter"),
         },
     };
     let today = clock::today(ctx.cfg.timezone);

@@ -361,6 +361,27 @@ pub fn token_set(v: &str) -> Vec<String> {
     t
 }
 
+/// An error's body in the form its endpoint answers (`what` names the
+/// path): on `tag.svg` a red error badge, on `tag.json` a shields error
+/// object, elsewhere one line of plain text.
+pub fn assert_error_body(r: &Resp, what: &str) {
+    let ct = r.header("content-type").unwrap_or("");
+    if what.contains("tag.svg") {
+        assert!(ct.starts_with("image/svg+xml"), "{what}: an error badge, got content-type {ct:?}");
+        let text = r.text();
+        let svg = super::badge::parse_svg(&text);
+        assert_eq!(svg.role.as_deref(), Some("img"), "{what}: {text}");
+        assert!(text.contains("#e05d44"), "{what}: a red badge: {text}");
+    } else if what.contains("tag.json") {
+        assert!(ct.starts_with("application/json"), "{what}: content-type {ct:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.text()).expect("error JSON");
+        assert_eq!(v["isError"], true, "{what}: {v}");
+        assert_eq!(v["schemaVersion"], 1, "{what}: {v}");
+    } else {
+        assert_one_line_plain(r, what);
+    }
+}
+
 /// A 400/414 body: non-empty plain text, a single line.
 pub fn assert_one_line_plain(r: &Resp, what: &str) {
     let ct = r.header("content-type").unwrap_or("");
