@@ -66,7 +66,8 @@ fn main() {
         }
         Command::Serve(cfg) => std::process::exit(serve::serve(cfg)),
         Command::Cgi(cfg) => std::process::exit(cgi::run(cfg)),
-        Command::List { db, top } => admin::list(&db, top),
+        Command::List { db, top, denied } => admin::list(&db, top, denied.as_ref()),
+        Command::Prune { db, sites, dry_run } => admin::prune(&db, &sites, dry_run),
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),
         Command::Delete { db, url } => admin::delete(&db, &url),

@@ -10,6 +10,8 @@ pub struct ServeConfig {
     pub db: PathBuf,
     /// Add our tables to a database that holds another application's.
     pub adopt: bool,
+    /// Which sites may count (`--allow`, `--deny`).
+    pub sites: crate::decide::sites::Sites,
     /// Who counts: bots, deduplication, the window.
     pub policy: crate::decide::Policy,
     pub public_url: Option<String>,

@@ -3,6 +3,7 @@
 //! and migrate (converting the original service's database). They need no
 //! token: whoever can run them can read the file.
 
+use crate::decide::sites::Sites;
 use std::io::Write;
 use std::path::Path;
 
@@ -53,11 +54,44 @@ fn io(e: impl std::fmt::Display) -> Failure {
     Failure(e.to_string(), 1)
 }
 
-pub fn list(path: &Path, top: Option<u64>) -> Outcome {
+/// `denied`: only the counters those lists refuse.
+pub fn list(path: &Path, top: Option<u64>, denied: Option<&Sites>) -> Outcome {
     let store = readable(path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    store.each_by_count(top, |key, count| writeln!(out, "{count}\t{key}")).map_err(io)?;
+    let shown = |key: &str| denied.is_none_or(|s| !s.permits(key));
+    store
+        .each_by_count(top, |key, count| if shown(key) { writeln!(out, "{count}\t{key}") } else { Ok(()) })
+        .map_err(io)?;
     out.flush().map_err(io)
+}
+
+/// Deletes (or with `dry_run` lists) the counters `sites` refuse.
+pub fn prune(path: &Path, sites: &Sites, dry_run: bool) -> Outcome {
+    if !sites.restricts() {
+        return Err(Failure("prune --denied needs --allow or --deny (or their variables)".into(), 2));
+    }
+    let mut keys = Vec::new();
+    readable(path)?
+        .each_by_count(None, |key, _| {
+            if !sites.permits(key) {
+                keys.push(key.to_string());
+            }
+            Ok(())
+        })
+        .map_err(io)?;
+    if dry_run {
+        for k in &keys {
+            println!("{k}");
+        }
+        eprintln!("dry run: {} counters would be deleted; nothing was changed", keys.len());
+        return Ok(());
+    }
+    let mut store = writable(path)?;
+    for k in &keys {
+        store.delete(k).map_err(io)?;
+    }
+    eprintln!("{} counters deleted", keys.len());
+    Ok(())
 }
 
 pub fn get(path: &Path, url: &str) -> Outcome {

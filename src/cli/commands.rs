@@ -11,6 +11,7 @@ pub enum Sub {
     Get,
     Set,
     Delete,
+    Prune,
     Export,
     Import,
     Migrate,
@@ -86,6 +87,17 @@ pub static COMMANDS: &[Cmd] = &[
         about: &[
             "Deletes the counter of URL and its history; exits 1 if there is none.",
             "Safe while a server runs; the server shows it within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Prune,
+        name: "prune",
+        args: "",
+        summary: &["delete counters the site lists refuse"],
+        about: &[
+            "With --denied, deletes every counter whose site the current --allow and",
+            "--deny lists refuse (with --dry-run, only lists them). Safe while a",
+            "server runs; the server shows it within 2 seconds.",
         ],
     },
     Cmd {
@@ -213,7 +225,8 @@ mod tests {
     fn synopses() {
         let syn = |name| synopsis(find(name).unwrap());
         assert_eq!(syn("serve"), "serve [OPTIONS]");
-        assert_eq!(syn("list"), "list [--top N]");
+        assert_eq!(syn("list"), "list [OPTIONS]");
+        assert_eq!(syn("prune"), "prune [OPTIONS]");
         assert_eq!(syn("set"), "set URL COUNT");
         assert_eq!(syn("export"), "export [--format csv|json]");
         assert_eq!(syn("migrate"), "migrate [--dry-run]");

@@ -180,13 +180,13 @@ mod tests {
                 .map(|l| l.split(' ').next().unwrap().to_string())
                 .collect()
         };
-        assert_eq!(flags(Sub::List), ["top", "db"]);
+        assert_eq!(flags(Sub::List), ["top", "db", "allow", "deny", "denied"]);
         assert_eq!(flags(Sub::Export), ["format", "db"]);
         assert_eq!(flags(Sub::Migrate), ["dry-run", "db"]);
         assert_eq!(flags(Sub::Get), ["db"]);
         let serve = flags(Sub::Serve);
         assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
         assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));
-        assert!(text(Some(Sub::List)).contains("hitcounter list [--top N]"));
+        assert!(text(Some(Sub::List)).contains("hitcounter list [OPTIONS]"));
     }
 }

@@ -41,7 +41,8 @@ pub enum Format {
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeConfig),
-    List { db: PathBuf, top: Option<u64> },
+    List { db: PathBuf, top: Option<u64>, denied: Option<crate::decide::sites::Sites> },
+    Prune { db: PathBuf, sites: crate::decide::sites::Sites, dry_run: bool },
     Get { db: PathBuf, url: String },
     Set { db: PathBuf, url: String, count: u64 },
     Delete { db: PathBuf, url: String },
@@ -110,7 +111,16 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             };
             Command::Cgi(serve_config(&s, db)?)
         }
-        Sub::List => Command::List { db, top: s.number("top")? },
+        Sub::List => {
+            let denied = if s.switch("denied")? { Some(serve_config::sites(&s)?) } else { None };
+            Command::List { db, top: s.number("top")?, denied }
+        }
+        Sub::Prune => {
+            if !s.switch("denied")? {
+                return Err("usage: hitcounter prune --denied [--dry-run] (with --allow/--deny)".into());
+            }
+            Command::Prune { db, sites: serve_config::sites(&s)?, dry_run: s.switch("dry-run")? }
+        }
         Sub::Get => Command::Get { db, url: arg() },
         Sub::Set => {
             let url = arg();
@@ -225,7 +235,7 @@ mod tests {
         );
         assert_eq!(parse_with(&["migrate"], &[]), Ok(Command::Migrate { db: DEFAULT_DB.into(), dry_run: false }));
         for (args, want) in [
-            (&["list", "--dry-run"][..], "--dry-run belongs to migrate"),
+            (&["list", "--dry-run"][..], "--dry-run belongs to migrate and prune"),
             (&["migrate", "--top", "3"], "--top belongs to list"),
             (&["serve", "--format", "csv"], "--format belongs to export"),
             (
@@ -268,6 +278,7 @@ mod tests {
             (_, "backup-to") => "s3://bkt/p",
             (_, "s3-bucket") => "bkt",
             (_, "s3-key-prefix") => "p-",
+            (_, "allow" | "deny") => "example.com",
             (_, flag) => panic!("add a sample value for --{flag}"),
         }
     }

@@ -35,12 +35,15 @@ pub struct Opt {
 }
 
 const SERVER: &[Sub] = &[Sub::Serve, Sub::Cgi];
+/// The commands that apply the allow and deny lists.
+const SITES: &[Sub] = &[Sub::Serve, Sub::Cgi, Sub::List, Sub::Prune];
 const EVERY: &[Sub] = &[
     Sub::Serve,
     Sub::List,
     Sub::Get,
     Sub::Set,
     Sub::Delete,
+    Sub::Prune,
     Sub::Export,
     Sub::Import,
     Sub::Migrate,
@@ -73,8 +76,8 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Switch,
         env: &[],
         default: None,
-        help: &["print what would be converted; change nothing"],
-        subs: &[Sub::Migrate],
+        help: &["print what would be changed; change nothing"],
+        subs: &[Sub::Migrate, Sub::Prune],
     },
     Opt {
         flag: "listen",
@@ -95,6 +98,34 @@ pub static OPTIONS: &[Opt] = &[
             "is kept first)",
         ],
         subs: EVERY,
+    },
+    Opt {
+        flag: "allow",
+        kind: Kind::Text("PATTERNS"),
+        env: &["HITCOUNTER_ALLOW", "URL_WHITELIST_RE"],
+        default: None,
+        help: &[
+            "count only these sites: example.com,*.example.com",
+            "or re:REGEX searched in the key (URL_WHITELIST_RE",
+            "is a regex); others get 403",
+        ],
+        subs: SITES,
+    },
+    Opt {
+        flag: "deny",
+        kind: Kind::Text("PATTERNS"),
+        env: &["HITCOUNTER_DENY"],
+        default: None,
+        help: &["never count these sites (same forms as --allow)"],
+        subs: SITES,
+    },
+    Opt {
+        flag: "denied",
+        kind: Kind::Switch,
+        env: &[],
+        default: None,
+        help: &["only counters --allow/--deny refuse"],
+        subs: &[Sub::List, Sub::Prune],
     },
     Opt {
         flag: "adopt",

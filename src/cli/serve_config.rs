@@ -19,6 +19,15 @@ pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> 
     serve_config(&s, db.map_or(default_db, PathBuf::from))
 }
 
+/// The allow and deny lists; the original's `URL_WHITELIST_RE` is a regex.
+pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
+    let allow = s.raw("allow").map(|(v, from)| match from.as_str() {
+        "URL_WHITELIST_RE" if !v.starts_with("re:") => format!("re:{v}"),
+        _ => v,
+    });
+    crate::decide::sites::Sites::parse(allow.as_deref(), s.text("deny").as_deref())
+}
+
 pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
     let listen = s.text_or_default("listen");
     if listen.parse::<std::net::SocketAddr>().is_err() {
@@ -59,6 +68,7 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         tls,
         db,
         adopt: s.switch("adopt")?,
+        sites: sites(s)?,
         policy: Policy {
             dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
                 format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default("dedup"))

@@ -51,7 +51,7 @@ pub struct Settings<'a> {
 
 impl Settings<'_> {
     /// The value and where it came from (`--flag` or the variable's name).
-    fn raw(&self, flag: &str) -> Option<(String, String)> {
+    pub fn raw(&self, flag: &str) -> Option<(String, String)> {
         let o = opt(flag);
         if let Some(v) = self.given.get(flag) {
             return Some((v.to_string(), format!("--{flag}")));

@@ -20,6 +20,7 @@ use chrono::NaiveDate;
 pub mod bots;
 pub mod cookie;
 mod seen;
+pub mod sites;
 
 use bots::Agent;
 use cookie::Decision;

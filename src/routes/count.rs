@@ -48,6 +48,9 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
         Ok(k) => k,
         Err(resp) => return resp,
     };
+    if !ctx.cfg.sites.permits(&key) {
+        return Resp::text(403, "this hitcounter does not count that site").reason("denied");
+    }
     // Validate display parameters before counting: a bad request never counts.
     let display = match endpoint.format {
         Format::Text => None,

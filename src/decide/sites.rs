@@ -1,0 +1,156 @@
+//! Which sites this instance counts: the owner's allow and deny lists.
+//!
+//! A list is either host patterns, comma-separated (`example.com` matches
+//! that host on any port, `*.example.com` any host under it), or, for users
+//! of the original's `URL_WHITELIST_RE`, one regular expression after `re:`,
+//! searched in the counter key as the original did. Deny wins over allow;
+//! an empty allow list allows every site. Pure: parsed once at start,
+//! asked per request.
+
+use regex::Regex;
+
+#[derive(Debug, Clone)]
+enum Pattern {
+    Host(String),
+    /// `*.example.com`: stored as `.example.com`.
+    Under(String),
+    Regex(Regex),
+}
+
+/// Patterns are equal when written alike (a regex by its source).
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        match (self, other) {
+            (Pattern::Host(a), Pattern::Host(b)) | (Pattern::Under(a), Pattern::Under(b)) => a == b,
+            (Pattern::Regex(a), Pattern::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Pattern {
+    fn matches(&self, key: &str, host: &str) -> bool {
+        match self {
+            Pattern::Host(h) => host == h,
+            Pattern::Under(suffix) => host.ends_with(suffix.as_str()),
+            Pattern::Regex(re) => re.is_match(key),
+        }
+    }
+}
+
+/// The allow and deny lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sites {
+    allow: Vec<Pattern>,
+    deny: Vec<Pattern>,
+}
+
+impl Sites {
+    /// From the option values (`None`: not given).
+    pub fn parse(allow: Option<&str>, deny: Option<&str>) -> Result<Sites, String> {
+        Ok(Sites { allow: list("allow", allow)?, deny: list("deny", deny)? })
+    }
+
+    /// Whether a hit on `key` (a counter key, `host[:port]/path`) may count.
+    pub fn permits(&self, key: &str) -> bool {
+        let host = host_of(key);
+        if self.deny.iter().any(|p| p.matches(key, &host)) {
+            return false;
+        }
+        self.allow.is_empty() || self.allow.iter().any(|p| p.matches(key, &host))
+    }
+
+    /// Any list given: only then can a stored counter be denied.
+    pub fn restricts(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty()
+    }
+}
+
+fn list(name: &str, value: Option<&str>) -> Result<Vec<Pattern>, String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if let Some(re) = value.strip_prefix("re:") {
+        return Regex::new(re).map(|r| vec![Pattern::Regex(r)]).map_err(|e| format!("--{name}: bad regex: {e}"));
+    }
+    value.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| host_pattern(name, p)).collect()
+}
+
+fn host_pattern(name: &str, p: &str) -> Result<Pattern, String> {
+    let p = p.to_ascii_lowercase();
+    let (under, host) = match p.strip_prefix("*.") {
+        Some(rest) => (true, rest),
+        None => (false, p.as_str()),
+    };
+    let valid = !host.is_empty()
+        && host
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if !valid {
+        return Err(format!(
+            "--{name}: {p:?} is not a host pattern (example.com or *.example.com; a regex goes after re:)"
+        ));
+    }
+    Ok(if under { Pattern::Under(format!(".{host}")) } else { Pattern::Host(host.to_string()) })
+}
+
+/// The host of a key, lower-case, without its port.
+fn host_of(key: &str) -> String {
+    let authority = key.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    host.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sites(allow: &str, deny: &str) -> Sites {
+        Sites::parse(Some(allow), Some(deny)).unwrap()
+    }
+
+    #[test]
+    fn no_lists_allow_everything() {
+        let s = sites("", "");
+        assert!(s.permits("anything.example/x") && !s.restricts());
+    }
+
+    #[test]
+    fn hosts_and_subdomains() {
+        let s = sites("example.com, *.blog.example", "");
+        assert!(s.permits("example.com/a") && s.permits("EXAMPLE.com:8080/a"));
+        assert!(!s.permits("www.example.com/a"), "a plain host is that host only");
+        assert!(s.permits("me.blog.example/p") && s.permits("a.b.blog.example/"));
+        assert!(!s.permits("blog.example/"), "*. is for hosts under it");
+        assert!(!s.permits("evilexample.com/"));
+    }
+
+    #[test]
+    fn deny_wins() {
+        let s = sites("*.example.com", "spam.example.com");
+        assert!(s.permits("www.example.com/") && !s.permits("spam.example.com/x"));
+        let only_deny = sites("", "localhost, *.local");
+        assert!(
+            only_deny.permits("example.org/")
+                && !only_deny.permits("localhost:3000/")
+                && !only_deny.permits("a.local/")
+        );
+    }
+
+    #[test]
+    fn a_regex_is_searched_in_the_key_like_the_original() {
+        let s = sites("re:^github\\.com/(me|you)/", "");
+        assert!(s.permits("github.com/me/repo") && !s.permits("github.com/them/repo"));
+        assert!(Sites::parse(Some("re:(unclosed"), None).unwrap_err().contains("bad regex"));
+    }
+
+    #[test]
+    fn bad_host_patterns_are_refused() {
+        for bad in ["http://x.com", "x.com/path", "*", "a..b", "*.*.x"] {
+            assert!(Sites::parse(Some(bad), None).is_err(), "{bad}");
+        }
+    }
+}
