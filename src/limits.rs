@@ -61,6 +61,18 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// the connection closed (`--write-timeout`).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Per-client limits (`--rate-limit`, `--new-counters-per-hour`) and the
+/// global cap on counters (`--max-counters`); 0 turns each off. A person
+/// loads a page's badges at a few a second and creates a counter per new
+/// page; GitHub's image proxy fetches every README badge for all viewers
+/// from a handful of addresses, which stays far below these for all but
+/// the most viewed repositories.
+pub const RATE_LIMIT: u32 = 100;
+pub const NEW_COUNTERS_PER_HOUR: u32 = 1_000;
+pub const MAX_COUNTERS: u64 = 10_000_000;
+/// Clients remembered for those limits at most (~100 bytes each).
+pub const MAX_CLIENTS: usize = 100_000;
+
 /// Free space below the smaller of these (bytes, and percent of the
 /// filesystem) is "low": `/healthz` answers 503 before writes fail.
 pub const LOW_DISK_BYTES: u64 = 64 << 20;

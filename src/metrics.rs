@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// cookieless (address + User-Agent) check, a bot.
 /// `pending_cap`: answered while `--max-pending` URLs already held unsaved
 /// hits (the database could not take them), so not counted.
-pub const NOT_COUNTED: [&str; 4] = ["cookie", "hash", "bot", PENDING_CAP];
+pub const NOT_COUNTED: [&str; 7] = ["cookie", "hash", "bot", PENDING_CAP, "rate_limit", "new_counters", "max_counters"];
 pub const PENDING_CAP: &str = "pending_cap";
 
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];

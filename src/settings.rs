@@ -12,6 +12,8 @@ pub struct ServeConfig {
     pub adopt: bool,
     /// Which sites may count (`--allow`, `--deny`).
     pub sites: crate::decide::sites::Sites,
+    /// Limits per client and on the number of counters.
+    pub clients: ClientLimits,
     /// Who counts: bots, deduplication, the window.
     pub policy: crate::decide::Policy,
     pub public_url: Option<String>,
@@ -31,6 +33,15 @@ pub struct ServeConfig {
     pub backup: Option<crate::backup::periodic::Config>,
     /// Time limits and the cap on connections (serve only).
     pub connections: Connections,
+}
+
+/// `--rate-limit`, `--new-counters-per-hour`, `--max-counters` (0: off;
+/// defaults in `limits.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    pub rate: u32,
+    pub new_per_hour: u32,
+    pub max_counters: u64,
 }
 
 /// What the listener allows its clients (defaults in `limits.rs`).

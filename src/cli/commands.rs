@@ -2,7 +2,7 @@
 //! the order of `hitcounter --help`. Which options a command takes is in
 //! the option table (`options.rs`); its synopsis is made from both.
 
-use super::options::{Kind, OPTIONS};
+use super::options::{Kind, OPTIONS, SITES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
@@ -201,7 +201,13 @@ pub fn get(sub: Sub) -> &'static Cmd {
 /// `list [--top N]`: the name, the arguments, and the options only some
 /// commands take (`[OPTIONS]` when there are many, as for serve).
 pub fn synopsis(c: &Cmd) -> String {
-    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !COMMANDS.iter().all(|k| o.takes(k.sub))).collect();
+    // Shared options (--db; the site lists, which admin commands read too)
+    // are shown with the server's.
+    let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
+    let own: Vec<_> = OPTIONS
+        .iter()
+        .filter(|o| o.takes(c.sub) && !COMMANDS.iter().all(|k| o.takes(k.sub)) && (server || o.subs != SITES))
+        .collect();
     let mut parts = vec![c.name.to_string()];
     if !c.args.is_empty() {
         parts.push(c.args.to_string());
@@ -225,8 +231,8 @@ mod tests {
     fn synopses() {
         let syn = |name| synopsis(find(name).unwrap());
         assert_eq!(syn("serve"), "serve [OPTIONS]");
-        assert_eq!(syn("list"), "list [OPTIONS]");
-        assert_eq!(syn("prune"), "prune [OPTIONS]");
+        assert_eq!(syn("list"), "list [--top N] [--denied]");
+        assert_eq!(syn("prune"), "prune [--dry-run] [--denied]");
         assert_eq!(syn("set"), "set URL COUNT");
         assert_eq!(syn("export"), "export [--format csv|json]");
         assert_eq!(syn("migrate"), "migrate [--dry-run]");

@@ -187,6 +187,6 @@ mod tests {
         let serve = flags(Sub::Serve);
         assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
         assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));
-        assert!(text(Some(Sub::List)).contains("hitcounter list [OPTIONS]"));
+        assert!(text(Some(Sub::List)).contains("hitcounter list [--top N] [--denied]"));
     }
 }

@@ -36,7 +36,7 @@ pub struct Opt {
 
 const SERVER: &[Sub] = &[Sub::Serve, Sub::Cgi];
 /// The commands that apply the allow and deny lists.
-const SITES: &[Sub] = &[Sub::Serve, Sub::Cgi, Sub::List, Sub::Prune];
+pub(super) const SITES: &[Sub] = &[Sub::Serve, Sub::Cgi, Sub::List, Sub::Prune];
 const EVERY: &[Sub] = &[
     Sub::Serve,
     Sub::List,
@@ -196,6 +196,30 @@ pub static OPTIONS: &[Opt] = &[
         env: &["HITCOUNTER_FLUSH_INTERVAL"],
         default: Some("100"),
         help: &["write counted hits every MS milliseconds; 0 writes", "each hit before answering"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "rate-limit",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_RATE_LIMIT"],
+        default: Some("100"),
+        help: &["most counted hits per client per second (0: off);", "past it the badge is served, not counted"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "new-counters-per-hour",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_NEW_COUNTERS_PER_HOUR"],
+        default: Some("1000"),
+        help: &["most new counters per client per hour (0: off)"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "max-counters",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_MAX_COUNTERS"],
+        default: Some("10000000"),
+        help: &["most counters; past it new URLs are served but", "not stored (0: off)"],
         subs: SERVER,
     },
     Opt {
@@ -407,6 +431,20 @@ mod tests {
         {
             let o = OPTIONS.iter().find(|o| o.flag == flag).expect(flag);
             assert_eq!(o.default, Some(limit.as_secs().to_string()).as_deref(), "{flag}");
+        }
+    }
+
+    #[test]
+    fn client_limit_defaults_are_the_ones_in_limits() {
+        use crate::limits::{MAX_COUNTERS, NEW_COUNTERS_PER_HOUR, RATE_LIMIT};
+        let want = [
+            ("rate-limit", RATE_LIMIT.to_string()),
+            ("new-counters-per-hour", NEW_COUNTERS_PER_HOUR.to_string()),
+            ("max-counters", MAX_COUNTERS.to_string()),
+        ];
+        for (flag, limit) in want {
+            let o = OPTIONS.iter().find(|o| o.flag == flag).expect(flag);
+            assert_eq!(o.default, Some(limit.as_str()), "{flag}");
         }
     }
 

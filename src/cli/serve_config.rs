@@ -69,6 +69,11 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         db,
         adopt: s.switch("adopt")?,
         sites: sites(s)?,
+        clients: crate::settings::ClientLimits {
+            rate: s.number("rate-limit")?.unwrap_or(limits::RATE_LIMIT),
+            new_per_hour: s.number("new-counters-per-hour")?.unwrap_or(limits::NEW_COUNTERS_PER_HOUR),
+            max_counters: s.number("max-counters")?.unwrap_or(limits::MAX_COUNTERS),
+        },
         policy: Policy {
             dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
                 format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default("dedup"))

@@ -86,12 +86,15 @@ pub enum Hit {
     Counted(Counts),
     /// Not counted because the pending table is full; the current counts.
     Overflow(Counts),
+    /// Not counted: it would have made a new counter, and the caller's
+    /// `may_create` said no (limits on new counters).
+    Refused(Counts),
 }
 
 impl Hit {
     pub fn counts(&self) -> Counts {
         match self {
-            Hit::Counted(c) | Hit::Overflow(c) => *c,
+            Hit::Counted(c) | Hit::Overflow(c) | Hit::Refused(c) => *c,
         }
     }
 }
@@ -198,7 +201,21 @@ impl Counter {
     /// `unique`). In write-through mode the hit is committed before this
     /// returns, and no entry is kept: what is stored is then always the
     /// truth, including what other processes counted.
+    #[cfg(test)]
     pub fn hit(&self, key: &str, day: NaiveDate, unique: bool, store: &mut Store) -> store::Result<Hit> {
+        self.hit_unless(key, day, unique, store, &mut || true)
+    }
+
+    /// [`Counter::hit`], asking `may_create` first when the hit would make
+    /// a new counter (one with no count yet; not in write-through mode).
+    pub fn hit_unless(
+        &self,
+        key: &str,
+        day: NaiveDate,
+        unique: bool,
+        store: &mut Store,
+        may_create: &mut dyn FnMut() -> bool,
+    ) -> store::Result<Hit> {
         if self.write_through {
             let now = store.add_one(key, day, unique)?;
             return Ok(Hit::Counted(Counts { total: now.total, today: now.today, visitors: now.visitors }));
@@ -206,6 +223,9 @@ impl Counter {
         let mut shard = lock(self.shard(key));
         if !shard.map.contains_key(key) {
             let stored = self.stored(store, key, day)?;
+            if stored.total == 0 && !may_create() {
+                return Ok(Hit::Refused(Counts::default()));
+            }
             if self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
                 self.overflow.fetch_add(1, Ordering::Relaxed);
                 return Ok(Hit::Overflow(Counts {

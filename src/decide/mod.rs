@@ -18,6 +18,7 @@
 use chrono::NaiveDate;
 
 pub mod bots;
+pub mod clients;
 pub mod cookie;
 mod seen;
 pub mod sites;

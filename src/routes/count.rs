@@ -79,15 +79,41 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
                 ctx.metrics.not_counted(reason.label());
                 ctx.counter.peek(&key, today, store)
             }
-            Ok(unique) => ctx.counter.hit(&key, today, unique, store).map(|h| {
-                match h {
-                    Hit::Counted(_) => {
-                        ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+            Ok(_) if !ctx.clients.may_count(visit.client, visit.now) => {
+                ctx.metrics.not_counted("rate_limit");
+                ctx.counter.peek(&key, today, store)
+            }
+            Ok(unique) => {
+                let mut refused = "";
+                let mut may_create = || {
+                    let max = ctx.cfg.clients.max_counters;
+                    if max > 0 && ctx.counters.load(Relaxed) >= max {
+                        refused = "max_counters";
+                        if !ctx.counters_full.swap(true, Relaxed) {
+                            crate::logging::info(&format!(
+                                "warning: {max} counters (--max-counters): hits on new URLs are served but not stored"
+                            ));
+                        }
+                        return false;
                     }
-                    Hit::Overflow(_) => ctx.metrics.not_counted_n(PENDING_CAP, 1),
-                }
-                h.counts()
-            }),
+                    refused = "new_counters";
+                    ctx.clients.may_create(visit.client, visit.now)
+                };
+                let hit = ctx.counter.hit_unless(&key, today, unique, store, &mut may_create);
+                hit.map(|h| {
+                    match h {
+                        Hit::Counted(c) => {
+                            ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+                            if c.total == 1 {
+                                ctx.counters.fetch_add(1, Relaxed);
+                            }
+                        }
+                        Hit::Overflow(_) => ctx.metrics.not_counted_n(PENDING_CAP, 1),
+                        Hit::Refused(_) => ctx.metrics.not_counted(refused),
+                    }
+                    h.counts()
+                })
+            }
         }
     } else {
         ctx.counter.peek(&key, today, store)

@@ -1,6 +1,8 @@
 //! What every handler may use: the settings, the counter, the metrics, and
 //! where links should point.
 
+use crate::decide::clients::Clients;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -26,12 +28,31 @@ pub struct Ctx {
     pub top: Mutex<Option<TopSites>>,
     /// Who counts (bots, repeats); holds today's visitor table.
     pub decider: Decider,
+    /// Per-client hit and new-counter budgets.
+    pub clients: Clients,
+    /// Counters in the database, as far as this server knows (set at start,
+    /// raised by each counter it creates), for `--max-counters`.
+    pub counters: AtomicU64,
+    /// `--max-counters` was reached (logged once; `/healthz` says so).
+    pub counters_full: AtomicBool,
 }
 
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
         let decider = Decider::new(cfg.policy);
-        Ctx { cfg, counter, metrics, bound, cgi: false, top: Mutex::new(None), decider }
+        let clients = Clients::new(cfg.clients.rate, cfg.clients.new_per_hour);
+        Ctx {
+            cfg,
+            counter,
+            metrics,
+            bound,
+            cgi: false,
+            top: Mutex::new(None),
+            decider,
+            clients,
+            counters: AtomicU64::new(0),
+            counters_full: AtomicBool::new(false),
+        }
     }
 
     /// The scheme the client used as the proxy reports it. `X-Forwarded-Proto`

@@ -21,8 +21,13 @@ pub fn health(ctx: &Ctx) -> Resp {
             format!("{} URLs hold unsaved hits (--max-pending): hits on new URLs are not counted", ctx.cfg.max_pending)
         })
     };
+    let full = || {
+        ctx.counters_full.load(std::sync::atomic::Ordering::Relaxed).then(|| {
+            format!("{} counters (--max-counters): hits on new URLs are not stored", ctx.cfg.clients.max_counters)
+        })
+    };
     match ctx.metrics.health(ctx.cfg.flush_period()) {
-        Ok(()) => match at_cap() {
+        Ok(()) => match at_cap().or_else(full) {
             None => Resp::text(200, "ok"),
             Some(reason) => Resp::text(503, reason),
         },

@@ -116,6 +116,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
     let metrics = Arc::new(Metrics::new(routes::paths()));
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), socket.addr().to_string()));
+    ctx.counters.store(store.counter_rows().unwrap_or(0), Ordering::Relaxed);
     let generation = Arc::new(AtomicU64::new(0));
     let workers = Arc::new(Workers::new(stores, cfg.db.clone(), generation.clone()));
     let handler: tiny_http::Handler = {
