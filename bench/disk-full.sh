@@ -31,7 +31,7 @@ FS="$TMP/fs"
 mkdir "$FS"
 mount -t tmpfs -o "size=$SIZE" tmpfs "$FS" || { echo "disk-full.sh: cannot mount a tmpfs (needs root)" >&2; exit 2; }
 trap 'kill "$PID" 2>/dev/null || true; umount -l "$FS"; rm -rf "$TMP"' EXIT
-"$HC" serve --listen 127.0.0.1:0 --db "$FS/h.db" --quiet --dedup off --count-bots --metrics 2>"$TMP/log" &
+"$HC" serve --listen 127.0.0.1:0 --db "$FS/h.db" --quiet --dedup off --count-bots --rate-limit 0 --new-counters-per-hour 0 --metrics 2>"$TMP/log" &
 PID=$!
 for _ in $(seq 100); do
 	ADDR=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/log")

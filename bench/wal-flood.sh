@@ -27,7 +27,7 @@ if [[ -z $HC ]]; then
 fi
 TMP=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
-"$HC" serve --listen 127.0.0.1:0 --db "$TMP/h.db" --quiet --dedup off --count-bots 2>"$TMP/log" &
+"$HC" serve --listen 127.0.0.1:0 --db "$TMP/h.db" --quiet --dedup off --count-bots --rate-limit 0 --new-counters-per-hour 0 2>"$TMP/log" &
 PID=$!
 for _ in $(seq 100); do
 	ADDR=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/log")

@@ -12,6 +12,13 @@ pub struct ServeConfig {
     pub adopt: bool,
     /// Which sites may count (`--allow`, `--deny`).
     pub sites: crate::decide::sites::Sites,
+    /// Sites left out of the top table (`--top-ignore`).
+    pub top_ignore: crate::decide::sites::Sites,
+    /// `--metrics-per-page N`: per-counter series for the N biggest.
+    pub metrics_per_page: u64,
+    /// `--private`: the private views need `stats_token`.
+    pub private: bool,
+    pub stats_token: Option<Token>,
     /// Limits per client and on the number of counters.
     pub clients: ClientLimits,
     /// Who counts: bots, deduplication, the window.
@@ -33,6 +40,26 @@ pub struct ServeConfig {
     pub backup: Option<crate::backup::periodic::Config>,
     /// Time limits and the cap on connections (serve only).
     pub connections: Connections,
+}
+
+/// A secret compared in constant time; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+impl Token {
+    /// Whether `given` is the token, in time that does not depend on where
+    /// they differ.
+    pub fn matches(&self, given: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        a.len() == b.len() && bool::from(a.ct_eq(b))
+    }
 }
 
 /// `--rate-limit`, `--new-counters-per-hour`, `--max-counters` (0: off;

@@ -26,6 +26,8 @@ fn hits_past_the_rate_limit_are_served_but_not_counted() {
     let stored = get_count(&s.db, &u);
     assert!(stored <= 5 * (seconds + 1), "{stored} counted in {seconds} s at 5 a second");
     assert_eq!(stored + refused, 40, "every hit is counted or refused, and /metrics says which");
+    let hints = s.log_text().matches("pass --trust-proxy").count();
+    assert_eq!(hints, 1, "a refused loopback client: the proxy hint, once: {}", s.log_text());
 }
 
 #[test]

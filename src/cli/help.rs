@@ -110,7 +110,17 @@ fn option_lines(o: &Opt) -> Vec<String> {
             Kind::Switch => o.env.iter().map(|e| format!("{e}=true")).collect(),
             _ => o.env.iter().map(|e| e.to_string()).collect(),
         };
-        tail.push(("  ", format!("[{}]", names.join(", "))));
+        let all = format!("[{}]", names.join(", "));
+        if OPTION_COLUMN + all.len() <= WIDTH {
+            tail.push(("  ", all));
+        } else {
+            // Too long for one line: a line for each name.
+            let last = names.len() - 1;
+            for (i, n) in names.iter().enumerate() {
+                let (open, close) = (if i == 0 { "[" } else { " " }, if i == last { "]" } else { "," });
+                tail.push(("  ", format!("{open}{n}{close}")));
+            }
+        }
     }
     for (sep, piece) in tail {
         let last = lines.last_mut().expect("help has a line");

@@ -278,7 +278,9 @@ mod tests {
             (_, "backup-to") => "s3://bkt/p",
             (_, "s3-bucket") => "bkt",
             (_, "s3-key-prefix") => "p-",
-            (_, "allow" | "deny") => "example.com",
+            (_, "allow" | "deny" | "top-ignore") => "example.com",
+            (_, "stats-token") => "0123456789abcdef",
+            (_, "stats-token-file") => "/token",
             (_, flag) => panic!("add a sample value for --{flag}"),
         }
     }

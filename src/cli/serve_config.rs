@@ -19,6 +19,39 @@ pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> 
     serve_config(&s, db.map_or(default_db, PathBuf::from))
 }
 
+/// The token for `--private` (from `--stats-token-file` or
+/// `--stats-token`), which `--private` requires.
+fn stats_token(s: &Settings) -> Result<Option<crate::settings::Token>, String> {
+    let token = match (s.text("stats-token-file"), s.text("stats-token")) {
+        (Some(path), _) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read --stats-token-file {path}: {e}"))?
+                .trim()
+                .to_string(),
+        ),
+        (None, token) => token.map(|t| t.trim().to_string()),
+    };
+    match token {
+        Some(t) if t.len() >= 16 => Ok(Some(crate::settings::Token(t))),
+        Some(_) => Err("the stats token must be at least 16 characters".into()),
+        None if s.switch("private")? => {
+            Err("--private needs a token: --stats-token-file PATH or HITCOUNTER_STATS_TOKEN".into())
+        }
+        None => Ok(None),
+    }
+}
+
+/// Sites left out of the top table, as a deny list; the original's
+/// `TOP_SITES_IGNORE_DOMAIN_RE_MATCH` is a regex matched at the start of
+/// the site (Python's `re.match`).
+fn top_ignore(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
+    let ignore = s.raw("top-ignore").map(|(v, from)| match from.as_str() {
+        "TOP_SITES_IGNORE_DOMAIN_RE_MATCH" if !v.starts_with("re:") => format!("re:^(?:{v})"),
+        _ => v,
+    });
+    crate::decide::sites::Sites::parse(None, ignore.as_deref()).map_err(|e| e.replace("--deny", "--top-ignore"))
+}
+
 /// The allow and deny lists; the original's `URL_WHITELIST_RE` is a regex.
 pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
     let allow = s.raw("allow").map(|(v, from)| match from.as_str() {
@@ -69,6 +102,10 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         db,
         adopt: s.switch("adopt")?,
         sites: sites(s)?,
+        top_ignore: top_ignore(s)?,
+        metrics_per_page: s.number_or_default("metrics-per-page")?,
+        private: s.switch("private")?,
+        stats_token: stats_token(s)?,
         clients: crate::settings::ClientLimits {
             rate: s.number("rate-limit")?.unwrap_or(limits::RATE_LIMIT),
             new_per_hour: s.number("new-counters-per-hour")?.unwrap_or(limits::NEW_COUNTERS_PER_HOUR),

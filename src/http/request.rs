@@ -36,6 +36,8 @@ pub struct Req {
     pub forwarded_host: Option<String>,
     pub access_control_request_headers: Option<String>,
     pub user_agent: Option<String>,
+    /// For private views (`--private`): `Authorization: Bearer TOKEN`.
+    pub authorization: Option<String>,
     /// The socket peer's address (CGI: `REMOTE_ADDR`).
     pub peer: String,
     /// `X-Forwarded-For` and `X-Real-IP`; believed only with `--trust-proxy`.
@@ -102,6 +104,8 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
             &mut req.access_control_request_headers
         } else if name.eq_ignore_ascii_case("user-agent") {
             &mut req.user_agent
+        } else if name.eq_ignore_ascii_case("authorization") {
+            &mut req.authorization
         } else if name.eq_ignore_ascii_case("x-forwarded-for") {
             &mut req.forwarded_for
         } else if name.eq_ignore_ascii_case("x-real-ip") {

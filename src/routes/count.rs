@@ -81,6 +81,7 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
             }
             Ok(_) if !ctx.clients.may_count(visit.client, visit.now) => {
                 ctx.metrics.not_counted("rate_limit");
+                ctx.proxy_hint(visit.client);
                 ctx.counter.peek(&key, today, store)
             }
             Ok(unique) => {
@@ -97,7 +98,11 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
                         return false;
                     }
                     refused = "new_counters";
-                    ctx.clients.may_create(visit.client, visit.now)
+                    let ok = ctx.clients.may_create(visit.client, visit.now);
+                    if !ok {
+                        ctx.proxy_hint(visit.client);
+                    }
+                    ok
                 };
                 let hit = ctx.counter.hit_unless(&key, today, unique, store, &mut may_create);
                 hit.map(|h| {

@@ -35,6 +35,8 @@ pub struct Ctx {
     pub counters: AtomicU64,
     /// `--max-counters` was reached (logged once; `/healthz` says so).
     pub counters_full: AtomicBool,
+    /// The `--trust-proxy` hint was logged.
+    pub proxy_hinted: AtomicBool,
 }
 
 impl Ctx {
@@ -52,6 +54,7 @@ impl Ctx {
             clients,
             counters: AtomicU64::new(0),
             counters_full: AtomicBool::new(false),
+            proxy_hinted: AtomicBool::new(false),
         }
     }
 
@@ -62,6 +65,34 @@ impl Ctx {
     pub fn forwarded_proto<'a>(&self, req: &'a Req) -> Option<&'a str> {
         let believed = self.cfg.trust_proxy || self.cfg.enable_ssl || self.cgi;
         req.forwarded_proto.as_deref().filter(|_| believed)
+    }
+
+    /// Once: a limit per client refused a loopback or private address
+    /// while proxy headers are not believed, so the client is probably a
+    /// reverse proxy that every visitor shares.
+    pub fn proxy_hint(&self, client: &str) {
+        let shared = client.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            std::net::IpAddr::V6(v6) => v6.is_loopback(),
+        });
+        if shared && !self.cfg.trust_proxy && !self.proxy_hinted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::logging::info(&format!(
+                "warning: a limit per client refused {client}, probably a reverse proxy shared by every visitor: pass --trust-proxy behind a proxy"
+            ));
+        }
+    }
+
+    /// Whether the private views may be shown: not `--private`, or the
+    /// request carries the token (`Authorization: Bearer` or `token=`).
+    pub fn may_see_private(&self, req: &Req) -> bool {
+        if !self.cfg.private {
+            return true;
+        }
+        let Some(token) = &self.cfg.stats_token else { return false };
+        let bearer = req.authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(str::trim);
+        let query = crate::http::param(&req.query, "token");
+        let query = query.and_then(|t| crate::target::decode_param(t).ok());
+        bearer.is_some_and(|b| token.matches(b)) || query.is_some_and(|q| token.matches(&q))
     }
 
     /// The client's address: the socket peer, or with `--trust-proxy` what

@@ -13,8 +13,10 @@ use crate::target;
 const TOP_CACHE: Duration = Duration::from_secs(2);
 
 pub fn page(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
-    let top = top_sites(ctx, store);
-    Resp::new(200, HTML, page::render(&ctx.origin(req), &top, ctx.cfg.top_domains))
+    // Private: the table is left out, as if `--top-domains 0`.
+    let shown = if ctx.may_see_private(req) { ctx.cfg.top_domains } else { 0 };
+    let top = if shown > 0 { top_sites(ctx, store) } else { Vec::new() };
+    Resp::new(200, HTML, page::render(&ctx.origin(req), &top, shown))
 }
 
 fn top_sites(ctx: &Ctx, store: &Store) -> Vec<(String, u64)> {
@@ -33,7 +35,7 @@ fn top_sites(ctx: &Ctx, store: &Store) -> Vec<(String, u64)> {
         .top_domains(n + 64)
         .unwrap_or_default()
         .into_iter()
-        .filter(|(d, _)| !target::is_local_host(d))
+        .filter(|(d, _)| !target::is_local_host(d) && ctx.cfg.top_ignore.permits(d))
         .take(n)
         .collect();
     *cached = Some((Instant::now(), rows.clone()));

@@ -120,6 +120,11 @@ fn route(req: &Req, ctx: &Ctx, store: &mut Store) -> Resp {
         }
         Method::Other(_) => return Resp::text(405, "method not allowed").header("Allow", ALLOW),
     }
+    let private = matches!(route, Route::Stats | Route::StatsJson | Route::Graph);
+    if private && !ctx.may_see_private(req) {
+        return Resp::text(401, "these statistics are private: send Authorization: Bearer TOKEN or ?token=TOKEN")
+            .header("WWW-Authenticate", "Bearer");
+    }
     match route {
         Route::Home => home::page(req, ctx, store),
         Route::Style => ops::style(),

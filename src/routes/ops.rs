@@ -39,5 +39,27 @@ pub fn metrics(ctx: &Ctx, store: &Store) -> Resp {
     let counters = store.counter_rows().ok();
     let (pending, in_memory) = (ctx.counter.pending_hits(), ctx.counter.table_counters() as u64);
     let visitors = ctx.decider.visitors_held();
-    Resp::new(200, PROMETHEUS, ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory, visitors))
+    let mut text = ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory, visitors);
+    if ctx.cfg.metrics_per_page > 0 {
+        per_page(&mut text, &ctx.cfg.metrics_prefix, store, ctx.cfg.metrics_per_page);
+    }
+    Resp::new(200, PROMETHEUS, text)
+}
+
+/// `hits_total{site,path}` for the `n` biggest counters: a series per
+/// counter, so bounded to the biggest (the original's per-page gauge).
+fn per_page(out: &mut String, prefix: &str, store: &Store, n: u64) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# HELP {prefix}_hits_total Hits of the biggest counters, by site and path.");
+    let _ = writeln!(out, "# TYPE {prefix}_hits_total gauge");
+    let _ = store.each_by_count(Some(n), |key, count| {
+        let (site, path) = key.split_once('/').map_or((key, "/".to_string()), |(s, p)| (s, format!("/{p}")));
+        let _ = writeln!(out, "{prefix}_hits_total{{site=\"{}\",path=\"{}\"}} {count}", label(site), label(&path));
+        Ok(())
+    });
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

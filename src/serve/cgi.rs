@@ -48,6 +48,7 @@ pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req
         forwarded_host: None,
         access_control_request_headers: env("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         user_agent: env("HTTP_USER_AGENT"),
+        authorization: env("HTTP_AUTHORIZATION"),
         peer: env("REMOTE_ADDR").unwrap_or_default(),
         forwarded_for: env("HTTP_X_FORWARDED_FOR"),
         real_ip: env("HTTP_X_REAL_IP"),

@@ -74,6 +74,13 @@ impl Server {
             if !args.iter().any(|a| a.starts_with("--dedup")) {
                 args.extend(["--dedup", "cookie"]);
             }
+            // Likewise the per-client limits: a test client sends far more
+            // than a person; tests/client_limits.rs sets them.
+            for limit in ["--rate-limit", "--new-counters-per-hour"] {
+                if !args.contains(&limit) {
+                    args.extend([limit, "0"]);
+                }
+            }
         }
         let cmd = Cmd { args, env: opts.env, cwd: opts.cwd, sh_prefix: opts.sh_prefix }.command();
         Server::launch(cmd, opts.db.unwrap_or(default_db), dir)
