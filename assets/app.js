@@ -431,8 +431,7 @@
   }
 
   // -------------------------------------------------------------- top sites
-  function initTopSites() {
-    var body = $('top-body');
+  function initTopTable(body) {
     var rows = body.querySelectorAll('tr');
     if (rows.length === 0) {
       body.textContent = '';
@@ -441,8 +440,19 @@
     Array.prototype.forEach.call(body.querySelectorAll('td:last-child'), function (td) {
       td.textContent = formatCount(td.textContent.trim());
     });
-    var n = (document.body.getAttribute('data-top-n') || '').trim();
-    if (n === '0') {
+  }
+
+  function initTopSites() {
+    initTopTable($('top-body'));
+    if ($('pages-body')) initTopTable($('pages-body'));
+    var sites = (document.body.getAttribute('data-top-n') || '').trim();
+    var pages = (document.body.getAttribute('data-pages-n') || '').trim();
+    if (pages === '0' && $('pages-part')) $('pages-part').hidden = true;
+    if (sites === '0') {
+      $('top-title').hidden = true;
+      $('top-sites').parentNode.hidden = true;
+    }
+    if (sites === '0' && (pages === '0' || pages === '')) {
       $('top-section').hidden = true;
       $('top-section').parentNode.classList.add('single');
     }

@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub max_pending: usize,
     pub workers: usize,
     pub top_domains: usize,
+    /// Rows of the top-pages table (`NUM_TOP_URLS`).
+    pub top_urls: usize,
     pub timezone: chrono::FixedOffset,
     pub metrics: bool,
     pub metrics_prefix: String,

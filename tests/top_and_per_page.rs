@@ -13,9 +13,15 @@ fn seeded_with(args: Vec<&'static str>, env: Vec<(&'static str, &'static str)>) 
 fn the_top_table_leaves_out_ignored_and_local_sites() {
     let mut s = seeded_with(vec!["--top-ignore", "ignored.example"], vec![]);
     let page = s.get("/").text();
-    assert!(page.contains("example.com") && page.contains("b.example"), "listed sites");
-    assert!(!page.contains("ignored.example"), "--top-ignore");
+    assert!(page.contains("<td>example.com</td>") && page.contains("<td>b.example</td>"), "listed sites");
+    assert!(page.contains("<td>example.com/a</td>") && page.contains("<td>b.example/p</td>"), "listed pages");
+    assert!(!page.contains("ignored.example"), "--top-ignore, in both tables");
     assert!(!page.contains("<td>127.0.0.1"), "local hosts are always left out");
+    assert_eq!(s.stop().code(), Some(0));
+
+    let mut s = seeded_with(vec![], vec![("NUM_TOP_URLS", "0")]);
+    let page = s.get("/").text();
+    assert!(page.contains("data-pages-n=\"0\"") && !page.contains("<td>example.com/a</td>"), "0 hides the pages");
     assert_eq!(s.stop().code(), Some(0));
 
     let mut s = seeded_with(vec![], vec![("TOP_SITES_IGNORE_DOMAIN_RE_MATCH", "ign")]);

@@ -223,6 +223,14 @@ pub static OPTIONS: &[Opt] = &[
         subs: SERVER,
     },
     Opt {
+        flag: "top-urls",
+        kind: Kind::Number("N"),
+        env: &["NUM_TOP_URLS"],
+        default: Some("10"),
+        help: &["pages in the / page's top-pages table; 0 hides it"],
+        subs: SERVER,
+    },
+    Opt {
         flag: "top-ignore",
         kind: Kind::Text("PATTERNS"),
         env: &["HITCOUNTER_TOP_IGNORE", "TOP_SITES_IGNORE_DOMAIN_RE_MATCH"],

@@ -129,6 +129,7 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         max_pending,
         workers,
         top_domains: s.number_or_default("top-domains")?,
+        top_urls: s.number_or_default("top-urls")?,
         quiet: s.switch("quiet")?,
         backup: backup_config(s)?,
         connections: connections(s)?,

@@ -9,10 +9,29 @@ pub const SCRIPT: &str = include_str!("../../assets/app.js");
 
 /// Fills the page template. `origin` is the public origin for snippets;
 /// `top` is the top-sites table (domain, views), already filtered.
-pub fn render(origin: &str, top: &[(String, u64)], top_n: usize) -> String {
-    let rows: String =
-        top.iter().map(|(domain, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(domain))).collect();
-    super::template::fill(TEMPLATE, &[("ORIGIN", &markup(origin)), ("TOP_ROWS", &rows), ("TOP_N", &top_n.to_string())])
+/// The top tables: rows (name, views) and how many were asked for (0
+/// hides a table).
+pub struct Top<'a> {
+    pub sites: &'a [(String, u64)],
+    pub sites_n: usize,
+    pub pages: &'a [(String, u64)],
+    pub pages_n: usize,
+}
+
+pub fn render(origin: &str, top: &Top) -> String {
+    let rows = |list: &[(String, u64)]| -> String {
+        list.iter().map(|(name, views)| format!("<tr><td>{}</td><td>{views}</td></tr>", markup(name))).collect()
+    };
+    super::template::fill(
+        TEMPLATE,
+        &[
+            ("ORIGIN", &markup(origin)),
+            ("TOP_ROWS", &rows(top.sites)),
+            ("TOP_N", &top.sites_n.to_string()),
+            ("PAGE_ROWS", &rows(top.pages)),
+            ("PAGES_N", &top.pages_n.to_string()),
+        ],
+    )
 }
 
 /// The origin snippets should point at: `--public-url` if set, else the
@@ -40,7 +59,10 @@ mod tests {
 
     #[test]
     fn fills_placeholders_and_escapes() {
-        let html = render("http://h", &[("<b>.com".into(), 5)], 10);
+        let sites = [("<b>.com".to_string(), 5)];
+        let pages = [("<i>.com/x".to_string(), 3)];
+        let html = render("http://h", &Top { sites: &sites, sites_n: 10, pages: &pages, pages_n: 5 });
+        assert!(html.contains("&lt;i&gt;.com/x"));
         assert!(!html.contains("{{"));
         assert!(html.contains("&lt;b&gt;.com"));
         assert!(!html.contains("<b>.com"));

@@ -14,7 +14,8 @@ use crate::render::page;
 use crate::settings::ServeConfig;
 
 /// The top-sites table and when it was computed.
-pub type TopSites = (Instant, Vec<(String, u64)>);
+/// The top sites and top pages, and when they were read.
+pub type TopSites = (Instant, Vec<(String, u64)>, Vec<(String, u64)>);
 
 /// Shared state of the routes.
 pub struct Ctx {
