@@ -253,10 +253,12 @@ if [ -z "$binary" ]; then
 	fi
 fi
 [ -f "$binary" ] || die "--binary $binary: no such file"
-version=$(env -u GATEWAY_INTERFACE -u HITCOUNTER_CONFIG "$binary" --version 2>/dev/null) || true
+version=$(env -u GATEWAY_INTERFACE -u HITCOUNTER_CONFIG "$binary" --version 2>&1) || true
 case "$version" in
 hitcounter\ *) say "binary $binary ($version)" ;;
-*) die "$binary does not run as hitcounter on this machine ('$binary --version' failed; wrong architecture?)" ;;
+# The loader's own words (a missing glibc version, the wrong architecture)
+# say more than a guess.
+*) die "$binary does not run on this machine: $(printf '%s' "$version" | head -n 3 | tr '\n' ' ')" ;;
 esac
 
 dest=$DESTDIR$BIN_PATH

@@ -61,13 +61,24 @@ fn main() {
             Ok(())
         }
         Command::Version => {
-            println!("hitcounter {}", env!("CARGO_PKG_VERSION"));
+            let features: Vec<&str> = [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3"))]
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(name, _)| *name)
+                .collect();
+            let features = if features.is_empty() { "none".to_string() } else { features.join(", ") };
+            println!(
+                "hitcounter {} (commit {}; features: {features})",
+                env!("CARGO_PKG_VERSION"),
+                env!("HITCOUNTER_COMMIT")
+            );
             Ok(())
         }
         Command::Serve(cfg) => std::process::exit(serve::serve(cfg)),
         Command::Cgi(cfg) => std::process::exit(cgi::run(cfg)),
         Command::List { db, top, denied } => admin::list(&db, top, denied.as_ref()),
         Command::Prune { db, sites, dry_run } => admin::prune(&db, &sites, dry_run),
+        Command::Healthcheck { url } => std::process::exit(cli::healthcheck::run(&url)),
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),
         Command::Delete { db, url } => admin::delete(&db, &url),

@@ -362,3 +362,24 @@ fn stored_counters_are_loaded_into_memory_and_stay_exact() {
     assert_eq!(get_count(&db, "many.example/p4096"), 4096 % 97 + 1);
     assert_eq!(get_count(&db, "many.example/new"), 1);
 }
+
+#[test]
+fn a_second_sigterm_during_a_blocked_shutdown_exits_at_once() {
+    let mut s = Server::start_args(&["--quiet"]);
+    let u = uniq_url("second-term");
+    let conn = rusqlite::Connection::open(&s.db).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for _ in 0..5 {
+        hit(&s, &u);
+    }
+    signal(&s.child, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = std::time::Instant::now();
+    signal(&s.child, libc::SIGTERM);
+    let st = wait_bounded(&mut s.child, Duration::from_secs(5));
+    let took = second.elapsed();
+    conn.execute_batch("COMMIT").unwrap();
+    assert_eq!(st.code(), Some(1), "log: {}", s.log_text());
+    assert!(took < Duration::from_secs(3), "exited {took:?} after the second signal");
+    assert!(s.log_text().contains("5 counted hits were not stored"), "says what was lost: {}", s.log_text());
+}

@@ -12,6 +12,7 @@ pub enum Sub {
     Set,
     Delete,
     Prune,
+    Healthcheck,
     Export,
     Import,
     Migrate,
@@ -98,6 +99,17 @@ pub static COMMANDS: &[Cmd] = &[
             "With --denied, deletes every counter whose site the current --allow and",
             "--deny lists refuse (with --dry-run, only lists them). Safe while a",
             "server runs; the server shows it within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Healthcheck,
+        name: "healthcheck",
+        args: "[URL]",
+        summary: &["exit 0 when a server's /healthz says ok"],
+        about: &[
+            "Asks URL (default http://LISTEN/healthz, from --listen or",
+            "HITCOUNTER_LISTEN) and exits 0 on 200, else 1, printing the answer.",
+            "For container HEALTHCHECKs: no shell or curl needed. Plain http only.",
         ],
     },
     Cmd {
@@ -204,10 +216,8 @@ pub fn synopsis(c: &Cmd) -> String {
     // Shared options (--db; the site lists, which admin commands read too)
     // are shown with the server's.
     let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
-    let own: Vec<_> = OPTIONS
-        .iter()
-        .filter(|o| o.takes(c.sub) && !COMMANDS.iter().all(|k| o.takes(k.sub)) && (server || o.subs != SITES))
-        .collect();
+    let own: Vec<_> =
+        OPTIONS.iter().filter(|o| o.takes(c.sub) && o.flag != "db" && (server || o.subs != SITES)).collect();
     let mut parts = vec![c.name.to_string()];
     if !c.args.is_empty() {
         parts.push(c.args.to_string());

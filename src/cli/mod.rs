@@ -15,6 +15,7 @@ pub mod admin;
 pub mod backups;
 pub mod commands;
 pub mod config;
+pub mod healthcheck;
 pub mod help;
 pub mod options;
 mod serve_config;
@@ -43,6 +44,7 @@ pub enum Command {
     Serve(ServeConfig),
     List { db: PathBuf, top: Option<u64>, denied: Option<crate::decide::sites::Sites> },
     Prune { db: PathBuf, sites: crate::decide::sites::Sites, dry_run: bool },
+    Healthcheck { url: String },
     Get { db: PathBuf, url: String },
     Set { db: PathBuf, url: String, count: u64 },
     Delete { db: PathBuf, url: String },
@@ -96,10 +98,13 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             format!("--{} belongs to {}", o.flag, names.join(" and "))
         });
     }
-    if positional.len() != cmd.args.split_whitespace().count() {
+    let words = cmd.args.split_whitespace();
+    let required = words.clone().filter(|w| !w.starts_with('[')).count();
+    if positional.len() < required || positional.len() > words.count() {
         return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
     }
     let mut positional = positional.into_iter();
+    let optional = positional.clone().next();
     let mut arg = || positional.next().expect("counted above");
     Ok(match cmd.sub {
         Sub::Serve => Command::Serve(serve_config(&s, db)?),
@@ -129,6 +134,10 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Command::Set { db, url, count }
         }
         Sub::Delete => Command::Delete { db, url: arg() },
+        Sub::Healthcheck => {
+            let url = optional.unwrap_or_else(|| healthcheck::default_url(&s.text_or_default("listen")));
+            Command::Healthcheck { url }
+        }
         Sub::Export => {
             let format = match s.text_or_default("format").as_str() {
                 "csv" => Format::Csv,

@@ -85,7 +85,7 @@ pub static OPTIONS: &[Opt] = &[
         env: &["HITCOUNTER_LISTEN"],
         default: Some(DEFAULT_LISTEN),
         help: &["address to listen on; port 0 picks a free port"],
-        subs: SERVER,
+        subs: &[Sub::Serve, Sub::Cgi, Sub::Healthcheck],
     },
     Opt {
         flag: "db",

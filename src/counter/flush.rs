@@ -28,7 +28,9 @@ impl Counter {
     /// hits go back into their entries and are retried by the next flush.
     pub fn flush(&self, store: &mut Store, last_event: &mut i64) -> store::Result<Flushed> {
         let (mut batch, more) = self.take_pending();
+        self.flushing.store(batch.iter().map(|p| p.hits).sum(), Ordering::Relaxed);
         let result = store.flush(&mut batch, last_event, |events, batch| self.forget_all(events, batch));
+        self.flushing.store(0, Ordering::Relaxed);
         match result {
             Ok((written, superseded)) => {
                 let logged = batch.iter().filter(|p| p.known.is_some()).count();

@@ -111,6 +111,8 @@ pub struct Counter {
     write_through: bool,
     overflow: AtomicU64,
     pending: AtomicU64,
+    /// Hits taken by the flush being written (no longer in `pending`).
+    flushing: AtomicU64,
     table: RwLock<Table>,
 }
 
@@ -155,6 +157,7 @@ impl Counter {
             write_through,
             overflow: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            flushing: AtomicU64::new(0),
             table: RwLock::new(Table::new(!write_through, 0)),
         }
     }
@@ -274,6 +277,12 @@ impl Counter {
     }
 
     /// Hits counted but not yet stored.
+    /// Counted hits not in the database yet: pending, and those of a
+    /// write in progress.
+    pub fn unstored_hits(&self) -> u64 {
+        self.pending_hits() + self.flushing.load(Ordering::Relaxed)
+    }
+
     pub fn pending_hits(&self) -> u64 {
         self.pending.load(Ordering::Relaxed)
     }

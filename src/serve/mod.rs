@@ -134,7 +134,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     // Handlers go in before the startup line: whoever waits for that line
     // may send SIGTERM at once, and it must get an orderly shutdown.
     let reload = bound.server.ssl_reloader().zip(cfg.tls.clone());
-    watch_signals(stop.clone(), bound.stopper(), reload);
+    watch_signals(stop.clone(), bound.stopper(), reload, counter.clone());
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db.display()));
     let watchdog = {
@@ -296,10 +296,16 @@ fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
     r
 }
 
-/// SIGTERM/SIGINT start the orderly shutdown; SIGHUP reloads the TLS
-/// certificate and key from their files (after a renewal), keeping the old
-/// pair when the new one cannot be used.
-fn watch_signals(stop: Arc<Stop>, stopper: Stopper, tls: Option<(tiny_http::SslReloader, (PathBuf, PathBuf))>) {
+/// SIGTERM/SIGINT start the orderly shutdown, and a second one ends the
+/// process at once (saying how many counted hits were not stored); SIGHUP
+/// reloads the TLS certificate and key from their files (after a renewal),
+/// keeping the old pair when the new one cannot be used.
+fn watch_signals(
+    stop: Arc<Stop>,
+    stopper: Stopper,
+    tls: Option<(tiny_http::SslReloader, (PathBuf, PathBuf))>,
+    counter: Arc<Counter>,
+) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) {
         Ok(s) => s,
@@ -314,10 +320,15 @@ fn watch_signals(stop: Arc<Stop>, stopper: Stopper, tls: Option<(tiny_http::SslR
                 reload_tls(tls.as_ref());
                 continue;
             }
+            if stop.shutdown.swap(true, Ordering::SeqCst) {
+                info(&format!(
+                    "received signal {sig} again; exiting now: {} counted hits were not stored",
+                    counter.unstored_hits()
+                ));
+                std::process::exit(1);
+            }
             info(&format!("received signal {sig}; finishing requests in flight and storing pending hits"));
-            stop.shutdown.store(true, Ordering::SeqCst);
             stopper.stop_accepting();
-            break;
         }
     });
 }

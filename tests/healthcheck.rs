@@ -1,0 +1,32 @@
+//! `hitcounter healthcheck [URL]` (for container health checks) and
+//! `--version`.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+#[test]
+fn healthcheck_exits_0_on_ok_and_1_otherwise() {
+    let mut s = Server::start();
+    let out = run(&["healthcheck", &format!("http://{}/healthz", s.addr)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).trim(), "ok");
+    // Without a URL: the listen address from the environment.
+    let (out, _) = run_env(&["healthcheck"], &[("HITCOUNTER_LISTEN", &s.addr)], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    // A path that is not /healthz answers 404: not healthy.
+    let out = run(&["healthcheck", &format!("http://{}/nope", s.addr)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(s.stop().code(), Some(0));
+    let out = run(&["healthcheck", &format!("http://{}/healthz", s.addr)]);
+    assert_eq!(out.status.code(), Some(1), "nobody listening");
+    assert!(stderr_of(&out).contains("healthcheck"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn version_names_the_commit_and_features() {
+    let out = run(&["--version"]);
+    let v = stdout_of(&out);
+    assert!(v.starts_with("hitcounter ") && v.contains("(commit ") && v.contains("features: "), "{v}");
+}
