@@ -1,15 +1,47 @@
 //! The time source for cookies and per-day counts, and the day boundary.
 
-use chrono::{Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
     Utc::now().timestamp().max(0) as u64
 }
 
-/// The day a hit counts for, at the configured offset from UTC.
-pub fn today(offset: FixedOffset) -> NaiveDate {
-    Utc::now().with_timezone(&offset).date_naive()
+/// Where days begin and end (`--timezone`): a fixed offset from UTC, or
+/// an IANA zone, whose offset follows daylight saving time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Fixed(FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// The local day at the instant `at`.
+    pub fn day_at(&self, at: DateTime<Utc>) -> NaiveDate {
+        match self {
+            Zone::Fixed(offset) => at.with_timezone(offset).date_naive(),
+            Zone::Named(tz) => at.with_timezone(tz).date_naive(),
+        }
+    }
+}
+
+/// The day a hit counts for, in the configured zone.
+pub fn today(zone: Zone) -> NaiveDate {
+    zone.day_at(Utc::now())
+}
+
+/// Parses `--timezone`: `UTC`, a fixed offset (`+09:00`, `-0530`, `+9`)
+/// or an IANA zone name (`Europe/Berlin`).
+pub fn parse_zone(s: &str) -> Result<Zone, String> {
+    let s = s.trim();
+    let named = s.contains('/')
+        || (!s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) && !s.eq_ignore_ascii_case("utc") && s != "Z");
+    if named {
+        return s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            format!("--timezone: unknown zone {s:?}: use an IANA name like Europe/Berlin, UTC or an offset like +09:00")
+        });
+    }
+    parse_offset(s).map(Zone::Fixed)
 }
 
 /// The `n` days ending with `last`, oldest first.
@@ -17,16 +49,14 @@ pub fn days_ending(last: NaiveDate, n: u32) -> Vec<NaiveDate> {
     (0..n as i64).rev().map(|back| last - Duration::days(back)).collect()
 }
 
-/// Parses `--timezone`: `UTC`, `Z`, or a fixed offset `+09:00`, `-0530`, `+9`.
-pub fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+/// A fixed offset: `UTC`, `Z`, `+09:00`, `-0530`, `+9`.
+fn parse_offset(s: &str) -> Result<FixedOffset, String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("utc") || s == "Z" || s.is_empty() {
         return Ok(FixedOffset::east_opt(0).expect("zero offset"));
     }
     let err = || {
-        format!(
-            "--timezone needs UTC or a fixed offset like +09:00 or -05:30, got {s:?} (IANA names are not supported)"
-        )
+        format!("--timezone needs an IANA name like Europe/Berlin, UTC or an offset like +09:00 or -05:30, got {s:?}")
     };
     let (sign, rest) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),
@@ -58,6 +88,24 @@ mod tests {
         for bad in ["Europe/Paris", "+25:00", "09:00", "+09:70"] {
             assert!(parse_offset(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn iana_zones_follow_daylight_saving_time() {
+        let berlin = parse_zone("Europe/Berlin").unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        // Summer (UTC+2): local midnight is 22:00 UTC.
+        assert_eq!(berlin.day_at(at("2026-07-14T21:59:59Z")), day("2026-07-14"));
+        assert_eq!(berlin.day_at(at("2026-07-14T22:00:00Z")), day("2026-07-15"));
+        // Winter (UTC+1): local midnight is 23:00 UTC.
+        assert_eq!(berlin.day_at(at("2026-01-14T22:59:59Z")), day("2026-01-14"));
+        assert_eq!(berlin.day_at(at("2026-01-14T23:00:00Z")), day("2026-01-15"));
+        let ny = parse_zone("America/New_York").unwrap();
+        assert_eq!(ny.day_at(at("2026-07-15T03:59:59Z")), day("2026-07-14"));
+        assert_eq!(parse_zone("+09:00").unwrap(), Zone::Fixed(FixedOffset::east_opt(9 * 3600).unwrap()));
+        assert_eq!(parse_zone("UTC").unwrap(), Zone::Fixed(FixedOffset::east_opt(0).unwrap()));
+        assert!(parse_zone("Mars/Olympus").unwrap_err().contains("unknown zone"));
     }
 
     #[test]

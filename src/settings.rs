@@ -31,7 +31,7 @@ pub struct ServeConfig {
     pub top_domains: usize,
     /// Rows of the top-pages table (`NUM_TOP_URLS`).
     pub top_urls: usize,
-    pub timezone: chrono::FixedOffset,
+    pub timezone: crate::clock::Zone,
     pub metrics: bool,
     pub metrics_prefix: String,
     pub trust_proxy: bool,

@@ -3,7 +3,8 @@
 //! `days` limits that `graph.svg` and `/stats` share), history written before
 //! the server started (rows seeded into `daily`, read back as JSON and as
 //! `graph.svg`), and the `--timezone` day boundary (also of the badge's
-//! `view=today`; IANA names are refused). None of them may count.
+//! `view=today`; IANA names work, unknown zones are refused). None of them
+//! may count.
 
 mod support;
 
@@ -261,11 +262,22 @@ fn timezone_decides_which_day_is_today() {
 }
 
 #[test]
-fn iana_timezone_names_are_refused() {
+fn an_iana_zone_decides_which_day_is_today() {
+    // Kiritimati is UTC+14 all year: its today is the +14:00 one.
+    let key = "tz-iana.stats-http.test/page";
+    const EAST: i32 = 14 * 3600;
+    let s = start_seeded(&["--timezone", "Pacific/Kiritimati"], &[(key, 10, vec![])]);
+    assert_eq!(s.get(&format!("/count?url={}", enc(key))).status, 200);
+    let Some((today, v)) = on_one_day(EAST, || stats_json(&s, key, "&days=2")) else { panic!("date") };
+    assert_eq!(days_of(&v).last().unwrap(), &(day(today), 1), "{v}");
+}
+
+#[test]
+fn unknown_timezones_are_refused() {
     let dir = tempdir();
     let db = dir.path().join("hitcounter.db");
     let db = db.to_str().unwrap();
-    for bad in ["Europe/Paris", "+25:00", "09:00"] {
+    for bad in ["Mars/Olympus", "+25:00", "09:00"] {
         let args = ["serve", "--listen", "127.0.0.1:0", "--db", db, "--timezone", bad];
         let (out, killed) = run_env(&args, &[], Duration::from_secs(15));
         assert!(!killed, "--timezone {bad}: the server started instead of refusing");

@@ -338,7 +338,7 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Text("TZ"),
         env: &["HITCOUNTER_TIMEZONE"],
         default: Some("UTC"),
-        help: &["day boundary for per-day counts: UTC or a fixed", "offset like +09:00"],
+        help: &["day boundary for per-day counts: an IANA zone", "(Europe/Berlin), UTC or an offset like +09:00"],
         subs: SERVER,
     },
     Opt {

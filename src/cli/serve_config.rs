@@ -78,7 +78,7 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
     if max_pending == 0 {
         return Err("--max-pending must be at least 1".into());
     }
-    let timezone = crate::clock::parse_offset(&s.text_or_default("timezone"))?;
+    let timezone = crate::clock::parse_zone(&s.text_or_default("timezone"))?;
     let metrics_prefix = s.text_or_default("metrics-prefix");
     let valid_prefix = metrics_prefix.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && metrics_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');

@@ -18,7 +18,6 @@
 //! When each duty is due is decided by [`Plan`], a pure state machine over
 //! the clock (tested at the bottom); `run` only carries its decisions out.
 
-use chrono::FixedOffset;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -58,7 +57,7 @@ pub struct Flusher {
     store: Store,
     last_event: i64,
     /// For "today" in the counts loaded into the table.
-    offset: FixedOffset,
+    offset: crate::clock::Zone,
     plan: Plan,
     /// `data_version` as last seen: another process's commit changes it.
     version: Option<i64>,
@@ -78,7 +77,7 @@ impl Flusher {
         store: Store,
         last_event: i64,
         period: Duration,
-        offset: FixedOffset,
+        offset: crate::clock::Zone,
         reopen: Reopen,
     ) -> Flusher {
         let version = store.data_version().ok();
