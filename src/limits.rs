@@ -73,6 +73,12 @@ pub const MAX_COUNTERS: u64 = 10_000_000;
 /// Clients remembered for those limits at most (~100 bytes each).
 pub const MAX_CLIENTS: usize = 100_000;
 
+/// Import refuses files with more rows than this (a typo guard, not a
+/// capacity limit: 10 million rows import in well under a minute).
+pub const MAX_IMPORT_ROWS: usize = 10_000_000;
+/// Errors shown for an invalid import file before giving up listing them.
+pub const MAX_REPORTED_ERRORS: usize = 10;
+
 /// Free space below the smaller of these (bytes, and percent of the
 /// filesystem) is "low": `/healthz` answers 503 before writes fail.
 pub const LOW_DISK_BYTES: u64 = 64 << 20;

@@ -340,3 +340,41 @@ fn running_server_shows_hits_written_by_another_process() {
     assert_eq!(hit(&s, &u), 5);
     assert_eq!(hit(&s, &v), 2);
 }
+
+/// `hitcounter import - ARGS --db DB` with `input` on standard input.
+fn import_stdin(db: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(BIN);
+    clear_env(&mut cmd);
+    cmd.arg("import").arg("-").args(args).arg("--db").arg(db);
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn import_reads_the_json_export_writes_and_standard_input() {
+    let (d, db) = fresh_db();
+    let want = sample(&db);
+    let json = admin_ok(&db, &["export", "--format", "json"]);
+    let f = d.path().join("export.json");
+    std::fs::write(&f, &json).unwrap();
+    let (_d2, db2) = fresh_db();
+    admin_ok(&db2, &["import", f.to_str().unwrap()]);
+    assert_eq!(parse_csv(&admin_ok(&db2, &["export"])), want, "JSON by its extension");
+
+    let (_d3, db3) = fresh_db();
+    let out = import_stdin(&db3, &["--format", "json"], &json);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(parse_csv(&admin_ok(&db3, &["export"])), want, "JSON from standard input");
+
+    let (_d4, db4) = fresh_db();
+    let out = import_stdin(&db4, &[], &admin_ok(&db, &["export"]));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(parse_csv(&admin_ok(&db4, &["export"])), want, "CSV from standard input");
+
+    let out = import_stdin(&db4, &["--format", "json"], "[{\"url\": \"x.example/a\", \"count\": \"many\"}]");
+    assert_eq!(out.status.code(), Some(1), "a bad row: nothing imported");
+    assert_eq!(parse_csv(&admin_ok(&db4, &["export"])), want);
+}

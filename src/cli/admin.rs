@@ -11,13 +11,8 @@ use crate::cli::Format;
 use crate::store::{original, OpenError, Role, Store};
 use crate::target;
 
-/// Import refuses files with more rows than this (a typo guard, not a
-/// capacity limit: 10 million rows import in well under a minute).
-const MAX_IMPORT_ROWS: usize = 10_000_000;
-/// Errors shown for an invalid import file before giving up listing them.
-const MAX_REPORTED_ERRORS: usize = 10;
-
 /// An admin failure: the message and the exit code.
+#[derive(Debug)]
 pub struct Failure(pub String, pub i32);
 
 type Outcome = Result<(), Failure>;
@@ -153,8 +148,10 @@ pub fn export(path: &Path, format: Format) -> Outcome {
     }
 }
 
-pub fn import(path: &Path, file: &Path) -> Outcome {
-    let rows = read_import(file)?;
+/// `file` (`-`: standard input) in `format` (by default from the
+/// extension: `.json` is JSON, anything else CSV).
+pub fn import(path: &Path, file: &Path, format: Option<Format>) -> Outcome {
+    let rows = super::import::read(file, super::import::format_of(file, format))?;
     let mut store = writable(path)?;
     store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
     eprintln!("imported {} counters from {}", rows.len(), file.display());
@@ -193,59 +190,7 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
     Ok(())
 }
 
-/// Reads and validates the whole file before anything is written.
-fn read_import(file: &Path) -> Result<Vec<(String, u64)>, Failure> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_path(file)
-        .map_err(|e| Failure(format!("cannot read {}: {e}", file.display()), 1))?;
-    let header = reader.headers().map_err(|e| Failure(format!("{}: {e}", file.display()), 1))?;
-    let names: Vec<String> = header.iter().map(str::to_ascii_lowercase).collect();
-    if names != ["url", "count"] {
-        return Err(Failure(format!("{}: the first line must be the header url,count", file.display()), 1));
-    }
-    let mut rows = Vec::new();
-    let mut seen = std::collections::HashMap::new();
-    let mut errors = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let parsed = record.map_err(|e| e.to_string()).and_then(|r| parse_row(&r)).and_then(|(key, count)| match seen
-            .insert(key.clone(), line)
-        {
-            Some(first) => Err(format!("same counter as line {first} ({key})")),
-            None => Ok((key, count)),
-        });
-        match parsed {
-            Ok(row) => rows.push(row),
-            Err(e) => errors.push(format!("line {line}: {e}")),
-        }
-        if rows.len() > MAX_IMPORT_ROWS {
-            return Err(Failure(format!("more than {MAX_IMPORT_ROWS} rows; split the file"), 1));
-        }
-    }
-    if errors.is_empty() {
-        return Ok(rows);
-    }
-    let mut msg = format!("{}: {} invalid rows, nothing imported", file.display(), errors.len());
-    for e in errors.iter().take(MAX_REPORTED_ERRORS) {
-        msg.push_str("\n  ");
-        msg.push_str(e);
-    }
-    Err(Failure(msg, 1))
-}
-
-fn parse_row(r: &csv::StringRecord) -> Result<(String, u64), String> {
-    if r.len() != 2 {
-        return Err(format!("expected 2 fields (url,count), found {}", r.len()));
-    }
-    let key = target::key_from_url(&r[0]).map_err(|e| e.message())?;
-    let count: u64 = r[1].parse().map_err(|_| format!("count {:?} is not a whole number >= 0", &r[1]))?;
-    check_count(count).map_err(|f| f.0)?;
-    Ok((key, count))
-}
-
-fn check_count(count: u64) -> Outcome {
+pub(super) fn check_count(count: u64) -> Outcome {
     if count > i64::MAX as u64 {
         return Err(Failure(format!("count {count} is too large"), 2));
     }

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod healthcheck;
 pub mod help;
+mod import;
 pub mod options;
 mod serve_config;
 
@@ -49,7 +50,7 @@ pub enum Command {
     Set { db: PathBuf, url: String, count: u64 },
     Delete { db: PathBuf, url: String },
     Export { db: PathBuf, format: Format },
-    Import { db: PathBuf, file: PathBuf },
+    Import { db: PathBuf, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
     Backup { db: PathBuf, to: Location, keep: usize },
     Restore { db: PathBuf, from: String, force: bool },
@@ -146,7 +147,15 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             };
             Command::Export { db, format }
         }
-        Sub::Import => Command::Import { db, file: PathBuf::from(arg()) },
+        Sub::Import => {
+            let format = match s.text("format").as_deref() {
+                None => None,
+                Some("csv") => Some(Format::Csv),
+                Some("json") => Some(Format::Json),
+                Some(f) => return Err(format!("--format must be csv or json, got {f:?}")),
+            };
+            Command::Import { db, file: PathBuf::from(arg()), format }
+        }
         Sub::Migrate => Command::Migrate { db, dry_run: s.switch("dry-run")? },
         Sub::Backup => Command::Backup { db, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? },
         Sub::Restore => Command::Restore { db, from: arg(), force: s.switch("force")? },

@@ -68,8 +68,8 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Text("csv|json"),
         env: &[],
         default: Some("csv"),
-        help: &["csv (header url,count) or json (an array of objects)"],
-        subs: &[Sub::Export],
+        help: &["csv (header url,count) or json (an array of", "objects); import: by default from the extension"],
+        subs: &[Sub::Export, Sub::Import],
     },
     Opt {
         flag: "dry-run",
