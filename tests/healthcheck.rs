@@ -30,3 +30,18 @@ fn version_names_the_commit_and_features() {
     let v = stdout_of(&out);
     assert!(v.starts_with("hitcounter ") && v.contains("(commit ") && v.contains("features: "), "{v}");
 }
+
+#[test]
+fn port_from_the_environment_on_loopback_when_no_address_is_given() {
+    let dir = tempdir();
+    let db = dir.path().join("hitcounter.db");
+    let args = vec!["serve", "--db", db.to_str().unwrap()];
+    let args: Vec<&'static str> = args.into_iter().map(|a| &*Box::leak(a.to_string().into_boxed_str())).collect();
+    let mut s =
+        Server::start_with(Opts { args, exact: true, env: vec![("PORT", "0")], dir: Some(dir), ..Opts::default() });
+    assert!(s.addr.starts_with("127.0.0.1:"), "loopback: {}", s.addr);
+    assert_eq!(s.stop().code(), Some(0));
+    let (out, _) = run_env(&["serve", "--db", "/nonexistent/x.db"], &[("PORT", "http")], Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("PORT must be a port number"), "{}", stderr_of(&out));
+}

@@ -255,7 +255,7 @@ mod tests {
         for (args, want) in [
             (&["list", "--dry-run"][..], "--dry-run belongs to migrate and prune"),
             (&["migrate", "--top", "3"], "--top belongs to list"),
-            (&["serve", "--format", "csv"], "--format belongs to export"),
+            (&["serve", "--format", "csv"], "--format belongs to export and import"),
             (
                 &["list", "--listen", "127.0.0.1:1"],
                 "server options do not apply to \"list\"; see hitcounter list --help",

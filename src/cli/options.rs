@@ -84,7 +84,7 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Text("ADDR"),
         env: &["HITCOUNTER_LISTEN"],
         default: Some(DEFAULT_LISTEN),
-        help: &["address to listen on; port 0 picks a free port"],
+        help: &["address to listen on; port 0 picks a free port;", "without it, PORT=N means 127.0.0.1:N"],
         subs: &[Sub::Serve, Sub::Cgi, Sub::Healthcheck],
     },
     Opt {

@@ -62,7 +62,16 @@ pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String>
 }
 
 pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
-    let listen = s.text_or_default("listen");
+    // PORT (the PaaS convention) when no address is given; loopback still,
+    // all interfaces only when the operator says so with --listen.
+    let listen = match (s.text("listen"), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
+        (Some(l), _) => l,
+        (None, Some(port)) => match port.trim().parse::<u16>() {
+            Ok(p) => format!("127.0.0.1:{p}"),
+            Err(_) => return Err(format!("PORT must be a port number, got {port:?}")),
+        },
+        (None, None) => s.text_or_default("listen"),
+    };
     if listen.parse::<std::net::SocketAddr>().is_err() {
         return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
     }
