@@ -398,10 +398,11 @@ server {
 
     location / {
         proxy_pass http://127.0.0.1:@PORT@;
-        proxy_set_header Host $host;
+        # $http_host keeps a non-standard port, so generated links work.
+        proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Forwarded-Host $http_host;
         proxy_read_timeout 30s;
     }
 }

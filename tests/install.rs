@@ -128,10 +128,10 @@ fn writes_exactly_the_documented_files() {
         "listen [::]:80;",
         "server_name counter.example.com;",
         "proxy_pass http://127.0.0.1:9123;",
-        "proxy_set_header Host $host;",
+        "proxy_set_header Host $http_host;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
-        "proxy_set_header X-Forwarded-Host $host;",
+        "proxy_set_header X-Forwarded-Host $http_host;",
     ] {
         assert!(site_lines.contains(&line), "site lacks {line:?}:\n{site}");
     }

@@ -64,19 +64,22 @@ fn https_detection_through_nginx() {
     let Some(p) = start() else { return };
 
     // Behind TLS termination: the page's snippets use https and the Host
-    // nginx passes (`$host`, without the port).
+    // nginx passes (`$http_host`: with the port the client used, so links
+    // work on a non-standard port).
     let page = Request::get("/").host(Some(&host_of(&p.tls))).send(&p.tls);
     assert_eq!(page.status, 200);
-    assert_eq!(page_origin(&page.text()).as_deref(), Some("https://counter.test"), "TLS-terminated site");
+    let want = format!("https://{}", host_of(&p.tls));
+    assert_eq!(page_origin(&page.text()).as_deref(), Some(want.as_str()), "TLS-terminated site");
 
     // Plain http through the installed site.
     let page = p.get("/", &[]);
-    assert_eq!(page_origin(&page.text()).as_deref(), Some("http://counter.test"));
+    let plain = format!("http://{}", host_of(&p.plain));
+    assert_eq!(page_origin(&page.text()).as_deref(), Some(plain.as_str()));
 
     // A client cannot forge the scheme or host through nginx: it overwrites them.
     let forged = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil.example")];
     let page = p.get("/", &forged);
-    assert_eq!(page_origin(&page.text()).as_deref(), Some("http://counter.test"), "forged headers through nginx");
+    assert_eq!(page_origin(&page.text()).as_deref(), Some(plain.as_str()), "forged headers through nginx");
 
     // Directly to a backend without --trust-proxy, forged headers are ignored.
     let direct = Server::start();
