@@ -439,6 +439,7 @@ if [ "$real_system" = 0 ]; then
 	note "$why_not_real: not running systemctl or nginx"
 	exit 0
 fi
+manual="$BIN_PATH serve --listen 127.0.0.1:$port --db $db_dir/hitcounter.db$trust"
 if have systemctl; then
 	if systemctl is-enabled --quiet hitcounter.service 2>/dev/null; then
 		say "unchanged enabled hitcounter.service"
@@ -455,10 +456,10 @@ if have systemctl; then
 			run systemctl start hitcounter.service
 		fi
 	else
-		note "systemd is not running here; start it with: systemctl start hitcounter"
+		note "systemd is not running here (a container?); start it by hand as user hitcounter: $manual"
 	fi
 else
-	note "no systemctl: start it by hand: $BIN_PATH serve --listen 127.0.0.1:$port --db $db_dir/hitcounter.db$trust"
+	note "no systemctl: start it by hand as user hitcounter: $manual"
 fi
 if [ -n "$domain" ]; then
 	if ! have nginx; then
