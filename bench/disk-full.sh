@@ -22,35 +22,22 @@ while (($#)); do
 	esac
 done
 command -v wrk >/dev/null || { echo "disk-full.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
-if [[ -z $HC ]]; then
-	(cd "$ROOT" && cargo build --release --bin hitcounter >&2)
-	HC="$ROOT/target/release/hitcounter"
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+hc_binary
 TMP=$(mktemp -d)
+PID=""
 FS="$TMP/fs"
 mkdir "$FS"
 mount -t tmpfs -o "size=$SIZE" tmpfs "$FS" || { echo "disk-full.sh: cannot mount a tmpfs (needs root)" >&2; exit 2; }
 trap 'kill "$PID" 2>/dev/null || true; umount -l "$FS"; rm -rf "$TMP"' EXIT
-"$HC" serve --listen 127.0.0.1:0 --db "$FS/h.db" --quiet --dedup off --count-bots --rate-limit 0 --new-counters-per-hour 0 --metrics 2>"$TMP/log" &
-PID=$!
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/log")
-	[[ -n $ADDR ]] && break
-	sleep 0.05
-done
-[[ -n ${ADDR:-} ]] || { cat "$TMP/log" >&2; exit 1; }
+hc_start "$FS/h.db" "$TMP/log" --metrics
 sleep 1.5 # the reserve is made
 dd if=/dev/zero of="$FS/filler" bs=64k status=none 2>/dev/null || true
 sleep 1.5
 echo "disk-full: tmpfs $SIZE filled ($(df -h --output=avail "$FS" | tail -1 | tr -d ' ') left); /healthz: $(curl -s "http://$ADDR/healthz")"
 wrk -t2 -c32 -d"${DURATION}s" -s "$ROOT/bench/urls.lua" "http://$ADDR" -- /count/tag.svg 1000000 random >"$TMP/wrk" 2>&1 &
-WRK=$!
-MAX=0
-while kill -0 "$WRK" 2>/dev/null; do
-	W=$(stat -c %s "$FS/h.db-wal" 2>/dev/null || echo 0)
-	((W > MAX)) && MAX=$W
-	sleep 0.1
-done
+MAX=$(wal_peak "$FS/h.db-wal" $!)
 OK=$(sed -n 's/.*ok2xx=\([0-9]*\).*/\1/p' "$TMP/wrk")
 metric() { curl -s "http://$ADDR/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 CAP=$(metric 'hitcounter_hits_not_counted_total{reason="pending_cap"}')

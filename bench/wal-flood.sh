@@ -21,28 +21,15 @@ while (($#)); do
 	esac
 done
 command -v wrk >/dev/null || { echo "wal-flood.sh: needs wrk (apt-get install wrk)" >&2; exit 2; }
-if [[ -z $HC ]]; then
-	(cd "$ROOT" && cargo build --release --bin hitcounter >&2)
-	HC="$ROOT/target/release/hitcounter"
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+hc_binary
 TMP=$(mktemp -d)
+PID=""
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
-"$HC" serve --listen 127.0.0.1:0 --db "$TMP/h.db" --quiet --dedup off --count-bots --rate-limit 0 --new-counters-per-hour 0 2>"$TMP/log" &
-PID=$!
-for _ in $(seq 100); do
-	ADDR=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/log")
-	[[ -n $ADDR ]] && break
-	sleep 0.05
-done
-[[ -n ${ADDR:-} ]] || { cat "$TMP/log" >&2; exit 1; }
+hc_start "$TMP/h.db" "$TMP/log"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$ROOT/bench/wal-flood.lua" "http://$ADDR" >"$TMP/wrk" 2>&1 &
-WRK=$!
-MAX=0
-while kill -0 "$WRK" 2>/dev/null; do
-	W=$(stat -c %s "$TMP/h.db-wal" 2>/dev/null || echo 0)
-	((W > MAX)) && MAX=$W
-	sleep 0.1
-done
+MAX=$(wal_peak "$TMP/h.db-wal" $!)
 kill -TERM "$PID"
 wait "$PID" || true
 RPS=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk")
