@@ -141,10 +141,12 @@ fn route(req: &Req, ctx: &Ctx, store: &mut Store) -> Resp {
 /// Adds the headers every response carries; an error on a badge
 /// endpoint becomes an error badge (or shields error JSON).
 fn finish(req: &Req, ctx: &Ctx, resp: Resp) -> Resp {
-    let mut resp = match (lookup(&req.path), &req.method) {
+    // Only errors need the route again (a success is never reshaped).
+    let badge = |resp: Resp| match (lookup(&req.path), &req.method) {
         (Some((_, Route::Count(ep))), Method::Get | Method::Head) => error_badge::shape(&req.query, ep.format, resp),
         _ => resp,
     };
+    let mut resp = if resp.status >= 400 { badge(resp) } else { resp };
     let origin: Cow<'static, str> = req.origin.clone().map_or(Cow::Borrowed("*"), Cow::Owned);
     let mut common: Vec<(&'static str, Cow<'static, str>)> = Vec::with_capacity(12);
     common.extend([

@@ -131,27 +131,16 @@ pub fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, Strin
     Ok(tiny_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
 }
 
-#[cfg(feature = "tls")]
 fn from_listener(
     listener: TcpListener,
     ssl: Option<tiny_http::SslConfig>,
     limits: tiny_http::Limits,
     handler: tiny_http::Handler,
 ) -> Result<tiny_http::Server, String> {
-    tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "tls"))]
-fn from_listener(
-    listener: TcpListener,
-    ssl: Option<tiny_http::SslConfig>,
-    limits: tiny_http::Limits,
-    handler: tiny_http::Handler,
-) -> Result<tiny_http::Server, String> {
-    if ssl.is_some() {
+    if cfg!(not(feature = "tls")) && ssl.is_some() {
         return Err("this build has no TLS support (built with --no-default-features)".into());
     }
-    tiny_http::Server::from_listener_with_handler(listener, None, limits, handler).map_err(|e| e.to_string())
+    tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
 }
 
 /// The soft open-file limit (after `raise_fd_limit`).
