@@ -1,33 +1,48 @@
 //! Limits per client: counted hits per second and new counters per hour
 //! for each client address (`--rate-limit`, `--new-counters-per-hour`).
-//! The table of clients is bounded (`MAX_CLIENTS`): when it is full, the
-//! entries of clients quiet for the current hour are dropped, and if all
-//! are active a new client is let through rather than remembered, so memory
-//! never grows with the number of addresses. Time comes from the caller.
+//!
+//! Every counted hit asks the rate limit, so it takes no lock: a fixed
+//! table of `RATE_SLOTS` atomic (second, hits) words indexed by a hash of
+//! the client. Behind a proxy without `--trust-proxy` all hits come from
+//! one address, and a lock there made every request wait for the others.
+//! Two clients whose hashes meet share a budget, which only ever makes the
+//! limit stricter for them. New counters are rarer: a map per client,
+//! sharded, bounded (`MAX_CLIENTS`): when a shard is full, clients that
+//! created nothing this hour are dropped, and if none is, a new client is
+//! let through rather than remembered. Time comes from the caller.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::limits::MAX_CLIENTS;
 
+const SHARDS: usize = 16;
+/// Rate-limit slots (8 bytes each).
+const RATE_SLOTS: usize = 4096;
+
 #[derive(Default, Clone, Copy)]
-struct Slot {
-    second: u64,
-    hits: u32,
+struct Created {
     hour: u64,
-    created: u32,
+    count: u32,
 }
 
 pub struct Clients {
     /// 0: no limit.
     per_second: u32,
     per_hour: u32,
-    table: Mutex<HashMap<Box<str>, Slot>>,
+    /// `second << 32 | hits` of the clients hashed to each slot.
+    rates: Box<[AtomicU64]>,
+    created: [Mutex<HashMap<Box<str>, Created>>; SHARDS],
+    hasher: RandomState,
 }
 
 impl Clients {
     pub fn new(per_second: u32, per_hour: u32) -> Clients {
-        Clients { per_second, per_hour, table: Mutex::new(HashMap::new()) }
+        let rates = (0..if per_second == 0 { 0 } else { RATE_SLOTS }).map(|_| AtomicU64::new(0)).collect();
+        let created = std::array::from_fn(|_| Mutex::new(HashMap::new()));
+        Clients { per_second, per_hour, rates, created, hasher: RandomState::new() }
     }
 
     /// Whether `client` may have one more hit counted in second `now`.
@@ -35,16 +50,22 @@ impl Clients {
         if self.per_second == 0 {
             return true;
         }
-        self.with(client, now, |slot| {
-            if slot.second != now {
-                slot.second = now;
-                slot.hits = 0;
+        let slot = &self.rates[self.hasher.hash_one(client) as usize % RATE_SLOTS];
+        let second = now & 0xffff_ffff;
+        let mut current = slot.load(Ordering::Relaxed);
+        loop {
+            let next = if current >> 32 != second {
+                second << 32 | 1
+            } else if (current & 0xffff_ffff) < u64::from(self.per_second) {
+                current + 1
+            } else {
+                return false;
+            };
+            match slot.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
             }
-            slot.hits < self.per_second && {
-                slot.hits += 1;
-                true
-            }
-        })
+        }
     }
 
     /// Whether `client` may create one more counter in the hour of `now`.
@@ -52,38 +73,28 @@ impl Clients {
         if self.per_hour == 0 {
             return true;
         }
-        self.with(client, now, |slot| {
-            let hour = now / 3600;
-            if slot.hour != hour {
-                slot.hour = hour;
-                slot.created = 0;
-            }
-            slot.created < self.per_hour && {
-                slot.created += 1;
-                true
-            }
-        })
-    }
-
-    fn with(&self, client: &str, now: u64, f: impl FnOnce(&mut Slot) -> bool) -> bool {
-        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = table.get_mut(client) {
-            return f(slot);
-        }
-        if table.len() >= MAX_CLIENTS {
-            let hour = now / 3600;
-            table.retain(|_, s| s.second == now || s.hour == hour && s.created > 0);
-            if table.len() >= MAX_CLIENTS {
+        let hour = now / 3600;
+        let shard = &self.created[self.hasher.hash_one(client) as usize % SHARDS];
+        let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
+        if !table.contains_key(client) && table.len() >= MAX_CLIENTS / SHARDS {
+            table.retain(|_, c| c.hour == hour);
+            if table.len() >= MAX_CLIENTS / SHARDS {
                 return true;
             }
         }
-        let slot = table.entry(client.into()).or_default();
-        f(slot)
+        let c = table.entry(client.into()).or_default();
+        if c.hour != hour {
+            *c = Created { hour, count: 0 };
+        }
+        c.count < self.per_hour && {
+            c.count += 1;
+            true
+        }
     }
 
     #[cfg(test)]
     pub fn remembered(&self) -> usize {
-        self.table.lock().map(|t| t.len()).unwrap_or(0)
+        self.created.iter().map(|s| s.lock().map(|t| t.len()).unwrap_or(0)).sum()
     }
 }
 
@@ -117,13 +128,13 @@ mod tests {
 
     #[test]
     fn the_table_stays_bounded() {
-        let c = Clients::new(1, 0);
+        let c = Clients::new(0, 1);
         for i in 0..MAX_CLIENTS + 10 {
-            c.may_count(&format!("10.0.{}.{}", i / 256, i % 256), 5);
+            c.may_create(&format!("10.{}.{}.{}", i / 65536, i / 256 % 256, i % 256), 3600);
         }
         assert!(c.remembered() <= MAX_CLIENTS);
-        // A second later the quiet ones make room.
-        assert!(c.may_count("new", 6));
+        // An hour later the quiet ones make room.
+        assert!(c.may_create("new", 7200));
         assert!(c.remembered() <= MAX_CLIENTS);
     }
 }
