@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {
     pub listen: String,
-    pub db: PathBuf,
+    pub db: crate::store::Database,
     /// Add our tables to a database that holds another application's.
     pub adopt: bool,
     /// Which sites may count (`--allow`, `--deny`).

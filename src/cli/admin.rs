@@ -1,14 +1,15 @@
-//! Admin subcommands on the database file: list, get, export (read-only),
-//! set, delete, import (changes a running server picks up within a tick)
-//! and migrate (converting the original service's database). They need no
-//! token: whoever can run them can read the file.
+//! Admin subcommands on the database (a file or a PostgreSQL database):
+//! list, get, export (read-only), set, delete, import (changes a running
+//! server picks up within a tick) and migrate (converting the original
+//! service's database file). They need no token: whoever can run them can
+//! read the database.
 
 use crate::decide::sites::Sites;
 use std::io::Write;
 use std::path::Path;
 
 use crate::cli::Format;
-use crate::store::{original, OpenError, Role, Store};
+use crate::store::{original, Database, OpenError, Role, Store};
 use crate::target;
 
 /// An admin failure: the message and the exit code.
@@ -18,8 +19,8 @@ pub struct Failure(pub String, pub i32);
 type Outcome = Result<(), Failure>;
 
 /// The database for a change: created when missing, upgraded when old.
-fn writable(path: &Path) -> Result<Store, Failure> {
-    let (store, notes) = Store::prepare(path, Role::Admin).map_err(|e| Failure(e, 1))?;
+fn writable(db: &Database) -> Result<Store, Failure> {
+    let (store, notes) = db.prepare(Role::Admin, None, false).map_err(|e| Failure(e, 1))?;
     for note in notes {
         eprintln!("{note}");
     }
@@ -27,13 +28,12 @@ fn writable(path: &Path) -> Result<Store, Failure> {
 }
 
 /// The database for reading: never created, converted or written.
-fn readable(path: &Path) -> Result<Store, Failure> {
-    Store::open_read_only(path).map_err(|e| match e {
-        OpenError::Missing => Failure(format!("no database at {}", path.display()), 1),
+fn readable(db: &Database) -> Result<Store, Failure> {
+    db.open_read_only().map_err(|e| match e {
+        OpenError::Missing => Failure(format!("no database at {db}"), 1),
         OpenError::Original => Failure(
             format!(
-                "{} is a database of the original hit counter: convert it with `hitcounter migrate` (try --dry-run first)",
-                path.display()
+                "{db} is a database of the original hit counter: convert it with `hitcounter migrate` (try --dry-run first)"
             ),
             1,
         ),
@@ -50,7 +50,7 @@ fn io(e: impl std::fmt::Display) -> Failure {
 }
 
 /// `denied`: only the counters those lists refuse.
-pub fn list(path: &Path, top: Option<u64>, denied: Option<&Sites>) -> Outcome {
+pub fn list(path: &Database, top: Option<u64>, denied: Option<&Sites>) -> Outcome {
     let store = readable(path)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let shown = |key: &str| denied.is_none_or(|s| !s.permits(key));
@@ -61,7 +61,7 @@ pub fn list(path: &Path, top: Option<u64>, denied: Option<&Sites>) -> Outcome {
 }
 
 /// Deletes (or with `dry_run` lists) the counters `sites` refuse.
-pub fn prune(path: &Path, sites: &Sites, dry_run: bool) -> Outcome {
+pub fn prune(path: &Database, sites: &Sites, dry_run: bool) -> Outcome {
     if !sites.restricts() {
         return Err(Failure("prune --denied needs --allow or --deny (or their variables)".into(), 2));
     }
@@ -89,7 +89,7 @@ pub fn prune(path: &Path, sites: &Sites, dry_run: bool) -> Outcome {
     Ok(())
 }
 
-pub fn get(path: &Path, url: &str) -> Outcome {
+pub fn get(path: &Database, url: &str) -> Outcome {
     let key = key(url)?;
     let store = readable(path)?;
     let count = store.get(&key).map_err(io)?.unwrap_or(0);
@@ -97,7 +97,7 @@ pub fn get(path: &Path, url: &str) -> Outcome {
     Ok(())
 }
 
-pub fn set(path: &Path, url: &str, count: u64) -> Outcome {
+pub fn set(path: &Database, url: &str, count: u64) -> Outcome {
     let key = key(url)?;
     check_count(count)?;
     let mut store = writable(path)?;
@@ -106,7 +106,7 @@ pub fn set(path: &Path, url: &str, count: u64) -> Outcome {
     Ok(())
 }
 
-pub fn delete(path: &Path, url: &str) -> Outcome {
+pub fn delete(path: &Database, url: &str) -> Outcome {
     let key = key(url)?;
     let mut store = writable(path)?;
     if store.delete(&key).map_err(io)? {
@@ -117,7 +117,7 @@ pub fn delete(path: &Path, url: &str) -> Outcome {
     }
 }
 
-pub fn export(path: &Path, format: Format) -> Outcome {
+pub fn export(path: &Database, format: Format) -> Outcome {
     let store = readable(path)?;
     let stdout = std::io::stdout().lock();
     match format {
@@ -150,7 +150,7 @@ pub fn export(path: &Path, format: Format) -> Outcome {
 
 /// `file` (`-`: standard input) in `format` (by default from the
 /// extension: `.json` is JSON, anything else CSV).
-pub fn import(path: &Path, file: &Path, format: Option<Format>) -> Outcome {
+pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
     let rows = super::import::read(file, super::import::format_of(file, format))?;
     let mut store = writable(path)?;
     store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
@@ -167,7 +167,7 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
         Ok(_) => {
             if !dry_run {
                 // Upgrades an older schema of ours, if it is one.
-                writable(path)?;
+                writable(&Database::File(path.to_path_buf()))?;
             }
             println!("{} is a hitcounter database: nothing to convert", path.display());
             return Ok(());

@@ -2,7 +2,7 @@
 //! the order of `hitcounter --help`. Which options a command takes is in
 //! the option table (`options.rs`); its synopsis is made from both.
 
-use super::options::{Kind, OPTIONS, SITES};
+use super::options::{Kind, Opt, OPTIONS, SITES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
@@ -213,11 +213,11 @@ pub fn get(sub: Sub) -> &'static Cmd {
 /// `list [--top N]`: the name, the arguments, and the options only some
 /// commands take (`[OPTIONS]` when there are many, as for serve).
 pub fn synopsis(c: &Cmd) -> String {
-    // Shared options (--db; the site lists, which admin commands read too)
-    // are shown with the server's.
+    // Shared options (--db and its password; the site lists, which admin
+    // commands read too) are shown with the server's.
     let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
-    let own: Vec<_> =
-        OPTIONS.iter().filter(|o| o.takes(c.sub) && o.flag != "db" && (server || o.subs != SITES)).collect();
+    let shared = |o: &Opt| matches!(o.flag, "db" | "db-password-file") || (!server && o.subs == SITES);
+    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o)).collect();
     let mut parts = vec![c.name.to_string()];
     if !c.args.is_empty() {
         parts.push(c.args.to_string());

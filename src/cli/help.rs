@@ -190,10 +190,10 @@ mod tests {
                 .map(|l| l.split(' ').next().unwrap().to_string())
                 .collect()
         };
-        assert_eq!(flags(Sub::List), ["top", "db", "allow", "deny", "denied"]);
-        assert_eq!(flags(Sub::Export), ["format", "db"]);
-        assert_eq!(flags(Sub::Migrate), ["dry-run", "db"]);
-        assert_eq!(flags(Sub::Get), ["db"]);
+        assert_eq!(flags(Sub::List), ["top", "db", "db-password-file", "allow", "deny", "denied"]);
+        assert_eq!(flags(Sub::Export), ["format", "db", "db-password-file"]);
+        assert_eq!(flags(Sub::Migrate), ["dry-run", "db", "db-password-file"]);
+        assert_eq!(flags(Sub::Get), ["db", "db-password-file"]);
         let serve = flags(Sub::Serve);
         assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
         assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));

@@ -11,6 +11,8 @@ use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::store::{self, Database};
+
 pub mod admin;
 pub mod backups;
 pub mod commands;
@@ -43,14 +45,14 @@ pub enum Format {
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeConfig),
-    List { db: PathBuf, top: Option<u64>, denied: Option<crate::decide::sites::Sites> },
-    Prune { db: PathBuf, sites: crate::decide::sites::Sites, dry_run: bool },
+    List { db: Database, top: Option<u64>, denied: Option<crate::decide::sites::Sites> },
+    Prune { db: Database, sites: crate::decide::sites::Sites, dry_run: bool },
     Healthcheck { url: String },
-    Get { db: PathBuf, url: String },
-    Set { db: PathBuf, url: String, count: u64 },
-    Delete { db: PathBuf, url: String },
-    Export { db: PathBuf, format: Format },
-    Import { db: PathBuf, file: PathBuf, format: Option<Format> },
+    Get { db: Database, url: String },
+    Set { db: Database, url: String, count: u64 },
+    Delete { db: Database, url: String },
+    Export { db: Database, format: Format },
+    Import { db: Database, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
     Backup { db: PathBuf, to: Location, keep: usize },
     Restore { db: PathBuf, from: String, force: bool },
@@ -85,12 +87,13 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         return help(word.as_deref(), &positional);
     }
     let s = Settings { given, env };
-    let db = match s.text("db") {
-        Some(p) if p.is_empty() => return Err("the database path must not be empty".into()),
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(DEFAULT_DB),
-    };
     let cmd = command(word.as_deref().unwrap_or("serve"))?;
+    let database = serve_config::database(&s, &s.text("db").unwrap_or_else(|| DEFAULT_DB.into()))?;
+    // Commands that work on a SQLite file only.
+    let file = database
+        .file()
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| format!("hitcounter {} works on a SQLite database file, not on a database server", cmd.name));
     if let Some(o) = s.given.options().find(|o| !o.takes(cmd.sub)) {
         return Err(if o.takes(Sub::Serve) {
             format!("server options do not apply to {:?}; see hitcounter {} --help", cmd.name, cmd.name)
@@ -108,33 +111,34 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
     let optional = positional.clone().next();
     let mut arg = || positional.next().expect("counted above");
     Ok(match cmd.sub {
-        Sub::Serve => Command::Serve(serve_config(&s, db)?),
+        Sub::Serve => Command::Serve(serve_config(&s, database)?),
         Sub::Cgi => {
             // Like automatic CGI mode, the database defaults to the binary's directory.
             let db = match s.text("db") {
-                Some(_) => db,
-                None => config::exe_dir().unwrap_or_default().join("hitcounter.db"),
+                Some(_) => database,
+                None => store::Database::File(config::exe_dir().unwrap_or_default().join("hitcounter.db")),
             };
+            serve_config::cgi_database(&db)?;
             Command::Cgi(serve_config(&s, db)?)
         }
         Sub::List => {
             let denied = if s.switch("denied")? { Some(serve_config::sites(&s)?) } else { None };
-            Command::List { db, top: s.number("top")?, denied }
+            Command::List { db: database, top: s.number("top")?, denied }
         }
         Sub::Prune => {
             if !s.switch("denied")? {
                 return Err("usage: hitcounter prune --denied [--dry-run] (with --allow/--deny)".into());
             }
-            Command::Prune { db, sites: serve_config::sites(&s)?, dry_run: s.switch("dry-run")? }
+            Command::Prune { db: database, sites: serve_config::sites(&s)?, dry_run: s.switch("dry-run")? }
         }
-        Sub::Get => Command::Get { db, url: arg() },
+        Sub::Get => Command::Get { db: database, url: arg() },
         Sub::Set => {
             let url = arg();
             let count = arg();
             let count = count.parse().map_err(|_| format!("COUNT must be a whole number >= 0, got {count:?}"))?;
-            Command::Set { db, url, count }
+            Command::Set { db: database, url, count }
         }
-        Sub::Delete => Command::Delete { db, url: arg() },
+        Sub::Delete => Command::Delete { db: database, url: arg() },
         Sub::Healthcheck => {
             let url = optional.unwrap_or_else(|| healthcheck::default_url(&s.text_or_default("listen")));
             Command::Healthcheck { url }
@@ -145,7 +149,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
                 "json" => Format::Json,
                 f => return Err(format!("--format must be csv or json, got {f:?}")),
             };
-            Command::Export { db, format }
+            Command::Export { db: database, format }
         }
         Sub::Import => {
             let format = match s.text("format").as_deref() {
@@ -154,11 +158,13 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
                 Some("json") => Some(Format::Json),
                 Some(f) => return Err(format!("--format must be csv or json, got {f:?}")),
             };
-            Command::Import { db, file: PathBuf::from(arg()), format }
+            Command::Import { db: database, file: PathBuf::from(arg()), format }
         }
-        Sub::Migrate => Command::Migrate { db, dry_run: s.switch("dry-run")? },
-        Sub::Backup => Command::Backup { db, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? },
-        Sub::Restore => Command::Restore { db, from: arg(), force: s.switch("force")? },
+        Sub::Migrate => Command::Migrate { db: file?, dry_run: s.switch("dry-run")? },
+        Sub::Backup => {
+            Command::Backup { db: file?, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
+        }
+        Sub::Restore => Command::Restore { db: file?, from: arg(), force: s.switch("force")? },
         Sub::Backups => {
             if arg() != "list" {
                 return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
@@ -205,7 +211,7 @@ mod tests {
     fn defaults() {
         let c = serve(&[], &[]);
         assert_eq!(c.listen, DEFAULT_LISTEN);
-        assert_eq!(c.db, PathBuf::from(DEFAULT_DB));
+        assert_eq!(c.db, Database::from(DEFAULT_DB));
         assert_eq!((c.policy.window, c.flush_interval_ms, c.top_domains), (300, 100, 10));
         assert_eq!(
             (c.policy.dedup, c.policy.count_bots, c.policy.api_like_badges),
@@ -219,8 +225,8 @@ mod tests {
         let env = [("HITCOUNTER_LISTEN", "127.0.0.1:1"), ("DATABASE_FILE_PATH", "/e.db")];
         let c = serve(&["serve", "--listen", "127.0.0.1:2"], &env);
         assert_eq!(c.listen, "127.0.0.1:2");
-        assert_eq!(c.db, PathBuf::from("/e.db"));
-        assert_eq!(serve(&["--db=/f.db"], &env).db, PathBuf::from("/f.db"));
+        assert_eq!(c.db, Database::from("/e.db"));
+        assert_eq!(serve(&["--db=/f.db"], &env).db, Database::from("/f.db"));
     }
 
     #[test]
@@ -299,6 +305,7 @@ mod tests {
             (_, "allow" | "deny" | "top-ignore") => "example.com",
             (_, "stats-token") => "0123456789abcdef",
             (_, "stats-token-file") => "/token",
+            (_, "db-password-file") => "/password",
             (_, flag) => panic!("add a sample value for --{flag}"),
         }
     }

@@ -89,14 +89,23 @@ pub static OPTIONS: &[Opt] = &[
     },
     Opt {
         flag: "db",
-        kind: Kind::Text("PATH"),
-        env: &["DATABASE_FILE_PATH", "HITCOUNTER_DB"],
+        kind: Kind::Text("PATH|URL"),
+        env: &["DATABASE_FILE_PATH", "HITCOUNTER_DB", "DATABASE_URL"],
         default: Some(DEFAULT_DB),
         help: &[
             "SQLite database file; serve and migrate convert a",
             "database of the original Python hit counter (a copy",
-            "is kept first)",
+            "is kept first); or postgres://USER@HOST/DBNAME",
+            "(builds with the postgres feature)",
         ],
+        subs: EVERY,
+    },
+    Opt {
+        flag: "db-password-file",
+        kind: Kind::Text("PATH"),
+        env: &["HITCOUNTER_DB_PASSWORD_FILE"],
+        default: None,
+        help: &["PostgreSQL password, when the URL has none", "(else PGPASSWORD)"],
         subs: EVERY,
     },
     Opt {

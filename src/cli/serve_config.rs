@@ -10,13 +10,32 @@ use crate::backup::{periodic, Location};
 use crate::decide::{Dedup, Policy};
 use crate::limits;
 use crate::settings::{Connections, ServeConfig};
+use crate::store::Database;
 
 /// The configuration of a CGI request: environment and config file only
 /// (web servers may pass the query as arguments, so those are ignored).
 pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> {
     let s = Settings { given: Given::default(), env };
-    let db = s.text("db").filter(|p| !p.is_empty());
-    serve_config(&s, db.map_or(default_db, PathBuf::from))
+    let db = match s.text("db").filter(|p| !p.is_empty()) {
+        Some(text) => database(&s, &text)?,
+        None => Database::File(default_db),
+    };
+    cgi_database(&db)?;
+    serve_config(&s, db)
+}
+
+/// `--db` (a path or a `postgres://` URL) with `--db-password-file`.
+pub(super) fn database(s: &Settings, text: &str) -> Result<Database, String> {
+    Database::parse(text, s.text("db-password-file").as_deref())
+}
+
+/// A CGI process lives for one request: a file it opens in microseconds,
+/// a connection to a database server would cost more than the request.
+pub(super) fn cgi_database(db: &Database) -> Result<(), String> {
+    match db.file() {
+        Some(_) => Ok(()),
+        None => Err("CGI mode needs a SQLite database file, not a database server".into()),
+    }
 }
 
 /// The token for `--private` (from `--stats-token-file` or
@@ -61,7 +80,7 @@ pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String>
     crate::decide::sites::Sites::parse(allow.as_deref(), s.text("deny").as_deref())
 }
 
-pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, String> {
+pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, String> {
     // PORT (the PaaS convention) when no address is given; loopback still,
     // all interfaces only when the operator says so with --listen.
     let listen = match (s.text("listen"), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
@@ -108,6 +127,7 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         metrics_prefix,
         trust_proxy: s.switch("trust-proxy")?,
         tls,
+        backup: backup_config(s, &db)?,
         db,
         adopt: s.switch("adopt")?,
         sites: sites(s)?,
@@ -140,7 +160,6 @@ pub(super) fn serve_config(s: &Settings, db: PathBuf) -> Result<ServeConfig, Str
         top_domains: s.number_or_default("top-domains")?,
         top_urls: s.number_or_default("top-urls")?,
         quiet: s.switch("quiet")?,
-        backup: backup_config(s)?,
         connections: connections(s)?,
     })
 }
@@ -169,7 +188,7 @@ fn connections(s: &Settings) -> Result<Connections, String> {
 
 /// Periodic backups: `--backup-to`, or the original's `S3_BUCKET` (with
 /// `S3_KEY_PREFIX` used as it is, as the original did).
-fn backup_config(s: &Settings) -> Result<Option<periodic::Config>, String> {
+fn backup_config(s: &Settings, db: &Database) -> Result<Option<periodic::Config>, String> {
     let to = match (s.text("backup-to").filter(|t| !t.is_empty()), s.text("s3-bucket").filter(|b| !b.is_empty())) {
         (Some(t), _) => match Location::parse(&t)? {
             Location::File(p) => Location::Dir(p),
@@ -178,6 +197,11 @@ fn backup_config(s: &Settings) -> Result<Option<periodic::Config>, String> {
         (None, Some(bucket)) => Location::from_original_env(&bucket, &s.text("s3-key-prefix").unwrap_or_default()),
         (None, None) => return Ok(None),
     };
+    if db.file().is_none() {
+        return Err("periodic backups copy a SQLite database file; back up PostgreSQL with its own tools \
+                    or `hitcounter copy`"
+            .into());
+    }
     let secs: u64 = s.number_or_default("backup-interval")?;
     if secs == 0 {
         return Err("--backup-interval must be at least 1 second".into());

@@ -78,17 +78,21 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
         let query = if req.query.is_empty() { String::new() } else { format!("?{}", req.query) };
         return Resp::text(301, "moved").header("Location", format!("{}/{query}", req.base_path));
     }
-    if let Err(why) = store::disk::writable(&cfg.db) {
-        return not_writable(&cfg.db, &why);
+    // The command line refuses anything else in CGI mode.
+    let Some(db) = cfg.db.file().map(Path::to_path_buf) else {
+        return not_writable(Path::new(""), "CGI mode needs a SQLite database file");
+    };
+    if let Err(why) = store::disk::writable(&db) {
+        return not_writable(&db, &why);
     }
-    let mut store = match Store::prepare_converting(&cfg.db, Role::Cgi, target::original_key, cfg.adopt) {
+    let mut store = match Store::prepare_converting(&db, Role::Cgi, target::original_key, cfg.adopt) {
         Ok((store, notes)) => {
             for note in notes {
                 eprintln!("hitcounter: {note}");
             }
             store
         }
-        Err(e) => return not_writable(&cfg.db, &e),
+        Err(e) => return not_writable(&db, &e),
     };
     let bound = req.host.clone().unwrap_or_else(|| "localhost".into());
     let mut ctx = Ctx::new(cfg, Arc::new(Counter::new(1, 0, true)), Arc::new(Metrics::new(routes::paths())), bound);

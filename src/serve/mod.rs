@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -20,7 +20,7 @@ use crate::logging::{self, info};
 use crate::metrics::Metrics;
 use crate::routes::{self, Ctx};
 use crate::settings::ServeConfig;
-use crate::store::{self, Role, Store};
+use crate::store::{self, Role};
 use crate::target;
 
 pub mod cgi;
@@ -47,21 +47,24 @@ struct Stop {
 pub fn serve(cfg: ServeConfig) -> i32 {
     listener::raise_fd_limit();
     limit_malloc_arenas();
-    let backups = match &cfg.backup {
-        Some(b) => match start_backups(b, &cfg.db) {
+    // The command line allows backups with a database file only.
+    let file = cfg.db.file().map(Path::to_path_buf);
+    let backups = match (&cfg.backup, &file) {
+        (Some(b), Some(file)) => match start_backups(b, file) {
             Ok(objects) => Some((b.clone(), objects)),
             Err(e) => {
                 info(&format!("error: {e}"));
                 return 1;
             }
         },
-        None => None,
+        _ => None,
     };
-    let prepare = || Store::prepare_converting(&cfg.db, Role::Flusher, target::original_key, cfg.adopt);
+    let prepare = || cfg.db.prepare(Role::Flusher, Some(target::original_key), cfg.adopt);
     let prepared = prepare().or_else(|e| {
         // On a full disk SQLite cannot even make its index of the WAL: the
         // reserve a previous run left is for exactly this.
-        let reserve = store::disk::Reserve::new(&cfg.db, 0);
+        let Some(file) = &file else { return Err(e) };
+        let reserve = store::disk::Reserve::new(file, 0);
         if !reserve.release() {
             return Err(e);
         }
@@ -82,27 +85,27 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         info(&note);
     }
     // Held until exit: `hitcounter restore` refuses to swap the file under us.
-    let _in_use = store::mark_in_use(&cfg.db);
+    let _in_use = file.as_deref().map(store::mark_in_use);
     let last_event = match store.last_event() {
         Ok(id) => id,
         Err(e) => {
-            info(&format!("error: cannot read database {}: {e}", cfg.db.display()));
+            info(&format!("error: cannot read database {}: {e}", cfg.db));
             return 1;
         }
     };
     // Every connection is opened before the listener: a worker that opened
     // its own later could find the descriptors all taken by clients.
-    let stores = match (0..cfg.workers).map(|_| Store::open(&cfg.db, Role::Worker)).collect::<Result<Vec<_>, _>>() {
+    let stores = match (0..cfg.workers).map(|_| cfg.db.open(Role::Worker)).collect::<Result<Vec<_>, _>>() {
         Ok(c) => c,
         Err(e) => {
-            info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
+            info(&format!("error: cannot open database {}: {e}", cfg.db));
             return 1;
         }
     };
-    let backup_store = match backups.as_ref().map(|_| Store::open(&cfg.db, Role::Admin)).transpose() {
+    let backup_store = match backups.as_ref().map(|_| cfg.db.open(Role::Admin)).transpose() {
         Ok(s) => s,
         Err(e) => {
-            info(&format!("error: cannot open database {}: {e}", cfg.db.display()));
+            info(&format!("error: cannot open database {}: {e}", cfg.db));
             return 1;
         }
     };
@@ -136,7 +139,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let reload = bound.server.ssl_reloader().zip(cfg.tls.clone());
     watch_signals(stop.clone(), bound.stopper(), reload, counter.clone());
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-    info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db.display()));
+    info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db));
     let watchdog = {
         let (stop, addr, stopper) = (stop.clone(), bound.addr, bound.stopper());
         thread::Builder::new()
@@ -152,9 +155,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     let flusher = {
         let reopen = {
             let (db, adopt) = (cfg.db.clone(), cfg.adopt);
-            let open = move || {
-                Store::prepare_converting(&db, Role::Flusher, target::original_key, adopt).map(|(store, _)| store)
-            };
+            let open = move || db.prepare(Role::Flusher, Some(target::original_key), adopt).map(|(store, _)| store);
             Reopen { db: cfg.db.clone(), open: Box::new(open), generation }
         };
         let flusher =
@@ -163,8 +164,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
 
-    let periodic = backups.zip(backup_store).map(|((b, objects), store)| {
-        let periodic = Periodic::new(b, objects, store, cfg.db.clone(), metrics.clone());
+    let periodic = backups.zip(backup_store).zip(file).map(|(((b, objects), store), file)| {
+        let periodic = Periodic::new(b, objects, store, file, metrics.clone());
         let stop = stop.clone();
         thread::Builder::new().name("backup".into()).spawn(move || periodic.run(&stop.shutdown)).expect("spawn backup")
     });

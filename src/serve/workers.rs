@@ -9,17 +9,16 @@
 //! a hit must be in the counter before the flusher's last write, or a
 //! `200` could be answered for a hit that is never stored.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::store::{Role, Store};
+use crate::store::{Database, Role, Store};
 
 pub struct Workers {
     state: Mutex<State>,
     changed: Condvar,
-    db: PathBuf,
+    db: Database,
     /// Bumped by the flusher when the database file was put in place
     /// again: a connection opened before is reopened when next lent.
     generation: Arc<AtomicU64>,
@@ -42,7 +41,7 @@ pub struct Worker<'a> {
 }
 
 impl Workers {
-    pub fn new(stores: Vec<Store>, db: PathBuf, generation: Arc<AtomicU64>) -> Workers {
+    pub fn new(stores: Vec<Store>, db: Database, generation: Arc<AtomicU64>) -> Workers {
         let now = generation.load(Ordering::SeqCst);
         let free = stores.into_iter().map(|s| (now, s)).collect();
         let state = Mutex::new(State { free, lent: 0, closing: false, closed: false });
@@ -97,7 +96,7 @@ impl Workers {
         if opened == now {
             return (opened, store);
         }
-        match Store::open(&self.db, Role::Worker) {
+        match self.db.open(Role::Worker) {
             Ok(fresh) => (now, fresh),
             Err(_) => (opened, store),
         }
@@ -143,7 +142,7 @@ mod tests {
         let db = dir.path().join("t.db");
         Store::prepare(&db, Role::Flusher).unwrap();
         let stores = (0..n).map(|_| Store::open(&db, Role::Worker).unwrap()).collect();
-        (dir, Arc::new(Workers::new(stores, db, Arc::new(AtomicU64::new(0)))))
+        (dir, Arc::new(Workers::new(stores, crate::store::Database::File(db), Arc::new(AtomicU64::new(0)))))
     }
 
     #[test]

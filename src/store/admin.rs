@@ -9,7 +9,9 @@
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
-use super::{log, now, sql, Result, Store};
+use rusqlite::Result;
+
+use super::{log, now, sql, Sqlite};
 
 /// Admin events older than this are pruned; servers poll far more often.
 const EVENT_RETENTION_SECS: i64 = 24 * 3600;
@@ -49,7 +51,7 @@ fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Admin events after `after`, oldest first.
     pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
         events_since(&self.conn, after)

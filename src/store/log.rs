@@ -15,7 +15,9 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{now, Result, Store};
+use rusqlite::Result;
+
+use super::{now, Sqlite};
 
 /// Counter ids folded per transaction, so that flushes go on between
 /// slices: a whole fold of a busy log over a million counters takes
@@ -46,7 +48,7 @@ pub(super) fn fold_all(conn: &mut Connection) -> Result<usize> {
     Ok(n)
 }
 
-impl Store {
+impl Sqlite {
     /// Folds the whole log now (before the server reloads its counts, and
     /// at shutdown, so that `counters` and `daily` alone are complete).
     pub fn fold(&mut self) -> Result<usize> {
@@ -127,7 +129,7 @@ fn has_rows(conn: &Connection) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Day, Pending, Role};
+    use super::super::{Day, Pending, Role, Store};
     use super::*;
     use chrono::NaiveDate;
 
@@ -179,7 +181,7 @@ mod tests {
             .unwrap();
         assert_eq!(loaded, vec![("e.com/a".to_string(), 6, 4, 2)]);
         assert_eq!(store.fold().unwrap(), 2);
-        assert!(!has_rows(&store.conn).unwrap());
+        assert!(!has_rows(store.raw()).unwrap());
         assert_eq!(store.fold().unwrap(), 0);
         assert_eq!(row(&store, "e.com/a"), 6);
         assert_eq!(store.get("e.com/a").unwrap(), Some(6));
@@ -212,7 +214,7 @@ mod tests {
         assert_eq!(store.get("e.com/0").unwrap(), Some(7), "left for the next round, and read all along");
         assert!(store.fold_step().unwrap());
         assert_eq!(row(&store, "e.com/0"), 7);
-        assert!(!has_rows(&store.conn).unwrap());
+        assert!(!has_rows(store.raw()).unwrap());
     }
 
     #[test]
@@ -225,7 +227,7 @@ mod tests {
         let reader = Store::open_read_only(&path).unwrap();
         assert_eq!((row(&reader, "e.com/a"), reader.get("e.com/a").unwrap()), (1, Some(6)), "a reader folds nothing");
         let (store, _) = Store::prepare(&path, Role::Flusher).unwrap();
-        assert_eq!((row(&store, "e.com/a"), has_rows(&store.conn).unwrap()), (6, false));
+        assert_eq!((row(&store, "e.com/a"), has_rows(store.raw()).unwrap()), (6, false));
     }
 
     #[test]
@@ -239,6 +241,6 @@ mod tests {
         assert!(store.delete("e.com/b").unwrap());
         let left: i64 =
             store.raw().query_row("SELECT COUNT(*) FROM daily WHERE counter_id = ?1", [id], |r| r.get(0)).unwrap();
-        assert_eq!((left, has_rows(&store.conn).unwrap()), (0, false));
+        assert_eq!((left, has_rows(store.raw()).unwrap()), (0, false));
     }
 }

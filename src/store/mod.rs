@@ -2,37 +2,48 @@
 //!
 //! One row per counter (`counters.key` is UNIQUE), per-day rows in `daily`,
 //! `admin_events` (how admin commands tell a running server which counters
-//! changed) and `hit_log` (see `log.rs`), a private detail of the write
-//! path. Every statement is parameterised.
+//! changed) and, in SQLite, `hit_log` (see `log.rs`), a private detail of
+//! the write path. Every statement is parameterised.
 //!
 //! The boundary is [`Store`]: what the rest of the program may ask of a
-//! database, with no SQL or SQLite type in it, so that another backend can
-//! be a second implementation of the same methods.
-//! - Reads (`read.rs`) are exact: they add the hits the log holds, so no
+//! database, with no SQL, SQLite or PostgreSQL type in it. Behind it is a
+//! SQLite file (`sqlite.rs` opens it; `read.rs`, `write.rs`, `admin.rs`)
+//! or, with the `postgres` feature, a PostgreSQL database several servers
+//! share (`postgres/`): the same methods, dispatched by `on!`.
+//! - Reads are exact: in SQLite they add the hits the log holds, so no
 //!   caller has to fold anything first.
-//! - A flush (`write.rs`) hands over a batch of [`Pending`] hits and gets
-//!   back what each counter now holds ([`Written`]), after the admin events
-//!   newer than the caller's are applied in the same transaction.
-//! - Admin changes (`admin.rs`): set, delete, import, and the events a
-//!   server polls for them.
-//! - Upkeep: [`Store::fold_step`] (the hit log) and [`Store::checkpoint`].
+//! - A flush hands over a batch of [`Pending`] hits and gets back what
+//!   each counter now holds ([`Written`]), after the admin events newer
+//!   than the caller's are applied in the same transaction.
+//! - Admin changes: set, delete, import, and the events a server polls
+//!   for them.
+//! - Upkeep (SQLite only; no-ops on PostgreSQL): [`Store::fold_step`] (the
+//!   hit log) and [`Store::checkpoint`].
 //!
-//! Opening: [`Store::prepare`] makes a database ready for a server or CGI
-//! (creating it, converting the original's, upgrading the schema), while
-//! [`Store::open_read_only`] never writes anything.
+//! Opening: [`Database`] (`location.rs`) is where the database is, parsed
+//! once from `--db`; [`Database::prepare`] makes it ready for a server or
+//! CGI (creating it, converting the original's, upgrading the schema),
+//! while [`Database::open_read_only`] never writes anything.
 
-use rusqlite::{Connection, OpenFlags};
+use chrono::NaiveDate;
 use std::path::Path;
 use std::time::Duration;
 
 mod admin;
 pub mod disk;
+mod location;
 mod log;
 pub mod original;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod read;
 mod schema;
 mod snapshot;
+mod sqlite;
 mod write;
+
+pub use location::Database;
+use sqlite::Sqlite;
 
 pub use admin::Event;
 pub use read::Stored;
@@ -42,8 +53,40 @@ pub use write::{Pending, Written};
 /// How long a connection waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub type Error = rusqlite::Error;
-pub type Result<T> = rusqlite::Result<T>;
+/// A failed database operation, from either backend.
+#[derive(Debug)]
+pub enum Error {
+    Sqlite(rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    Postgres(::postgres::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Sqlite(e) => e.fmt(f),
+            #[cfg(feature = "postgres")]
+            Error::Postgres(e) => postgres::describe(e, f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Sqlite(e)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<::postgres::Error> for Error {
+    fn from(e: ::postgres::Error) -> Error {
+        Error::Postgres(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// What a connection is for; each gets its own cache and checkpoint
 /// settings.
@@ -60,24 +103,6 @@ pub enum Role {
     Admin,
 }
 
-/// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
-fn cache_kib(role: Role) -> Option<i64> {
-    match role {
-        Role::Worker => Some(1024),
-        // Flushes touch index pages again and again: a little more than
-        // SQLite's 2 MB default keeps the upper levels in memory.
-        Role::Flusher => Some(4 * 1024),
-        Role::Cgi | Role::Admin => None,
-    }
-}
-
-/// WAL pages between automatic checkpoints on the flusher's connection:
-/// a page dirtied by many flushes is copied into the database once, not
-/// once per flush, and the fsync comes ten times less often than at
-/// SQLite's default of 1000. A quiet server checkpoints at once (see
-/// [`Store::checkpoint`]).
-const FLUSHER_CHECKPOINT_PAGES: i64 = 10_000;
-
 /// Hits of a counter on one day, and how many of them were a visitor's
 /// first hit of that day (unique visitors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +112,37 @@ pub struct Day {
     pub uniques: u64,
 }
 
-/// A connection to the database.
+/// A connection to the database: a SQLite file or a PostgreSQL server.
+/// Every method means the same on both; what only a file has (the hit
+/// log, WAL checkpoints, copies made with `VACUUM INTO`) is a no-op or an
+/// error on PostgreSQL.
 pub struct Store {
-    conn: Connection,
-    /// The fold in progress (see `log.rs`).
-    fold: log::Round,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(Sqlite),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::Pg>),
+}
+
+/// `$body` run on whichever backend `$self` holds, as `$b` (the same
+/// method names on both), its error made a [`Error`].
+macro_rules! on {
+    ($self:ident, $b:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $body.map_err(Error::from),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($b) => $body.map_err(Error::from),
+        }
+    };
+    (mut $self:ident, $b:ident => $body:expr) => {
+        match &mut $self.backend {
+            Backend::Sqlite($b) => $body.map_err(Error::from),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($b) => $body.map_err(Error::from),
+        }
+    };
 }
 
 /// Why a read-only open failed, worded for the user.
@@ -103,25 +154,15 @@ pub enum OpenError {
 }
 
 impl Store {
-    /// Opens an existing database read-write with the settings `role` needs.
-    /// Does not create or upgrade the schema; see [`Store::prepare`].
+    fn sqlite(inner: Sqlite) -> Store {
+        Store { backend: Backend::Sqlite(inner) }
+    }
+
+    /// Opens an existing SQLite database read-write with the settings
+    /// `role` needs. Does not create or upgrade the schema; see
+    /// [`Store::prepare`].
     pub fn open(path: &Path, role: Role) -> Result<Store> {
-        let conn = open_retrying(path)?;
-        if let Some(kib) = cache_kib(role) {
-            conn.pragma_update(None, "cache_size", -kib)?;
-        }
-        match role {
-            Role::Flusher => conn.pragma_update(None, "wal_autocheckpoint", FLUSHER_CHECKPOINT_PAGES)?,
-            // Each CGI process is the database's last connection when it
-            // exits, and SQLite would then checkpoint the WAL (with an
-            // fsync) and delete it, on every hit. The automatic checkpoints
-            // do it instead.
-            Role::Cgi => {
-                conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-            }
-            Role::Worker | Role::Admin => {}
-        }
-        Ok(Store { conn, fold: log::Round::default() })
+        Ok(Store::sqlite(Sqlite::open(path, role)?))
     }
 
     /// Makes the database at `path` ready for an admin change: creates the
@@ -129,7 +170,7 @@ impl Store {
     /// server logged. A database of the original service is refused (see
     /// [`Store::prepare_converting`]). Returns what it did, for the log.
     pub fn prepare(path: &Path, role: Role) -> std::result::Result<(Store, Vec<String>), String> {
-        Store::prepare_with(path, role, None, false)
+        Sqlite::prepare(path, role, None, false).map(|(s, notes)| (Store::sqlite(s), notes))
     }
 
     /// [`Store::prepare`] for a server or CGI, which also converts a
@@ -142,212 +183,191 @@ impl Store {
         keys: original::KeyRule,
         adopt: bool,
     ) -> std::result::Result<(Store, Vec<String>), String> {
-        Store::prepare_with(path, role, Some(keys), adopt)
-    }
-
-    fn prepare_with(
-        path: &Path,
-        role: Role,
-        keys: Option<original::KeyRule>,
-        adopt: bool,
-    ) -> std::result::Result<(Store, Vec<String>), String> {
-        disk::writable(path).map_err(|e| format!("cannot write database {}: {e}", path.display()))?;
-        if !adopt {
-            refuse_foreign(path)?;
-        }
-        let mut store = Store::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
-        if store.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
-            return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
-        }
-        let mut notes = Vec::new();
-        if original::is_original(&store.conn).map_err(|e| e.to_string())? {
-            let Some(keys) = keys else {
-                return Err(format!(
-                    "{} is a database of the original hit counter: convert it with `hitcounter migrate` first",
-                    path.display()
-                ));
-            };
-            notes.extend(original::convert(&mut store.conn, path, keys)?.lines());
-        }
-        let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
-        schema::migrate(&mut store.conn).map_err(setup)?;
-        match log::fold_all(&mut store.conn) {
-            // Reads add the log, so counts stay exact; the flusher folds it
-            // once there is room.
-            Err(e) if is_disk_full(&e) => notes.push("the disk is full: the hit log is folded later".into()),
-            other => other.map(|_| ()).map_err(setup)?,
-        }
-        Ok((store, notes))
+        Sqlite::prepare(path, role, Some(keys), adopt).map(|(s, notes)| (Store::sqlite(s), notes))
     }
 
     /// Opens an existing database for reading only: nothing is created,
     /// converted, folded or written, and a running server sees no change.
     pub fn open_read_only(path: &Path) -> std::result::Result<Store, OpenError> {
-        if !path.exists() {
-            return Err(OpenError::Missing);
-        }
-        let other = |e: Error| OpenError::Other(format!("cannot read database {}: {e}", path.display()));
-        let conn = open_for_reading(path).map_err(other)?;
-        if original::is_original(&conn).map_err(other)? {
-            return Err(OpenError::Original);
-        }
-        schema::check_readable(&conn).map_err(other)?;
-        Ok(Store { conn, fold: log::Round::default() })
+        Sqlite::open_read_only(path).map(Store::sqlite)
     }
 
-    /// Changes whenever another connection (any process) commits to the
-    /// database; this connection's own commits leave it alone.
+    /// Changes whenever another connection (any process, any instance)
+    /// commits to the database; this connection's own commits leave it
+    /// alone.
     pub fn data_version(&self) -> Result<i64> {
-        self.conn.pragma_query_value(None, "data_version", |r| r.get(0))
+        on!(self, b => b.data_version())
     }
 
-    /// Copies what the WAL holds into the database file, without waiting
-    /// for readers: afterwards the `.db` file alone is current (unless a
-    /// reader held an old snapshot).
+    /// SQLite: copies what the WAL holds into the database file, without
+    /// waiting for readers: afterwards the `.db` file alone is current
+    /// (unless a reader held an old snapshot).
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        on!(self, b => b.checkpoint())
     }
 
-    /// Copies the whole WAL into the database and truncates it to nothing,
-    /// waiting (up to the busy timeout) for readers of older snapshots.
+    /// SQLite: copies the whole WAL into the database and truncates it to
+    /// nothing, waiting (up to the busy timeout) for readers of older
+    /// snapshots.
     pub fn checkpoint_truncate(&self) -> Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        on!(self, b => b.checkpoint_truncate())
     }
 
     /// Runs `f` inside one read transaction, so that everything it reads
     /// comes from one snapshot of the database.
     pub fn snapshot<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN DEFERRED")?;
+        on!(self, b => b.begin_read())?;
         let result = f(self);
-        let end = self.conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let end = on!(self, b => b.end_read(result.is_ok()));
         let value = result?;
         end.map(|()| value)
     }
 
-    /// The raw connection, for tests that play another process.
+    /// A key's total and its hits on `day` (zeros for an unknown key), read
+    /// in one statement, so one snapshot.
+    pub fn counts(&self, key: &str, day: NaiveDate) -> Result<Stored> {
+        on!(self, b => b.counts(key, day))
+    }
+
+    /// A key's total; `None` when it has no counter.
+    pub fn get(&self, key: &str) -> Result<Option<u64>> {
+        on!(self, b => b.get(key))
+    }
+
+    /// A key's hits on each of `days`, with its unique visitors (`None`
+    /// where they were not recorded: days before visitors were counted);
+    /// days without hits are left out.
+    pub fn history(&self, key: &str, days: &[NaiveDate]) -> Result<Vec<(NaiveDate, u64, Option<u64>)>> {
+        on!(self, b => b.history(key, days))
+    }
+
+    /// Number of counters.
+    pub fn counter_rows(&self) -> Result<u64> {
+        on!(self, b => b.counter_rows())
+    }
+
+    /// Counters by total, biggest first; `limit` None for all. Calls `f`
+    /// per row so exports of millions of rows stream instead of filling
+    /// memory.
+    pub fn each_by_count(
+        &self,
+        limit: Option<u64>,
+        f: impl FnMut(&str, u64) -> std::io::Result<()>,
+    ) -> std::result::Result<(), String> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.each_by_count(limit, f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(b) => b.each_by_count(limit, f),
+        }
+    }
+
+    /// Views summed per domain (text before the first `/`), biggest first.
+    /// Fetches `limit` domains; the caller filters out local hosts.
+    pub fn top_domains(&self, limit: usize) -> Result<Vec<(String, u64)>> {
+        on!(self, b => b.top_domains(limit))
+    }
+
+    /// Up to `limit` counters with an id above `after`, in id order, with
+    /// their hits on `day` and their visitors:
+    /// `f(id, key, total, hits on day, visitors)`. For loading every counter
+    /// into memory a chunk at a time.
+    pub fn counters_after(
+        &self,
+        after: i64,
+        day: NaiveDate,
+        limit: usize,
+        f: impl FnMut(i64, &str, u64, u64, u64),
+    ) -> Result<()> {
+        on!(self, b => b.counters_after(after, day, limit, f))
+    }
+
+    /// Writes `batch` in one transaction. The admin events newer than
+    /// `*last_event` are read inside it first and handed to `apply_events`,
+    /// which takes the hits they supersede out of the batch and returns how
+    /// many; `*last_event` advances only when the flush commits. Returns
+    /// what each remaining counter holds now (in batch order) and the hits
+    /// superseded.
+    pub fn flush(
+        &mut self,
+        batch: &mut Vec<Pending>,
+        last_event: &mut i64,
+        apply_events: impl FnOnce(&[Event], &mut Vec<Pending>) -> u64,
+    ) -> Result<(Vec<Written>, u64)> {
+        on!(mut self, b => b.flush(batch, last_event, apply_events))
+    }
+
+    /// Adds one hit (a visitor's first today when `unique`) and commits
+    /// it; returns the counts in the same transaction (with whatever other
+    /// processes added).
+    pub fn add_one(&mut self, key: &str, day: NaiveDate, unique: bool) -> Result<Stored> {
+        on!(mut self, b => b.add_one(key, day, unique))
+    }
+
+    /// Admin events after `after`, oldest first.
+    pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
+        on!(self, b => b.events_since(after))
+    }
+
+    /// The newest admin event id (0 when there is none).
+    pub fn last_event(&self) -> Result<i64> {
+        on!(self, b => b.last_event())
+    }
+
+    /// Sets a counter to `count`, creating it. Per-day history is kept.
+    pub fn set(&mut self, key: &str, count: u64) -> Result<()> {
+        on!(mut self, b => b.set(key, count))
+    }
+
+    /// Deletes a counter and its history. Returns false when there was none.
+    pub fn delete(&mut self, key: &str) -> Result<bool> {
+        on!(mut self, b => b.delete(key))
+    }
+
+    /// Sets many counters in one transaction: all or nothing.
+    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+        on!(mut self, b => b.import(rows))
+    }
+
+    /// Folds the whole hit log now (SQLite; PostgreSQL has none).
+    pub fn fold(&mut self) -> Result<usize> {
+        on!(mut self, b => b.fold())
+    }
+
+    /// Folds the next slice of the hit log; true when a round is complete.
+    pub fn fold_step(&mut self) -> Result<bool> {
+        on!(mut self, b => b.fold_step())
+    }
+
+    /// Writes a consistent SQLite copy of the database to `dest` (which
+    /// must not exist yet) and checks it.
+    pub fn snapshot_to(&self, dest: &Path) -> std::result::Result<Snapshot, String> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.snapshot_to(dest),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => Err("copies of a PostgreSQL database are made with `hitcounter copy`".into()),
+        }
+    }
+
+    /// The raw SQLite connection, for tests that play another process.
     #[cfg(test)]
-    pub fn raw(&self) -> &Connection {
-        &self.conn
-    }
-}
-
-/// Looks at an existing file before anything switches it to WAL or adds a
-/// table: one that holds another application's tables is not ours to take.
-fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
-    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
-        return Ok(());
-    }
-    let unreadable = |e: Error| format!("cannot read database {}: {e}", path.display());
-    let conn = open_for_reading(path).map_err(unreadable)?;
-    match schema::foreign_table(&conn).map_err(unreadable)? {
-        Some(table) => Err(format!(
-            "{} holds table `{table}`, which is neither hitcounter's nor the original hit counter's: \
-             it looks like another application's database; pass --adopt to add hitcounter's tables to it anyway",
-            path.display()
-        )),
-        None => Ok(()),
-    }
-}
-
-/// A read-only connection. Reading a WAL database needs its `-shm` file,
-/// which a full disk (or a read-only directory) may not let SQLite create;
-/// when there is no WAL to read (after a clean shutdown) the file alone is
-/// complete and is opened as immutable instead.
-fn open_for_reading(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let first = Connection::open_with_flags(path, flags).and_then(|conn| {
-        conn.busy_handler(Some(wait_for_lock))?;
-        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
-        Ok(conn)
-    });
-    match first {
-        Err(e) if disk::wal_bytes(path) == 0 => Connection::open_with_flags(immutable_uri(path), flags).map_err(|_| e),
-        other => other,
-    }
-}
-
-/// `file:PATH?immutable=1`, with the characters a URI gives meaning to
-/// escaped.
-fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
-            c => uri.push(c),
-        }
-    }
-    uri + "?immutable=1"
-}
-
-fn open_retrying(path: &Path) -> Result<Connection> {
-    // Switching a new file to WAL takes a lock that SQLite does not wait for
-    // through busy_timeout, so many CGI processes opening a brand-new
-    // database at once can see SQLITE_BUSY here: retry for a while.
-    let start = std::time::Instant::now();
-    let mut pause = Duration::from_millis(2);
-    loop {
-        match open_once(path) {
-            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
+    pub fn raw(&self) -> &rusqlite::Connection {
+        match &self.backend {
+            Backend::Sqlite(b) => &b.conn,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => panic!("not a SQLite store"),
         }
     }
 }
 
-fn open_once(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_handler(Some(wait_for_lock))?;
-    // WAL lets readers run beside the single writer; NORMAL sync is durable
-    // against process crashes (the WAL is fsynced at checkpoints).
-    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // A WAL that grew is cut back to this size whenever it is reset, so the
-    // space a burst took is given back.
-    conn.pragma_update(None, "journal_size_limit", crate::limits::WAL_CHECKPOINT_BYTES as i64)?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
-}
-
-/// Waits for another connection's lock for up to [`BUSY_TIMEOUT`], in short
-/// sleeps: SQLite's own busy timeout sleeps up to 100 ms at a time, which
-/// showed as ~1 s tail latency when several writers take turns
-/// (`--flush-interval 0`, many CGI processes).
-fn wait_for_lock(retries: i32) -> bool {
-    const FINE: i32 = 200; // 200 x 0.1 ms, then 1 ms steps
-    let fine = Duration::from_micros(100);
-    let coarse = Duration::from_millis(1);
-    let spent = fine * retries.min(FINE) as u32 + coarse * (retries - FINE).max(0) as u32;
-    if spent >= BUSY_TIMEOUT {
-        return false;
-    }
-    std::thread::sleep(if retries < FINE { fine } else { coarse });
-    true
-}
-
-/// SQLITE_FULL: the disk (or a file size limit) is full.
+/// The disk (or a file size limit) is full.
 pub fn is_disk_full(e: &Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+    matches!(e, Error::Sqlite(e) if sqlite::disk_full(e))
 }
 
-/// SQLITE_READONLY, or an I/O error such as a read-only remount: the
+/// The database file cannot be written (a read-only remount): the
 /// connection may work again once reopened.
 pub fn is_read_only(e: &Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::ReadOnly)
-            | Some(rusqlite::ErrorCode::SystemIoFailure)
-            | Some(rusqlite::ErrorCode::CannotOpen)
-    )
-}
-
-/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
-fn is_busy(e: &Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
+    matches!(e, Error::Sqlite(e) if sqlite::read_only(e))
 }
 
 fn now() -> i64 {

@@ -7,7 +7,9 @@
 use chrono::NaiveDate;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{count, day_text, Result, Store};
+use rusqlite::Result;
+
+use super::{count, day_text, Sqlite};
 
 /// Logged `hits` or `uniques` (`$col`) of the counter whose id is the SQL
 /// expression `$id`, in total or on day `$day`: for reads of one counter
@@ -59,11 +61,11 @@ pub struct Stored {
     pub event: i64,
 }
 
-impl Store {
+impl Sqlite {
     /// A key's total and its hits on `day` (zeros for an unknown key), read
     /// in one statement, so one snapshot.
     pub fn counts(&self, key: &str, day: NaiveDate) -> Result<Stored> {
-        Store::counts_in(&self.conn, key, day)
+        Sqlite::counts_in(&self.conn, key, day)
     }
 
     /// [`Store::counts`] on any connection (or transaction).

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::Result;
+use rusqlite::Result;
 
 /// Schema version written to `PRAGMA user_version`.
 /// Version 2 keys `daily` by (day, counter_id): a day's new rows land

@@ -13,7 +13,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::{original, schema, Store};
+use super::{original, schema, Sqlite};
 
 /// What a checked snapshot holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub enum Snapshot {
     Original { rows: u64 },
 }
 
-impl Store {
+impl Sqlite {
     /// Writes a consistent copy of the database to `dest` (which must not
     /// exist yet) and checks it. Folds nothing and writes nothing here.
     pub fn snapshot_to(&self, dest: &Path) -> Result<Snapshot, String> {
@@ -180,6 +180,7 @@ pub fn swap_in(from: &Path, db: &Path) -> Result<Option<PathBuf>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[test]
     fn statements_end_at_semicolons_outside_quotes() {

@@ -7,7 +7,9 @@
 use chrono::NaiveDate;
 use rusqlite::{params, Transaction, TransactionBehavior};
 
-use super::{admin, count, day_text, now, sql, Day, Event, Result, Store, Stored};
+use rusqlite::Result;
+
+use super::{admin, count, day_text, now, sql, Day, Event, Sqlite, Stored};
 
 /// The hits of one counter that a flush hands to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +39,7 @@ impl Pending {
 
 /// A counter's stored state right after a flush: its total, its hits on
 /// the newest day of its batch entry, and its visitors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Written {
     pub id: i64,
     pub total: u64,
@@ -45,7 +47,7 @@ pub struct Written {
     pub visitors: u64,
 }
 
-impl Store {
+impl Sqlite {
     /// Writes `batch` in one transaction. The admin events newer than
     /// `*last_event` are read inside it first and handed to `apply_events`,
     /// which takes the hits they supersede out of the batch and returns how
@@ -77,7 +79,7 @@ impl Store {
         let one = Day { day, hits: 1, uniques: u64::from(unique) };
         let one = Pending { key: key.into(), hits: 1, days: vec![one], id: None, known: None };
         add(&tx, std::slice::from_ref(&one))?;
-        let stored = Store::counts_in(&tx, key, day)?;
+        let stored = Sqlite::counts_in(&tx, key, day)?;
         tx.commit()?;
         Ok(stored)
     }

@@ -18,7 +18,7 @@
 //! When each duty is due is decided by [`Plan`], a pure state machine over
 //! the clock (tested at the bottom); `run` only carries its decisions out.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,13 +31,13 @@ mod files;
 mod plan;
 use crate::logging::info;
 use crate::metrics::Metrics;
-use crate::store::{self, disk, Store};
+use crate::store::{self, disk, Database, Store};
 
 /// How the flusher gets a connection to the file at the configured path
 /// again (after it was deleted, replaced, or became writable again), and
 /// tells the request workers to do the same.
 pub struct Reopen {
-    pub db: PathBuf,
+    pub db: Database,
     pub open: Box<dyn Fn() -> Result<Store, String> + Send>,
     /// Bumped after each reopen; workers reopen when theirs is older.
     pub generation: Arc<AtomicU64>,
@@ -64,7 +64,8 @@ pub struct Flusher {
     load_started: Option<Instant>,
     load_failing: bool,
     told_dropped: bool,
-    files: Files,
+    /// The database file's watch; none for a database server.
+    files: Option<Files>,
     reopen: Reopen,
     /// The file at the path is being recovered; the failure was logged.
     recovering: bool,
@@ -83,7 +84,7 @@ impl Flusher {
         let version = store.data_version().ok();
         let plan = Plan::new(period, Instant::now());
         Flusher {
-            files: Files::new(&reopen.db),
+            files: reopen.db.file().map(Files::new),
             reopen,
             recovering: false,
             counter,
@@ -229,7 +230,8 @@ impl Flusher {
         let result = self.flush_now();
         match &result {
             Err(e) if store::is_disk_full(e) => {
-                if self.files.disk_full(&self.store, self.counter.pending_hits()) {
+                let pending = self.counter.pending_hits();
+                if self.files.as_mut().is_some_and(|f| f.disk_full(&self.store, pending)) {
                     return self.flush_now();
                 }
             }
@@ -238,7 +240,11 @@ impl Flusher {
                     self.store = store;
                 }
             }
-            Ok(_) => self.files.bound_wal(&self.store),
+            Ok(_) => {
+                if let Some(files) = &self.files {
+                    files.bound_wal(&self.store);
+                }
+            }
             Err(_) => {}
         }
         result
@@ -247,9 +253,18 @@ impl Flusher {
     /// Looks at the database's files; a deleted or replaced file is
     /// recovered.
     fn watch_files(&mut self, always: bool) {
-        match self.files.look(Instant::now(), always, &self.metrics) {
+        match self.look(always) {
             File::Same => {}
             found => self.recover(found),
+        }
+    }
+
+    /// What is at the database file's path (a database server is always
+    /// the same).
+    fn look(&mut self, always: bool) -> File {
+        match &mut self.files {
+            Some(files) => files.look(Instant::now(), always, &self.metrics),
+            None => File::Same,
         }
     }
 
@@ -259,7 +274,7 @@ impl Flusher {
     /// memory), reopens every connection on it, and logs the incident once
     /// and its end once. `/healthz` is 503 meanwhile.
     fn recover(&mut self, found: File) {
-        let db = self.reopen.db.clone();
+        let Some(db) = self.reopen.db.file().map(Path::to_path_buf) else { return };
         let what = if found == File::Vanished { "was deleted" } else { "was replaced by another file" };
         if !self.recovering {
             self.recovering = true;
@@ -293,7 +308,9 @@ impl Flusher {
         }
         self.version = store.data_version().ok();
         self.store = store;
-        self.files.adopt_current();
+        if let Some(files) = &mut self.files {
+            files.adopt_current();
+        }
         self.reopen.generation.fetch_add(1, Ordering::SeqCst);
         let pending = self.counter.pending_hits();
         if self.flush() {
@@ -363,14 +380,14 @@ impl Flusher {
             self.watch_files(true);
             let written = if self.recovering { Err(None) } else { self.flush_mending().map_err(Some) };
             // Stored means in the file at the configured path.
-            let in_place = written.is_ok() && self.files.look(Instant::now(), true, &self.metrics) == File::Same;
+            let in_place = written.is_ok() && self.look(true) == File::Same;
             if in_place {
                 break;
             }
             if Instant::now() >= until {
                 let why = match written {
                     Err(Some(e)) => e.to_string(),
-                    _ => format!("{} is not the file written to", self.reopen.db.display()),
+                    _ => format!("{} is not the file written to", self.reopen.db),
                 };
                 info(&format!("error: {} counted hits could not be stored: {why}", self.counter.pending_hits()));
                 return false;

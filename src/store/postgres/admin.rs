@@ -1,0 +1,104 @@
+//! Admin changes (set, delete, import) and their events, as in the SQLite
+//! store (`super::super::admin`). Each change takes `admin_events` in
+//! EXCLUSIVE mode first: event ids then follow commit order (a poller that
+//! saw id 7 can never miss a 6 committed later), and no flush (which takes
+//! it in SHARE mode) runs meanwhile, so hits counted on the old value
+//! cannot land on the new one.
+
+use postgres::{GenericClient, Transaction};
+
+use super::super::{now, sql, Event, Result};
+use super::Pg;
+
+/// Admin events older than this are pruned; servers poll far more often.
+const EVENT_RETENTION_SECS: i64 = 24 * 3600;
+
+/// Past this many rows an import logs one "everything changed" event instead
+/// of one per key.
+const IMPORT_EVENT_ROWS: usize = 10_000;
+
+pub(super) fn events_since(c: &mut impl GenericClient, after: i64) -> std::result::Result<Vec<Event>, postgres::Error> {
+    let rows = c.query("SELECT id, key FROM admin_events WHERE id > $1 ORDER BY id", &[&after])?;
+    Ok(rows.iter().map(|r| Event { id: r.get(0), key: r.get(1) }).collect())
+}
+
+pub(super) fn last_event(c: &mut impl GenericClient) -> std::result::Result<i64, postgres::Error> {
+    Ok(c.query_one("SELECT COALESCE(MAX(id), 0)::bigint FROM admin_events", &[])?.get(0))
+}
+
+fn record_events(tx: &mut Transaction, keys: &[Option<&str>]) -> std::result::Result<(), postgres::Error> {
+    let t = now();
+    tx.execute("INSERT INTO admin_events (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k", &[&keys, &t])?;
+    tx.execute("DELETE FROM admin_events WHERE at < $1", &[&(t - EVENT_RETENTION_SECS)])?;
+    Ok(())
+}
+
+/// Sets every counter of `rows` (creating them) in one statement.
+fn set_all(tx: &mut Transaction, rows: &[(&str, i64)]) -> std::result::Result<(), postgres::Error> {
+    let keys: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let counts: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    tx.execute(
+        "INSERT INTO counters (key, count, created_at, updated_at)
+         SELECT k, n, $3, $3 FROM unnest($1::text[], $2::bigint[]) AS t(k, n) ORDER BY k
+         ON CONFLICT (key) DO UPDATE SET count = EXCLUDED.count, updated_at = EXCLUDED.updated_at",
+        &[&keys, &counts, &now()],
+    )?;
+    Ok(())
+}
+
+fn begin(c: &mut postgres::Client) -> std::result::Result<Transaction<'_>, postgres::Error> {
+    let mut tx = c.transaction()?;
+    tx.batch_execute("LOCK TABLE admin_events IN EXCLUSIVE MODE")?;
+    Ok(tx)
+}
+
+impl Pg {
+    pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
+        self.with(|c| events_since(c, after))
+    }
+
+    pub fn last_event(&self) -> Result<i64> {
+        self.with(last_event)
+    }
+
+    pub fn set(&mut self, key: &str, count: u64) -> Result<()> {
+        self.with(|c| {
+            let mut tx = begin(c)?;
+            set_all(&mut tx, &[(key, sql(count))])?;
+            record_events(&mut tx, &[Some(key)])?;
+            tx.commit()
+        })
+    }
+
+    pub fn delete(&mut self, key: &str) -> Result<bool> {
+        self.with(|c| {
+            let mut tx = begin(c)?;
+            let n = tx.execute("DELETE FROM counters WHERE key = $1", &[&key])?;
+            if n > 0 {
+                record_events(&mut tx, &[Some(key)])?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+        // One row per key, the last given winning (as one set after another).
+        let mut last: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+        for (k, n) in rows {
+            last.insert(k, sql(*n));
+        }
+        let unique: Vec<(&str, i64)> = last.into_iter().collect();
+        self.with(|c| {
+            let mut tx = begin(c)?;
+            set_all(&mut tx, &unique)?;
+            let keys: Vec<Option<&str>> = if unique.len() > IMPORT_EVENT_ROWS {
+                vec![None]
+            } else {
+                unique.iter().map(|(k, _)| Some(*k)).collect()
+            };
+            record_events(&mut tx, &keys)?;
+            tx.commit()
+        })
+    }
+}

@@ -1,0 +1,137 @@
+//! PostgreSQL: the store several instances share. The same methods as the
+//! SQLite store (see `super::Store`), the same tables and meanings:
+//! - `schema.rs`: the tables, versioned in our `schema_version` table and
+//!   upgraded at start (instances starting together take turns).
+//! - `write.rs`: a flush is one transaction of two batched statements
+//!   (counters, then per-day rows) over `unnest` of arrays, whatever the
+//!   batch's size; never a round trip per hit.
+//! - `read.rs`, `admin.rs`: reads, admin changes and their events.
+//!
+//! Here: the connection (made again lazily after it broke, so a database
+//! that went away and came back needs nothing from the caller), and what
+//! only a SQLite file needs (hit log, checkpoints) as no-ops.
+//!
+//! Another instance's writes are noticed through `changes`, one row every
+//! flush increments: [`Pg::data_version`] is its value less this
+//! connection's own increments.
+
+use std::cell::{Cell, RefCell};
+
+use postgres::{Client, NoTls};
+
+use super::{Backend, OpenError, Result, Role, Store};
+
+mod admin;
+mod read;
+mod schema;
+mod url;
+mod write;
+
+pub use url::Url;
+
+/// A connection to a PostgreSQL database, made again when it broke.
+pub(crate) struct Pg {
+    url: Url,
+    client: RefCell<Option<Client>>,
+    /// Increments of `changes` this connection committed.
+    own_changes: Cell<i64>,
+}
+
+impl Pg {
+    fn connect(url: &Url) -> Result<Pg> {
+        let client = url.config.connect(NoTls)?;
+        Ok(Pg { url: url.clone(), client: RefCell::new(Some(client)), own_changes: Cell::new(0) })
+    }
+
+    /// Runs `f` on the connection, connecting first if there is none; a
+    /// connection that broke is dropped, for the next call to replace.
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>) -> Result<T> {
+        let mut slot = self.client.borrow_mut();
+        if slot.as_ref().is_none_or(|c| c.is_closed()) {
+            *slot = None;
+            *slot = Some(self.url.config.connect(NoTls)?);
+        }
+        let client = slot.as_mut().expect("connected above");
+        let result = f(client);
+        if client.is_closed() {
+            *slot = None;
+        }
+        Ok(result?)
+    }
+
+    /// See the module doc; the value only means "changed or not".
+    pub fn data_version(&self) -> Result<i64> {
+        let n: i64 = self.with(|c| c.query_one("SELECT n FROM changes WHERE id = 1", &[]))?.get(0);
+        Ok(n - self.own_changes.get())
+    }
+
+    pub fn begin_read(&self) -> Result<()> {
+        self.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    }
+
+    pub fn end_read(&self, ok: bool) -> Result<()> {
+        self.with(|c| c.batch_execute(if ok { "COMMIT" } else { "ROLLBACK" }))
+    }
+
+    /// No WAL file of ours to copy: PostgreSQL checkpoints itself.
+    pub fn checkpoint(&self) -> Result<()> {
+        Ok(())
+    }
+
+    pub fn checkpoint_truncate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// There is no hit log: every flush adds to the rows themselves.
+    pub fn fold(&mut self) -> Result<usize> {
+        Ok(0)
+    }
+
+    pub fn fold_step(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// A connection for `role` (roles only matter to SQLite's settings).
+    pub(super) fn postgres(url: &Url, _role: Role) -> Result<Store> {
+        Ok(Store { backend: Backend::Postgres(Box::new(Pg::connect(url)?)) })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub(super) fn prepare_postgres(url: &Url, role: Role) -> std::result::Result<(Store, Vec<String>), String> {
+        let store = Store::postgres(url, role).map_err(|e| format!("cannot connect to {url}: {e}"))?;
+        let Backend::Postgres(pg) = &store.backend else { unreachable!("made above") };
+        let setup = |e: String| format!("cannot set up database {url}: {e}");
+        schema::check(pg.with(schema::version).map_err(|e| setup(e.to_string()))?).map_err(setup)?;
+        let notes = pg.with(schema::migrate).map_err(|e| setup(e.to_string()))?;
+        Ok((store, notes))
+    }
+
+    /// Connects for reading; the schema must be there already.
+    pub(super) fn postgres_read_only(url: &Url) -> std::result::Result<Store, OpenError> {
+        let store =
+            Store::postgres(url, Role::Admin).map_err(|e| OpenError::Other(format!("cannot connect to {url}: {e}")))?;
+        let Backend::Postgres(pg) = &store.backend else { unreachable!("made above") };
+        match pg.with(schema::version) {
+            Ok(0) => Err(OpenError::Missing),
+            Ok(v) => match schema::check(v) {
+                Ok(()) => Ok(store),
+                Err(e) => Err(OpenError::Other(format!("cannot read database {url}: {e}"))),
+            },
+            Err(e) => Err(OpenError::Other(format!("cannot read database {url}: {e}"))),
+        }
+    }
+}
+
+/// The client's error with its cause (the client's own text is only the
+/// kind, such as "db error").
+pub(super) fn describe(e: &postgres::Error, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match e.as_db_error() {
+        Some(db) => write!(f, "{}: {}", db.severity(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => write!(f, "{e}: {cause}"),
+            None => write!(f, "{e}"),
+        },
+    }
+}

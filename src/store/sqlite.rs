@@ -1,0 +1,261 @@
+//! SQLite: opening a database file with the settings each role needs,
+//! making it ready (creating, converting the original's, upgrading the
+//! schema), and the upkeep only a file needs (WAL checkpoints). The reads,
+//! writes and admin changes are in `read.rs`, `write.rs` and `admin.rs`.
+
+use rusqlite::{Connection, Error, OpenFlags, Result};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{disk, log, original, schema, OpenError, Role, BUSY_TIMEOUT};
+
+/// A connection to a SQLite database file.
+pub(crate) struct Sqlite {
+    pub(super) conn: Connection,
+    /// The fold in progress (see `log.rs`).
+    pub(super) fold: log::Round,
+}
+
+/// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
+fn cache_kib(role: Role) -> Option<i64> {
+    match role {
+        Role::Worker => Some(1024),
+        // Flushes touch index pages again and again: a little more than
+        // SQLite's 2 MB default keeps the upper levels in memory.
+        Role::Flusher => Some(4 * 1024),
+        Role::Cgi | Role::Admin => None,
+    }
+}
+
+/// WAL pages between automatic checkpoints on the flusher's connection:
+/// a page dirtied by many flushes is copied into the database once, not
+/// once per flush, and the fsync comes ten times less often than at
+/// SQLite's default of 1000. A quiet server checkpoints at once (see
+/// [`Sqlite::checkpoint`]).
+const FLUSHER_CHECKPOINT_PAGES: i64 = 10_000;
+
+impl Sqlite {
+    /// Opens an existing database read-write with the settings `role` needs.
+    /// Does not create or upgrade the schema; see [`Sqlite::prepare`].
+    pub(super) fn open(path: &Path, role: Role) -> Result<Sqlite> {
+        let conn = open_retrying(path)?;
+        if let Some(kib) = cache_kib(role) {
+            conn.pragma_update(None, "cache_size", -kib)?;
+        }
+        match role {
+            Role::Flusher => conn.pragma_update(None, "wal_autocheckpoint", FLUSHER_CHECKPOINT_PAGES)?,
+            // Each CGI process is the database's last connection when it
+            // exits, and SQLite would then checkpoint the WAL (with an
+            // fsync) and delete it, on every hit. The automatic checkpoints
+            // do it instead.
+            Role::Cgi => {
+                conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            }
+            Role::Worker | Role::Admin => {}
+        }
+        Ok(Sqlite { conn, fold: log::Round::default() })
+    }
+
+    /// Makes the database at `path` ready: creates the directory and file,
+    /// converts a database of the original service when `keys` is given
+    /// (else refuses it), upgrades the schema and folds hits a crashed
+    /// server logged. Returns what it did, for the log.
+    pub(super) fn prepare(
+        path: &Path,
+        role: Role,
+        keys: Option<original::KeyRule>,
+        adopt: bool,
+    ) -> std::result::Result<(Sqlite, Vec<String>), String> {
+        disk::writable(path).map_err(|e| format!("cannot write database {}: {e}", path.display()))?;
+        if !adopt {
+            refuse_foreign(path)?;
+        }
+        let mut store =
+            Sqlite::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        if store.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
+            return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
+        }
+        let mut notes = Vec::new();
+        if original::is_original(&store.conn).map_err(|e| e.to_string())? {
+            let Some(keys) = keys else {
+                return Err(format!(
+                    "{} is a database of the original hit counter: convert it with `hitcounter migrate` first",
+                    path.display()
+                ));
+            };
+            notes.extend(original::convert(&mut store.conn, path, keys)?.lines());
+        }
+        let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
+        schema::migrate(&mut store.conn).map_err(setup)?;
+        match log::fold_all(&mut store.conn) {
+            // Reads add the log, so counts stay exact; the flusher folds it
+            // once there is room.
+            Err(e) if disk_full(&e) => notes.push("the disk is full: the hit log is folded later".into()),
+            other => other.map(|_| ()).map_err(setup)?,
+        }
+        Ok((store, notes))
+    }
+
+    /// Opens an existing database for reading only: nothing is created,
+    /// converted, folded or written, and a running server sees no change.
+    pub(super) fn open_read_only(path: &Path) -> std::result::Result<Sqlite, OpenError> {
+        if !path.exists() {
+            return Err(OpenError::Missing);
+        }
+        let other = |e: Error| OpenError::Other(format!("cannot read database {}: {e}", path.display()));
+        let conn = open_for_reading(path).map_err(other)?;
+        if original::is_original(&conn).map_err(other)? {
+            return Err(OpenError::Original);
+        }
+        schema::check_readable(&conn).map_err(other)?;
+        Ok(Sqlite { conn, fold: log::Round::default() })
+    }
+
+    /// Changes whenever another connection (any process) commits to the
+    /// database; this connection's own commits leave it alone.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn.pragma_query_value(None, "data_version", |r| r.get(0))
+    }
+
+    /// Copies what the WAL holds into the database file, without waiting
+    /// for readers: afterwards the `.db` file alone is current (unless a
+    /// reader held an old snapshot).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+    }
+
+    /// Copies the whole WAL into the database and truncates it to nothing,
+    /// waiting (up to the busy timeout) for readers of older snapshots.
+    pub fn checkpoint_truncate(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+    }
+
+    /// Starts the read transaction of [`super::Store::snapshot`].
+    pub(super) fn begin_read(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN DEFERRED")
+    }
+
+    /// Ends it: committed if everything read went well.
+    pub(super) fn end_read(&self, ok: bool) -> Result<()> {
+        self.conn.execute_batch(if ok { "COMMIT" } else { "ROLLBACK" })
+    }
+}
+
+/// Looks at an existing file before anything switches it to WAL or adds a
+/// table: one that holds another application's tables is not ours to take.
+fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let unreadable = |e: Error| format!("cannot read database {}: {e}", path.display());
+    let conn = open_for_reading(path).map_err(unreadable)?;
+    match schema::foreign_table(&conn).map_err(unreadable)? {
+        Some(table) => Err(format!(
+            "{} holds table `{table}`, which is neither hitcounter's nor the original hit counter's: \
+             it looks like another application's database; pass --adopt to add hitcounter's tables to it anyway",
+            path.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A read-only connection. Reading a WAL database needs its `-shm` file,
+/// which a full disk (or a read-only directory) may not let SQLite create;
+/// when there is no WAL to read (after a clean shutdown) the file alone is
+/// complete and is opened as immutable instead.
+fn open_for_reading(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let first = Connection::open_with_flags(path, flags).and_then(|conn| {
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok(conn)
+    });
+    match first {
+        Err(e) if disk::wal_bytes(path) == 0 => Connection::open_with_flags(immutable_uri(path), flags).map_err(|_| e),
+        other => other,
+    }
+}
+
+/// `file:PATH?immutable=1`, with the characters a URI gives meaning to
+/// escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri + "?immutable=1"
+}
+
+fn open_retrying(path: &Path) -> Result<Connection> {
+    // Switching a new file to WAL takes a lock that SQLite does not wait for
+    // through busy_timeout, so many CGI processes opening a brand-new
+    // database at once can see SQLITE_BUSY here: retry for a while.
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open_once(path) {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn open_once(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    // WAL lets readers run beside the single writer; NORMAL sync is durable
+    // against process crashes (the WAL is fsynced at checkpoints).
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A WAL that grew is cut back to this size whenever it is reset, so the
+    // space a burst took is given back.
+    conn.pragma_update(None, "journal_size_limit", crate::limits::WAL_CHECKPOINT_BYTES as i64)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Waits for another connection's lock for up to [`BUSY_TIMEOUT`], in short
+/// sleeps: SQLite's own busy timeout sleeps up to 100 ms at a time, which
+/// showed as ~1 s tail latency when several writers take turns
+/// (`--flush-interval 0`, many CGI processes).
+fn wait_for_lock(retries: i32) -> bool {
+    const FINE: i32 = 200; // 200 x 0.1 ms, then 1 ms steps
+    let fine = Duration::from_micros(100);
+    let coarse = Duration::from_millis(1);
+    let spent = fine * retries.min(FINE) as u32 + coarse * (retries - FINE).max(0) as u32;
+    if spent >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(if retries < FINE { fine } else { coarse });
+    true
+}
+
+/// SQLITE_FULL: the disk (or a file size limit) is full.
+pub(super) fn disk_full(e: &Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+}
+
+/// SQLITE_READONLY, or an I/O error such as a read-only remount: the
+/// connection may work again once reopened.
+pub(super) fn read_only(e: &Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly)
+            | Some(rusqlite::ErrorCode::SystemIoFailure)
+            | Some(rusqlite::ErrorCode::CannotOpen)
+    )
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
+fn is_busy(e: &Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
+}
