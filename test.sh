@@ -24,6 +24,8 @@ NEEDS=(
 	"curl:curl"                                                     # native TLS client
 	"sqlite3:sqlite3"                                               # the original's SQL-dump backups
 	"python3:python3"                                               # a second site for cross-site browser tests
+	"/usr/lib/postgresql/15/bin/initdb:postgresql"                  # the shared PostgreSQL store
+	"psql:postgresql-client"                                        # the tests' view of PostgreSQL
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

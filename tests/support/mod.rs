@@ -23,6 +23,8 @@
 //! - `proxy.rs`: nginx in front of the binary, with the site `install.sh` writes.
 //! - `pages.rs`: another site (a static HTTPS server) for cross-site browser tests.
 //! - `s3.rs`: a real S3-compatible server (s3s-fs) for the backup tests.
+//! - `postgres.rs`: a private PostgreSQL cluster per test (initdb as the
+//!   `postgres` user), for the shared-store tests.
 //! - `history.rs`: history over HTTP (`stats.json`, seeded daily rows, the
 //!   bars of a chart).
 //!
@@ -38,6 +40,7 @@ pub mod history;
 pub mod http;
 pub mod load;
 pub mod pages;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod s3;

@@ -177,8 +177,11 @@ impl Flusher {
     /// process (admin command, CGI, a second server) wrote, and neither the
     /// table nor clean entries hold its hits. Reads are exact whatever the
     /// log holds, but folding first keeps the reload's reads cheap.
+    /// A database that cannot be asked (a server that is down) is taken as
+    /// unchanged: dropping the table then would only send every request to
+    /// the database that cannot answer.
     fn reload_if_changed(&mut self) {
-        let now_version = self.store.data_version().ok();
+        let Ok(now_version) = self.store.data_version().map(Some) else { return };
         if now_version == self.version {
             return;
         }
