@@ -61,11 +61,15 @@ fn main() {
             Ok(())
         }
         Command::Version => {
-            let features: Vec<&str> = [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3"))]
-                .iter()
-                .filter(|(_, on)| *on)
-                .map(|(name, _)| *name)
-                .collect();
+            let features: Vec<&str> = [
+                ("tls", cfg!(feature = "tls")),
+                ("s3", cfg!(feature = "s3")),
+                ("postgres", cfg!(feature = "postgres")),
+            ]
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect();
             let features = if features.is_empty() { "none".to_string() } else { features.join(", ") };
             println!(
                 "hitcounter {} (commit {}; features: {features})",
@@ -88,6 +92,7 @@ fn main() {
         Command::Backup { db, to, keep } => cli::backups::backup(&db, &to, keep),
         Command::Restore { db, from, force } => cli::backups::restore(&db, &from, force),
         Command::BackupsList { at } => cli::backups::list(&at),
+        Command::Copy { from, to } => cli::copy::copy(&from, &to),
     };
     if let Err(admin::Failure(msg, code)) = result {
         eprintln!("hitcounter: {msg}");

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use support::history::{seed, stats_json, utc_today};
 use support::postgres::Postgres;
 use support::*;
 
@@ -220,4 +221,55 @@ fn shutdown_with_the_database_down_says_what_was_not_stored() {
         "{}",
         s.log_text()
     );
+}
+
+/// Every counter and per-day row of a SQLite file, as text.
+fn file_rows(db: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    column(
+        &conn,
+        "SELECT c.key || ' ' || c.count || ' ' || c.uniques || ' ' || c.created_at || ' ' || IFNULL(d.day, '-')
+                || ' ' || IFNULL(d.hits, '-') || ' ' || IFNULL(d.uniques, '-')
+         FROM counters c LEFT JOIN daily d ON d.counter_id = c.id ORDER BY c.key, d.day",
+    )
+}
+
+#[test]
+fn copy_sqlite_to_postgres_and_back_keeps_every_count_and_day() {
+    let Some(pg) = Postgres::start() else { return };
+    let dir = tempdir();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let day = |n: i64| utc_today() - chrono::Duration::days(n);
+    seed(&a, &[("e.com/x", 30, vec![(day(2), 10), (day(1), 20)]), ("e.com/y", 5, vec![(day(0), 5)])]);
+    // Hits counted by a server too: today's rows with visitors.
+    let mut s = Server::start_with(Opts { args: vec!["--db", a.to_str().unwrap()], ..Opts::default() });
+    hit(&s, "e.com/y");
+    hit(&s, "e.com/z");
+    assert!(s.stop().success());
+    let url = pg.database("copy");
+    let copy = |from: &str, to: &str| run(&["copy", "--from", from, "--to", to]);
+    let out = copy(a.to_str().unwrap(), &url);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("copied 3 counters"), "{}", stderr_of(&out));
+    assert_eq!(pg.number("copy", "SELECT SUM(count) FROM counters"), 37);
+    assert_eq!(pg.number("copy", "SELECT COUNT(*) FROM daily"), 4);
+    // Into a database that holds counters: refused, nothing changed.
+    let again = copy(a.to_str().unwrap(), &url);
+    assert!(!again.status.success() && stderr_of(&again).contains("empty database"), "{}", stderr_of(&again));
+    let out = copy(&url, b.to_str().unwrap());
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(file_rows(&b), file_rows(&a));
+    // A server on the copy shows the counts and the history.
+    let s = instance(&url, &[]);
+    assert_eq!(peek(&s, "e.com/x"), 30);
+    let history = stats_json(&s, "e.com/x", "&days=7");
+    let hits: Vec<(String, u64)> = history["days"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .map(|d| (d["date"].as_str().unwrap_or_default().to_string(), d["hits"].as_u64().unwrap_or_default()))
+        .filter(|(_, h)| *h > 0)
+        .collect();
+    let date = |n: i64| day(n).format("%Y-%m-%d").to_string();
+    assert_eq!(hits, vec![(date(2), 10), (date(1), 20)], "{history}");
 }

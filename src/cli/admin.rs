@@ -19,7 +19,7 @@ pub struct Failure(pub String, pub i32);
 type Outcome = Result<(), Failure>;
 
 /// The database for a change: created when missing, upgraded when old.
-fn writable(db: &Database) -> Result<Store, Failure> {
+pub(super) fn writable(db: &Database) -> Result<Store, Failure> {
     let (store, notes) = db.prepare(Role::Admin, None, false).map_err(|e| Failure(e, 1))?;
     for note in notes {
         eprintln!("{note}");
@@ -28,7 +28,7 @@ fn writable(db: &Database) -> Result<Store, Failure> {
 }
 
 /// The database for reading: never created, converted or written.
-fn readable(db: &Database) -> Result<Store, Failure> {
+pub(super) fn readable(db: &Database) -> Result<Store, Failure> {
     db.open_read_only().map_err(|e| match e {
         OpenError::Missing => Failure(format!("no database at {db}"), 1),
         OpenError::Original => Failure(

@@ -19,6 +19,7 @@ pub enum Sub {
     Backup,
     Restore,
     Backups,
+    Copy,
     Cgi,
 }
 
@@ -186,6 +187,18 @@ pub static COMMANDS: &[Cmd] = &[
         args: "list LOCATION",
         summary: &["the backups in a folder or S3 prefix", "with time and size"],
         about: &["Lists the backups in a folder or under s3://BUCKET/PREFIX: name, time, size."],
+    },
+    Cmd {
+        sub: Sub::Copy,
+        name: "copy",
+        args: "",
+        summary: &["copy every counter and its history into", "an empty database (SQLite <-> PostgreSQL)"],
+        about: &[
+            "Copies every counter with its per-day history from --from into --to,",
+            "each a SQLite file or a postgres:// URL, in one transaction, then checks",
+            "that every count and day matches. --to must hold no counters yet. Stop",
+            "the servers writing to --from first, or hits they count later stay there.",
+        ],
     },
     Cmd {
         sub: Sub::Cgi,

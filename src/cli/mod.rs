@@ -17,6 +17,7 @@ pub mod admin;
 pub mod backups;
 pub mod commands;
 pub mod config;
+pub mod copy;
 pub mod healthcheck;
 pub mod help;
 mod import;
@@ -57,6 +58,7 @@ pub enum Command {
     Backup { db: PathBuf, to: Location, keep: usize },
     Restore { db: PathBuf, from: String, force: bool },
     BackupsList { at: Location },
+    Copy { from: Database, to: Database },
     Cgi(ServeConfig),
     Help(Option<Sub>),
     Version,
@@ -165,6 +167,13 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             Command::Backup { db: file?, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
         }
         Sub::Restore => Command::Restore { db: file?, from: arg(), force: s.switch("force")? },
+        Sub::Copy => {
+            let side = |flag: &str| -> Result<Database, String> {
+                let text = s.text(flag).ok_or_else(|| format!("usage: hitcounter {}", commands::synopsis(cmd)))?;
+                Database::parse(&text, None)
+            };
+            Command::Copy { from: side("from")?, to: side("to")? }
+        }
         Sub::Backups => {
             if arg() != "list" {
                 return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
@@ -306,6 +315,7 @@ mod tests {
             (_, "stats-token") => "0123456789abcdef",
             (_, "stats-token-file") => "/token",
             (_, "db-password-file") => "/password",
+            (_, "from" | "to") => "/tmp/c.db",
             (_, flag) => panic!("add a sample value for --{flag}"),
         }
     }
@@ -327,6 +337,7 @@ mod tests {
             let name = commands::get(o.subs[0]).name;
             let mut words = vec![name];
             match o.subs[0] {
+                Sub::Copy => words.extend(["--from", "/tmp/a.db", "--to", "/tmp/b.db"]),
                 Sub::Backup => words.push("/tmp/b.db"),
                 Sub::Restore => words.push("/tmp/b.db"),
                 _ => {}

@@ -80,6 +80,22 @@ pub static OPTIONS: &[Opt] = &[
         subs: &[Sub::Migrate, Sub::Prune],
     },
     Opt {
+        flag: "from",
+        kind: Kind::Text("DB"),
+        env: &[],
+        default: None,
+        help: &["the database to copy: a file or postgres:// URL"],
+        subs: &[Sub::Copy],
+    },
+    Opt {
+        flag: "to",
+        kind: Kind::Text("DB"),
+        env: &[],
+        default: None,
+        help: &["the empty database to copy into"],
+        subs: &[Sub::Copy],
+    },
+    Opt {
         flag: "listen",
         kind: Kind::Text("ADDR"),
         env: &["HITCOUNTER_LISTEN"],

@@ -30,6 +30,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod admin;
+pub mod copy;
 pub mod disk;
 mod location;
 mod log;

@@ -22,6 +22,7 @@ use postgres::{Client, NoTls};
 use super::{Backend, OpenError, Result, Role, Store};
 
 mod admin;
+mod copy;
 mod read;
 mod schema;
 mod url;

@@ -1,0 +1,162 @@
+//! Whole-database copies between backends (`hitcounter copy`): every
+//! counter with its total, visitors, creation time and per-day rows, read
+//! in one snapshot and written in one transaction (all or nothing), so
+//! that the counts match exactly afterwards. This file holds the shared
+//! row type, the dispatch and SQLite's side; PostgreSQL's is in
+//! `postgres/copy.rs`.
+
+use chrono::NaiveDate;
+use rusqlite::{params, Result, TransactionBehavior};
+
+use super::{count, day_text, now, sql, Backend, Error, Sqlite, Store};
+
+/// One counter as it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    pub key: String,
+    pub count: u64,
+    pub uniques: u64,
+    pub created_at: i64,
+    /// Hits and visitors (`None`: not recorded) per day, oldest first.
+    pub days: Vec<(NaiveDate, u64, Option<u64>)>,
+}
+
+/// Totals to compare a copy with its source: counters, the sum of their
+/// counts, per-day rows and the sum of their hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub counters: u64,
+    pub hits: u64,
+    pub day_rows: u64,
+    pub day_hits: u64,
+}
+
+impl Totals {
+    pub fn of(rows: &[Copied]) -> Totals {
+        Totals {
+            counters: rows.len() as u64,
+            hits: rows.iter().map(|r| r.count).sum(),
+            day_rows: rows.iter().map(|r| r.days.len() as u64).sum(),
+            day_hits: rows.iter().flat_map(|r| &r.days).map(|d| d.1).sum(),
+        }
+    }
+}
+
+/// Appends a row of `(key, count, uniques, created_at, day, hits,
+/// day uniques)` (day columns NULL for a counter without days) to `out`,
+/// grouping rows of one key, which must come together.
+pub(super) fn push_row(
+    out: &mut Vec<Copied>,
+    head: (String, i64, i64, i64),
+    day: Option<(NaiveDate, i64, Option<i64>)>,
+) {
+    let same = out.last().is_some_and(|c| c.key == head.0);
+    if !same {
+        out.push(Copied {
+            key: head.0,
+            count: count(head.1),
+            uniques: count(head.2),
+            created_at: head.3,
+            days: Vec::new(),
+        });
+    }
+    if let (Some(last), Some((d, hits, uniques))) = (out.last_mut(), day) {
+        last.days.push((d, count(hits), uniques.map(count)));
+    }
+}
+
+impl Store {
+    /// Every counter with its days, from one snapshot, in id order.
+    pub fn dump(&mut self) -> super::Result<Vec<Copied>> {
+        self.snapshot(|store| match &store.backend {
+            Backend::Sqlite(b) => b.dump().map_err(Error::from),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(b) => b.dump(),
+        })
+    }
+
+    /// Writes `rows` into this (empty) database in one transaction, and
+    /// tells running servers that every counter changed.
+    pub fn load(&mut self, rows: &[Copied]) -> super::Result<()> {
+        match &mut self.backend {
+            Backend::Sqlite(b) => b.load(rows).map_err(Error::from),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(b) => b.load(rows),
+        }
+    }
+}
+
+impl Sqlite {
+    fn dump(&self) -> Result<Vec<Copied>> {
+        // Reads add the hit log everywhere else; the copy's source was
+        // prepared (its log folded) before, so the rows are complete.
+        let mut stmt = self.conn.prepare(
+            "SELECT c.key, c.count, c.uniques, c.created_at, d.day, d.hits, d.uniques
+             FROM counters c LEFT JOIN daily d ON d.counter_id = c.id ORDER BY c.id, d.day",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let day: Option<String> = r.get(4)?;
+            let day = match day {
+                Some(text) => Some((
+                    text.parse::<NaiveDate>().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+                    })?,
+                    r.get(5)?,
+                    r.get(6)?,
+                )),
+                None => None,
+            };
+            push_row(&mut out, (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), day);
+        }
+        Ok(out)
+    }
+
+    fn load(&mut self, rows: &[Copied]) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let t = now();
+            let mut counter = tx.prepare(
+                "INSERT INTO counters (key, count, uniques, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 RETURNING id",
+            )?;
+            let mut daily = tx.prepare("INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?1, ?2, ?3, ?4)")?;
+            for c in rows {
+                let id: i64 =
+                    counter.query_row(params![c.key, sql(c.count), sql(c.uniques), c.created_at, t], |r| r.get(0))?;
+                for (day, hits, uniques) in &c.days {
+                    daily.execute(params![day_text(*day), id, sql(*hits), uniques.map(sql)])?;
+                }
+            }
+            tx.prepare("INSERT INTO admin_events (key, at) VALUES (NULL, ?1)")?.execute([t])?;
+        }
+        tx.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Day, Pending, Role};
+    use super::*;
+
+    #[test]
+    fn a_copy_between_files_keeps_every_count_and_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut from, _) = Store::prepare(&dir.path().join("a.db"), Role::Admin).unwrap();
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let days = vec![
+            Day { day: day("2026-01-01"), hits: 2, uniques: 1 },
+            Day { day: day("2026-01-02"), hits: 3, uniques: 0 },
+        ];
+        let mut batch = vec![Pending { key: "e.com/a".into(), hits: 5, days, id: None, known: None }];
+        from.flush(&mut batch, &mut 0, |_, _| 0).unwrap();
+        from.set("e.com/b", 7).unwrap();
+        let rows = from.dump().unwrap();
+        assert_eq!(Totals::of(&rows), Totals { counters: 2, hits: 12, day_rows: 2, day_hits: 5 });
+        let (mut to, _) = Store::prepare(&dir.path().join("b.db"), Role::Admin).unwrap();
+        to.load(&rows).unwrap();
+        assert_eq!(to.dump().unwrap(), rows);
+        assert_eq!(to.history("e.com/a", &[day("2026-01-02")]).unwrap(), vec![(day("2026-01-02"), 3, Some(0))]);
+    }
+}
