@@ -273,3 +273,32 @@ fn copy_sqlite_to_postgres_and_back_keeps_every_count_and_day() {
     let date = |n: i64| day(n).format("%Y-%m-%d").to_string();
     assert_eq!(hits, vec![(date(2), 10), (date(1), 20)], "{history}");
 }
+
+#[test]
+fn two_instances_behind_an_nginx_upstream_count_exactly() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("upstream");
+    let mut servers: Vec<Server> = (0..2).map(|_| instance(&url, &["--trust-proxy"])).collect();
+    let addrs: Vec<&str> = servers.iter().map(|s| s.addr.as_str()).collect();
+    let Some(nginx) = support::proxy::Upstream::start(&addrs) else { return };
+    let page = uniq_url("upstream");
+    let run = load(
+        &nginx.addr,
+        std::slice::from_ref(&page),
+        THREADS,
+        PER_THREAD,
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let counted = run.join().expect("load");
+    assert_eq!((counted.total_ok(), counted.errors, counted.other_status), (8000, 0, 0), "{counted:?}");
+    for s in &servers {
+        let answered = log_lines(s).iter().filter(|l| l.contains(" /count ")).count();
+        assert!(answered > 0, "nginx sent {} nothing", s.addr);
+        assert!(shows_within(s, &page, 8000, Duration::from_secs(10)), "{}: {}", s.addr, peek(s, &page));
+    }
+    for s in &mut servers {
+        assert!(s.stop().success(), "{}", s.log_text());
+    }
+    assert_eq!(stored(&pg, "upstream"), (8000, 1, 8000));
+}

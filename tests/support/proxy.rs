@@ -65,29 +65,7 @@ impl Proxy {
             "proxy_set_header X-Forwarded-Proto https;",
         );
         std::fs::write(t.join("site-tls.conf"), tls).unwrap();
-        let td = t.display();
-        let conf = format!(
-            "pid {td}/logs/nginx.pid;\n\
-             error_log {td}/logs/error.log info;\n\
-             worker_processes 1;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n\
-               access_log {td}/logs/access.log;\n\
-               client_body_temp_path {td}/tmp/body;\n\
-               proxy_temp_path {td}/tmp/proxy;\n\
-               fastcgi_temp_path {td}/tmp/fastcgi;\n\
-               uwsgi_temp_path {td}/tmp/uwsgi;\n\
-               scgi_temp_path {td}/tmp/scgi;\n\
-               include {td}/site-plain.conf;\n\
-               include {td}/site-tls.conf;\n\
-             }}\n"
-        );
-        std::fs::write(t.join("nginx.conf"), conf).unwrap();
-        let mut cmd = Command::new(nginx);
-        cmd.arg("-p").arg(t).arg("-e").arg(t.join("logs/error.log"));
-        cmd.args(["-c", "nginx.conf", "-g", "daemon off;"]);
-        let daemon =
-            Daemon::start("nginx", cmd, &t.join("logs/stderr.log"), &[p1, p2], Some(&t.join("logs/error.log")));
+        let daemon = run_nginx(&nginx, t, &["site-plain.conf", "site-tls.conf"], &[p1, p2]);
         Some(Proxy {
             plain: format!("127.0.0.1:{p1}"),
             tls: format!("127.0.0.1:{p2}"),
@@ -99,5 +77,71 @@ impl Proxy {
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
         Request::get(path).host(Some(&host_of(&self.plain))).headers(headers).send(&self.plain)
+    }
+}
+
+/// Writes `t/nginx.conf` (logs and temp files under `t`, including the
+/// site files `sites` there) and runs nginx on it until every port answers.
+fn run_nginx(nginx: &Path, t: &Path, sites: &[&str], ports: &[u16]) -> Daemon {
+    let td = t.display();
+    let includes: String = sites.iter().map(|s| format!("  include {td}/{s};\n")).collect();
+    let conf = format!(
+        "pid {td}/logs/nginx.pid;\n\
+         error_log {td}/logs/error.log info;\n\
+         worker_processes 1;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n\
+           access_log {td}/logs/access.log;\n\
+           client_body_temp_path {td}/tmp/body;\n\
+           proxy_temp_path {td}/tmp/proxy;\n\
+           fastcgi_temp_path {td}/tmp/fastcgi;\n\
+           uwsgi_temp_path {td}/tmp/uwsgi;\n\
+           scgi_temp_path {td}/tmp/scgi;\n\
+         {includes}}}\n"
+    );
+    std::fs::write(t.join("nginx.conf"), conf).unwrap();
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-p").arg(t).arg("-e").arg(t.join("logs/error.log"));
+    cmd.args(["-c", "nginx.conf", "-g", "daemon off;"]);
+    Daemon::start("nginx", cmd, &t.join("logs/stderr.log"), ports, Some(&t.join("logs/error.log")))
+}
+
+/// nginx spreading requests over several servers through an `upstream`
+/// block (round robin, kept-alive connections), as the README shows.
+pub struct Upstream {
+    pub addr: String,
+    _nginx: Daemon,
+    _dir: tempfile::TempDir,
+}
+
+impl Upstream {
+    /// `None` (skipped) when nginx is missing outside CI.
+    pub fn start(backends: &[&str]) -> Option<Upstream> {
+        let nginx = require("nginx", "nginx")?;
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path();
+        std::fs::set_permissions(t, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        for sub in ["logs", "tmp"] {
+            std::fs::create_dir(t.join(sub)).unwrap();
+        }
+        let port = free_port();
+        let servers: String = backends.iter().map(|b| format!("    server {b};\n")).collect();
+        let site = format!(
+            "upstream hitcounter {{\n{servers}    keepalive 16;\n}}\n\
+             server {{\n\
+               listen 127.0.0.1:{port};\n\
+               location / {{\n\
+                 proxy_pass http://hitcounter;\n\
+                 proxy_http_version 1.1;\n\
+                 proxy_set_header Connection \"\";\n\
+                 proxy_set_header Host $host;\n\
+                 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+                 proxy_set_header X-Forwarded-Proto $scheme;\n\
+               }}\n\
+             }}\n"
+        );
+        std::fs::write(t.join("upstream.conf"), site).unwrap();
+        let nginx = run_nginx(&nginx, t, &["upstream.conf"], &[port]);
+        Some(Upstream { addr: format!("127.0.0.1:{port}"), _nginx: nginx, _dir: dir })
     }
 }
