@@ -30,6 +30,8 @@ pub struct Metrics {
     flushes: AtomicU64,
     flush_failures: AtomicU64,
     flush_micros: AtomicU64,
+    /// Counter rows written by successful flushes.
+    flushed_counters: AtomicU64,
     started: Instant,
     /// Micros since `started` of the last successful flush.
     last_flush_ok: AtomicU64,
@@ -73,6 +75,7 @@ impl Metrics {
             flushes: AtomicU64::new(0),
             flush_failures: AtomicU64::new(0),
             flush_micros: AtomicU64::new(0),
+            flushed_counters: AtomicU64::new(0),
             started: Instant::now(),
             last_flush_ok: AtomicU64::new(0),
             flush_began: AtomicU64::new(0),
@@ -131,13 +134,15 @@ impl Metrics {
         self.flush_began.store(self.started.elapsed().as_micros().max(1) as u64, Relaxed);
     }
 
-    pub fn flushed(&self, took: Duration, result: Result<(), String>) {
+    /// A flush ended: `Ok` with the counters it wrote.
+    pub fn flushed(&self, took: Duration, result: Result<usize, String>) {
         self.flush_began.store(0, Relaxed);
         self.flushes.fetch_add(1, Relaxed);
         self.flush_micros.fetch_add(took.as_micros() as u64, Relaxed);
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         match result {
-            Ok(()) => {
+            Ok(rows) => {
+                self.flushed_counters.fetch_add(rows as u64, Relaxed);
                 self.last_flush_ok.store(self.started.elapsed().as_micros() as u64, Relaxed);
                 *failure = None;
             }
@@ -248,6 +253,12 @@ impl Metrics {
         );
         counter(&mut out, "flushes_total", "Writes of pending hits to the database.", self.flushes.load(Relaxed));
         counter(&mut out, "flush_failures_total", "Failed writes of pending hits.", self.flush_failures.load(Relaxed));
+        counter(
+            &mut out,
+            "flushed_counters_total",
+            "Counters written by flushes (each with its per-day row).",
+            self.flushed_counters.load(Relaxed),
+        );
         let secs = self.flush_micros.load(Relaxed) as f64 / 1e6;
         let _ = writeln!(
             out,
@@ -298,8 +309,9 @@ mod tests {
         m.request(Some(1), 200);
         m.request(None, 404);
         m.request(Some(1), 418);
-        m.flushed(Duration::from_millis(2), Ok(()));
+        m.flushed(Duration::from_millis(2), Ok(5));
         let text = m.render("hc", 3, Some(7), 6, 2);
+        assert!(text.contains("hc_flushed_counters_total 5"));
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"200\"} 2"));
         assert!(text.contains("hc_requests_total{route=\"other\",status=\"404\"} 1"));
         assert!(text.contains("hc_requests_total{route=\"/count\",status=\"other\"} 1"));
@@ -318,7 +330,7 @@ mod tests {
         assert!(m.health(Duration::from_millis(100)).is_ok());
         m.flushed(Duration::ZERO, Err("disk full".into()));
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("disk full"));
-        m.flushed(Duration::ZERO, Ok(()));
+        m.flushed(Duration::ZERO, Ok(1));
         assert!(m.health(Duration::from_millis(100)).is_ok());
         m.flush_begins();
         assert!(m.health(Duration::from_millis(100)).is_ok(), "a fresh flush is not stuck");
@@ -327,18 +339,18 @@ mod tests {
     #[test]
     fn a_flush_stuck_on_a_lock_is_unhealthy() {
         let m = Metrics { started: Instant::now() - Duration::from_secs(3), ..Metrics::new(Vec::new()) };
-        m.flushed(Duration::ZERO, Ok(()));
+        m.flushed(Duration::ZERO, Ok(1));
         // The running flush began 3 s ago (1 µs after `started`).
         m.flush_began.store(1, Relaxed);
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("waited"));
-        m.flushed(Duration::ZERO, Ok(()));
+        m.flushed(Duration::ZERO, Ok(1));
         assert!(m.health(Duration::from_millis(100)).is_ok());
     }
 
     #[test]
     fn backups_that_stop_make_the_server_unhealthy() {
         let m = Metrics { started: Instant::now() - Duration::from_secs(10), ..Metrics::new(Vec::new()) };
-        m.flushed(Duration::ZERO, Ok(()));
+        m.flushed(Duration::ZERO, Ok(1));
         assert!(m.health(Duration::from_millis(100)).is_ok(), "backups off");
         m.backups_every(Duration::from_secs(3));
         assert!(m.health(Duration::from_millis(100)).unwrap_err().contains("no successful backup since start"));

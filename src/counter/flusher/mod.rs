@@ -327,7 +327,7 @@ impl Flusher {
         let start = Instant::now();
         self.metrics.flush_begins();
         let result = self.counter.flush(&mut self.store, &mut self.last_event);
-        self.metrics.flushed(start.elapsed(), result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        self.metrics.flushed(start.elapsed(), result.as_ref().map(|f| f.keys).map_err(|e| e.to_string()));
         if let Ok(f) = &result {
             log_superseded(f.superseded);
         }
