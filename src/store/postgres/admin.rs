@@ -5,7 +5,7 @@
 //! it in SHARE mode) runs meanwhile, so hits counted on the old value
 //! cannot land on the new one.
 
-use postgres::{GenericClient, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 
 use super::super::{now, sql, Event, Result};
 use super::Pg;
@@ -17,9 +17,12 @@ const EVENT_RETENTION_SECS: i64 = 24 * 3600;
 /// of one per key.
 const IMPORT_EVENT_ROWS: usize = 10_000;
 
-pub(super) fn events_since(c: &mut impl GenericClient, after: i64) -> std::result::Result<Vec<Event>, postgres::Error> {
-    let rows = c.query("SELECT id, key FROM admin_events WHERE id > $1 ORDER BY id", &[&after])?;
-    Ok(rows.iter().map(|r| Event { id: r.get(0), key: r.get(1) }).collect())
+/// Admin events after `$1`, oldest first.
+pub(super) const EVENTS_SINCE: &str = "SELECT id, key FROM admin_events WHERE id > $1 ORDER BY id";
+
+/// The events in rows of [`EVENTS_SINCE`].
+pub(super) fn events(rows: Vec<Row>) -> Vec<Event> {
+    rows.iter().map(|r| Event { id: r.get(0), key: r.get(1) }).collect()
 }
 
 pub(super) fn last_event(c: &mut impl GenericClient) -> std::result::Result<i64, postgres::Error> {
@@ -54,7 +57,7 @@ fn begin(c: &mut postgres::Client) -> std::result::Result<Transaction<'_>, postg
 
 impl Pg {
     pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
-        self.with(|c| events_since(c, after))
+        self.with_prepared(&[EVENTS_SINCE], |c, st| Ok(events(c.query(&st[0], &[&after])?)))
     }
 
     pub fn last_event(&self) -> Result<i64> {

@@ -16,8 +16,9 @@
 //! connection's own increments.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use super::{Backend, OpenError, Result, Role, Store};
 
@@ -33,28 +34,60 @@ pub use url::Url;
 /// A connection to a PostgreSQL database, made again when it broke.
 pub(crate) struct Pg {
     url: Url,
-    client: RefCell<Option<Client>>,
+    conn: RefCell<Option<Conn>>,
     /// Increments of `changes` this connection committed.
     own_changes: Cell<i64>,
 }
 
+/// The live connection and the statements prepared on it (the hot ones:
+/// a statement given as text costs a round trip of its own to prepare).
+struct Conn {
+    client: Client,
+    prepared: HashMap<&'static str, Statement>,
+}
+
 impl Pg {
     fn connect(url: &Url) -> Result<Pg> {
-        let client = url.config.connect(NoTls)?;
-        Ok(Pg { url: url.clone(), client: RefCell::new(Some(client)), own_changes: Cell::new(0) })
+        let pg = Pg { url: url.clone(), conn: RefCell::new(None), own_changes: Cell::new(0) };
+        pg.with(|_| Ok(()))?;
+        Ok(pg)
     }
 
     /// Runs `f` on the connection, connecting first if there is none; a
     /// connection that broke is dropped, for the next call to replace.
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>) -> Result<T> {
-        let mut slot = self.client.borrow_mut();
-        if slot.as_ref().is_none_or(|c| c.is_closed()) {
+        self.with_prepared(&[], |c, _| f(c))
+    }
+
+    /// [`Pg::with`], handing `f` the statements `sqls` prepared (once per
+    /// connection).
+    fn with_prepared<T>(
+        &self,
+        sqls: &[&'static str],
+        f: impl FnOnce(&mut Client, &[Statement]) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut slot = self.conn.borrow_mut();
+        if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
             *slot = None;
-            *slot = Some(self.url.config.connect(NoTls)?);
+            *slot = Some(Conn { client: self.url.config.connect(NoTls)?, prepared: HashMap::new() });
         }
-        let client = slot.as_mut().expect("connected above");
-        let result = f(client);
-        if client.is_closed() {
+        let conn = slot.as_mut().expect("connected above");
+        let result = (|| {
+            let mut statements = Vec::with_capacity(sqls.len());
+            for sql in sqls {
+                let statement = match conn.prepared.get(sql) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = conn.client.prepare(sql)?;
+                        conn.prepared.insert(sql, s.clone());
+                        s
+                    }
+                };
+                statements.push(statement);
+            }
+            f(&mut conn.client, &statements)
+        })();
+        if conn.client.is_closed() {
             *slot = None;
         }
         Ok(result?)

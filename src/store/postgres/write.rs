@@ -9,28 +9,57 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use postgres::Transaction;
+use postgres::{Client, Statement};
 
 use super::super::{count, now, sql, Day, Event, Pending, Result, Stored, Written};
 use super::{admin, Pg};
 
+const UPSERT_COUNTERS: &str = "INSERT INTO counters (key, count, uniques, created_at, updated_at)
+     SELECT k, n, u, $4, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(k, n, u) ORDER BY k
+     ON CONFLICT (key) DO UPDATE SET count = counters.count + EXCLUDED.count,
+        uniques = counters.uniques + EXCLUDED.uniques, updated_at = EXCLUDED.updated_at
+     RETURNING key, id, count, uniques";
+
+const UPSERT_DAYS: &str = "INSERT INTO daily (day, counter_id, hits, uniques)
+     SELECT d, c, h, u FROM unnest($1::date[], $2::bigint[], $3::bigint[], $4::bigint[]) AS t(d, c, h, u)
+     ORDER BY d, c
+     ON CONFLICT (day, counter_id) DO UPDATE SET hits = daily.hits + EXCLUDED.hits,
+        uniques = COALESCE(daily.uniques, 0) + EXCLUDED.uniques
+     RETURNING counter_id, day, hits";
+
+/// A write transaction begins: admin changes, which take this lock
+/// EXCLUSIVE, wait for it, and it for them (one round trip).
+const BEGIN: &str = "BEGIN; LOCK TABLE admin_events IN SHARE MODE";
+
+/// Ends a write that added hits: tells other instances (last, so the one
+/// row every instance updates is held for the commit only), commits.
+const COMMIT_CHANGED: &str = "UPDATE changes SET n = n + 1 WHERE id = 1; COMMIT";
+
+/// Runs `f` between [`BEGIN`] and the commit `f` sends itself; on an
+/// error the transaction is rolled back (if the connection still lives).
+fn write<T>(
+    c: &mut Client,
+    f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+) -> std::result::Result<T, postgres::Error> {
+    c.batch_execute(BEGIN)?;
+    let result = f(c);
+    if result.is_err() && !c.is_closed() {
+        let _ = c.batch_execute("ROLLBACK");
+    }
+    result
+}
+
 /// Adds the batch's hits to their counters (creating them) and per-day
-/// rows inside `tx`; what each counter holds now, in batch order.
-fn add(tx: &mut Transaction, batch: &[Pending]) -> std::result::Result<Vec<Written>, postgres::Error> {
+/// rows with the two statements prepared from [`UPSERT_COUNTERS`] and
+/// [`UPSERT_DAYS`]; what each counter holds now, in batch order.
+fn add(c: &mut Client, upsert: &[Statement], batch: &[Pending]) -> std::result::Result<Vec<Written>, postgres::Error> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
     let keys: Vec<&str> = batch.iter().map(|p| &*p.key).collect();
     let hits: Vec<i64> = batch.iter().map(|p| sql(p.hits)).collect();
     let uniques: Vec<i64> = batch.iter().map(|p| sql(p.uniques())).collect();
-    let rows = tx.query(
-        "INSERT INTO counters (key, count, uniques, created_at, updated_at)
-         SELECT k, n, u, $4, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(k, n, u) ORDER BY k
-         ON CONFLICT (key) DO UPDATE SET count = counters.count + EXCLUDED.count,
-            uniques = counters.uniques + EXCLUDED.uniques, updated_at = EXCLUDED.updated_at
-         RETURNING key, id, count, uniques",
-        &[&keys, &hits, &uniques, &now()],
-    )?;
+    let rows = c.query(&upsert[0], &[&keys, &hits, &uniques, &now()])?;
     let mut counters: HashMap<String, (i64, i64, i64)> = HashMap::with_capacity(rows.len());
     for r in rows {
         counters.insert(r.get(0), (r.get(1), r.get(2), r.get(3)));
@@ -45,15 +74,7 @@ fn add(tx: &mut Transaction, batch: &[Pending]) -> std::result::Result<Vec<Writt
             day_uniques.push(sql(*uniques));
         }
     }
-    let rows = tx.query(
-        "INSERT INTO daily (day, counter_id, hits, uniques)
-         SELECT d, c, h, u FROM unnest($1::date[], $2::bigint[], $3::bigint[], $4::bigint[]) AS t(d, c, h, u)
-         ORDER BY d, c
-         ON CONFLICT (day, counter_id) DO UPDATE SET hits = daily.hits + EXCLUDED.hits,
-            uniques = COALESCE(daily.uniques, 0) + EXCLUDED.uniques
-         RETURNING counter_id, day, hits",
-        &[&days, &ids, &day_hits, &day_uniques],
-    )?;
+    let rows = c.query(&upsert[1], &[&days, &ids, &day_hits, &day_uniques])?;
     let mut on_day: HashMap<(i64, NaiveDate), i64> = HashMap::with_capacity(rows.len());
     for r in rows {
         on_day.insert((r.get(0), r.get(1)), r.get(2));
@@ -69,9 +90,11 @@ fn add(tx: &mut Transaction, batch: &[Pending]) -> std::result::Result<Vec<Writt
 }
 
 impl Pg {
-    /// See `Store::flush`. The admin events are read after taking the lock
-    /// admin changes take exclusively (`admin.rs`), so none can commit
-    /// between reading them and adding the hits.
+    /// See `Store::flush`: five round trips whatever the batch (begin with
+    /// the lock, events, counters, days, commit). The admin events are
+    /// read after taking the lock admin changes take exclusively
+    /// (`admin.rs`), so none can commit between reading them and adding
+    /// the hits.
     pub fn flush(
         &mut self,
         batch: &mut Vec<Pending>,
@@ -80,20 +103,16 @@ impl Pg {
     ) -> Result<(Vec<Written>, u64)> {
         // No hit log here: what a caller knows changes nothing.
         batch.iter_mut().for_each(|p| p.known = None);
-        let (written, superseded, events) = self.with(|c| {
-            let mut tx = c.transaction()?;
-            tx.batch_execute("LOCK TABLE admin_events IN SHARE MODE")?;
-            let events = admin::events_since(&mut tx, *last_event)?;
-            let superseded = if events.is_empty() { 0 } else { apply_events(&events, batch) };
-            let written = add(&mut tx, batch)?;
-            if !batch.is_empty() {
-                // Last, so the one row every instance updates is held
-                // for the commit only.
-                tx.execute("UPDATE changes SET n = n + 1 WHERE id = 1", &[])?;
-            }
-            tx.commit()?;
-            Ok((written, superseded, events))
-        })?;
+        let (written, superseded, events) =
+            self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS, admin::EVENTS_SINCE], |c, st| {
+                write(c, |c| {
+                    let events = admin::events(c.query(&st[2], &[&*last_event])?);
+                    let superseded = if events.is_empty() { 0 } else { apply_events(&events, batch) };
+                    let written = add(c, &st[..2], batch)?;
+                    c.batch_execute(if batch.is_empty() { "COMMIT" } else { COMMIT_CHANGED })?;
+                    Ok((written, superseded, events))
+                })
+            })?;
         if !batch.is_empty() {
             self.own_changes.set(self.own_changes.get() + 1);
         }
@@ -107,17 +126,15 @@ impl Pg {
     pub fn add_one(&mut self, key: &str, day: NaiveDate, unique: bool) -> Result<Stored> {
         let one = Day { day, hits: 1, uniques: u64::from(unique) };
         let one = Pending { key: key.into(), hits: 1, days: vec![one], id: None, known: None };
-        let written = self.with(|c| {
-            let mut tx = c.transaction()?;
-            tx.batch_execute("LOCK TABLE admin_events IN SHARE MODE")?;
-            let written = add(&mut tx, std::slice::from_ref(&one))?;
-            let event = admin::last_event(&mut tx)?;
-            tx.execute("UPDATE changes SET n = n + 1 WHERE id = 1", &[])?;
-            tx.commit()?;
-            Ok(written.first().map(|w| (*w, event)))
+        let (w, event) = self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS], |c, st| {
+            write(c, |c| {
+                let written = add(c, st, std::slice::from_ref(&one))?;
+                let event = admin::last_event(c)?;
+                c.batch_execute(COMMIT_CHANGED)?;
+                Ok((written.first().copied().unwrap_or_default(), event))
+            })
         })?;
         self.own_changes.set(self.own_changes.get() + 1);
-        let (w, event) = written.unwrap_or_default();
         Ok(Stored { total: w.total, today: w.newest_day, visitors: w.visitors, event })
     }
 }
