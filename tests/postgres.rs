@@ -302,3 +302,29 @@ fn two_instances_behind_an_nginx_upstream_count_exactly() {
     }
     assert_eq!(stored(&pg, "upstream"), (8000, 1, 8000));
 }
+
+#[test]
+fn tls_to_a_database_that_asks_for_it() {
+    let Some(pg) = Postgres::start_tls() else { return };
+    let url = pg.database("tls");
+    // This server takes TLS connections only.
+    let plain = run(&["get", "e.com/tls", "--db", &format!("{url}?sslmode=disable")]);
+    assert!(!plain.status.success(), "a plain connection is refused");
+    assert!(stderr_of(&plain).contains("no encryption"), "{}", stderr_of(&plain));
+    // sslmode=prefer (the default) and require use it.
+    let s = instance(&format!("{url}?sslmode=require"), &[]);
+    assert_eq!(hit(&s, "e.com/tls"), 1);
+    let encrypted = "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                     WHERE a.application_name = 'hitcounter'";
+    assert_eq!(pg.psql("tls", encrypted).unwrap(), "t");
+    let get = |db: &str| run(&["get", "e.com/tls", "--db", db]);
+    assert!(eventually(Duration::from_secs(10), || stdout_of(&get(&url)).trim() == "1"), "{}", stderr_of(&get(&url)));
+    // With sslrootcert the certificate is checked: our CA passes, a
+    // certificate that is not a CA does not.
+    let checked = format!("{url}?sslrootcert={}", pg.ca_cert().display());
+    let out = get(&checked);
+    assert!(out.status.success() && stdout_of(&out).trim() == "1", "{}", stderr_of(&out));
+    let wrong = format!("{url}?sslrootcert={}", pg.ca_cert().with_file_name("server.crt").display());
+    let out = get(&wrong);
+    assert!(!out.status.success(), "an unknown issuer is refused");
+}

@@ -52,6 +52,22 @@ impl Postgres {
     /// A running cluster; `None` (skipped) when PostgreSQL is not installed
     /// outside CI.
     pub fn start() -> Option<Postgres> {
+        Postgres::start_with(false)
+    }
+
+    /// A cluster that takes TLS connections only (`hostssl` in
+    /// `pg_hba.conf`), its certificate for `127.0.0.1` signed by a test CA
+    /// whose certificate is `ca_cert()`.
+    pub fn start_tls() -> Option<Postgres> {
+        Postgres::start_with(true)
+    }
+
+    /// The test CA's certificate (PEM) of a `start_tls` cluster.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    fn start_with(tls: bool) -> Option<Postgres> {
         let Some(bin) = bin_dir().filter(|_| super::find_tool("psql").is_some()) else {
             assert!(!strict(), "PostgreSQL is required in CI (apt-get install -y postgresql; ./test.sh installs it)");
             eprintln!("SKIPPED: PostgreSQL is not installed (apt-get install -y --no-install-recommends postgresql)");
@@ -70,6 +86,18 @@ impl Postgres {
             .output()
             .expect("run initdb");
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        if tls {
+            certificates(dir.path())?;
+            let data = dir.path().join("data");
+            let conf = format!(
+                "ssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
+                dir.path().display()
+            );
+            let mut main = std::fs::OpenOptions::new().append(true).open(data.join("postgresql.conf")).unwrap();
+            std::io::Write::write_all(&mut main, conf.as_bytes()).unwrap();
+            std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
+                .unwrap();
+        }
         let mut pg = Postgres { port: free_port(), bin, dir, child: None };
         pg.run();
         Some(pg)
@@ -147,6 +175,59 @@ impl Postgres {
         let text = self.psql(db, sql).unwrap_or_else(|e| panic!("{e}"));
         text.parse().unwrap_or_else(|_| panic!("{sql}: not a number: {text:?}"))
     }
+}
+
+/// A test CA and a certificate for `127.0.0.1` it signed, in `dir`
+/// (`ca.crt`, `server.crt`, `server.key`, the key readable by the server
+/// only, as PostgreSQL demands). `None` (skipped) without openssl.
+fn certificates(dir: &Path) -> Option<()> {
+    let openssl = super::require("openssl", "openssl")?;
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2"]
+        .iter()
+        .chain(&["-subj", "/CN=hitcounter test CA"])
+        .copied()
+        .collect::<Vec<_>>());
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    if is_root() {
+        let key = dir.join("server.key");
+        let ok = Command::new("chown").arg("postgres:postgres").arg(&key).status().expect("chown");
+        assert!(ok.success());
+    }
+    std::fs::set_permissions(dir.join("server.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    Some(())
 }
 
 impl Drop for Postgres {

@@ -18,7 +18,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use super::{Backend, OpenError, Result, Role, Store};
 
@@ -26,6 +26,7 @@ mod admin;
 mod copy;
 mod read;
 mod schema;
+mod tls;
 mod url;
 mod write;
 
@@ -69,7 +70,7 @@ impl Pg {
         let mut slot = self.conn.borrow_mut();
         if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
             *slot = None;
-            *slot = Some(Conn { client: self.url.config.connect(NoTls)?, prepared: HashMap::new() });
+            *slot = Some(Conn { client: self.url.config.connect(self.url.tls.clone())?, prepared: HashMap::new() });
         }
         let conn = slot.as_mut().expect("connected above");
         let result = (|| {

@@ -1,12 +1,15 @@
 //! A `postgres://` URL from `--db`: the connection settings (the password
-//! from the URL, `--db-password-file` or `PGPASSWORD`, in that order) and
-//! the URL as it may be shown, without its password.
+//! from the URL, `--db-password-file` or `PGPASSWORD`, in that order), the
+//! TLS settings (`sslmode`, and `sslrootcert`, which we read ourselves: the
+//! client library does not know it; see `tls.rs`), and the URL as it may be
+//! shown, without its password.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use postgres::config::SslMode;
 use postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// How long a connection attempt may take when the URL does not say
 /// (`connect_timeout`): a database that is down must fail a flush, not
@@ -17,6 +20,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Url {
     pub(super) config: Config,
+    pub(super) tls: MakeRustlsConnect,
+    root_cert: Option<PathBuf>,
     /// The URL with its password replaced: for logs and messages.
     shown: String,
 }
@@ -24,7 +29,8 @@ pub struct Url {
 impl Url {
     pub fn parse(text: &str, password_file: Option<&str>) -> Result<Url, String> {
         let shown = redact(text);
-        let mut config = Config::from_str(text).map_err(|e| format!("--db {shown}: {e}"))?;
+        let (text, root_cert) = take_param(text, "sslrootcert");
+        let mut config = Config::from_str(&text).map_err(|e| format!("--db {shown}: {e}"))?;
         if config.get_password().is_none() {
             let password = match password_file {
                 Some(path) => Some(
@@ -39,26 +45,24 @@ impl Url {
                 config.password(p);
             }
         }
-        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
-            return Err(format!(
-                "--db {shown}: this build connects to PostgreSQL without TLS; use sslmode=disable or prefer \
-                 (over a private network or a tunnel)"
-            ));
-        }
+        let root_cert = root_cert.map(PathBuf::from);
+        let tls = super::tls::connector(root_cert.as_deref()).map_err(|e| format!("--db {shown}: {e}"))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("hitcounter");
         }
-        Ok(Url { config, shown })
+        Ok(Url { config, tls, root_cert, shown })
     }
 }
 
 /// The same database as the same user with the same password.
 impl PartialEq for Url {
     fn eq(&self, other: &Url) -> bool {
-        self.shown == other.shown && self.config.get_password() == other.config.get_password()
+        self.shown == other.shown
+            && self.config.get_password() == other.config.get_password()
+            && self.root_cert == other.root_cert
     }
 }
 
@@ -74,6 +78,25 @@ impl std::fmt::Debug for Url {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.shown)
     }
+}
+
+/// `text` without the query parameter `name`, and its value
+/// (percent-decoded), if it was there.
+fn take_param(text: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = text.split_once('?') else { return (text.to_string(), None) };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| match p.split_once('=') {
+            Some((k, v)) if k == name => {
+                value = Some(percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let text = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    (text, value)
 }
 
 /// `text` with the password of its user info (`user:password@`) and any
@@ -130,9 +153,15 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_refused_with_a_clear_message() {
-        let e = Url::parse("postgres://u@h/db?sslmode=require", None).unwrap_err();
-        assert!(e.contains("without TLS"), "{e}");
-        assert!(Url::parse("postgres://u@h/db?sslmode=disable", None).is_ok());
+    fn sslrootcert_is_ours_to_read() {
+        assert_eq!(
+            take_param("postgres://h/db?sslmode=require&sslrootcert=%2Fetc%2Fca.pem", "sslrootcert"),
+            ("postgres://h/db?sslmode=require".to_string(), Some("/etc/ca.pem".to_string()))
+        );
+        assert_eq!(take_param("postgres://h/db?sslrootcert=ca.pem", "sslrootcert").0, "postgres://h/db");
+        assert_eq!(take_param("postgres://h/db", "sslrootcert"), ("postgres://h/db".to_string(), None));
+        assert!(Url::parse("postgres://u@h/db?sslmode=require", None).is_ok());
+        let e = Url::parse("postgres://u@h/db?sslrootcert=/nonexistent.pem", None).unwrap_err();
+        assert!(e.contains("sslrootcert /nonexistent.pem"), "{e}");
     }
 }
