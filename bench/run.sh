@@ -35,6 +35,9 @@
 # the original ones (issue 3) and those against the stock baselines
 # (medians over the rounds; use --rounds 3 or more for those).
 #
+# With --postgres, bench/postgres.sh runs instead: one instance on SQLite
+# against one and two on PostgreSQL (see its head for its options).
+#
 # Usage: bench/run.sh [--quick] [--duration S] [--rounds N]
 #                     [--scale | --no-scale] [--workers N]
 #                     [--flush-interval MS] [--no-build] [--hitcounter PATH]
@@ -118,6 +121,11 @@ while (($# > 0)); do
 		[[ ${2:-} =~ ^[0-9]+$ ]] || die "--flush-interval needs milliseconds"
 		FLUSH_ARGS=(--flush-interval "$2")
 		shift
+		;;
+	--postgres)
+		# PostgreSQL against SQLite: a script of its own (see its head).
+		shift
+		exec "$ROOT/bench/postgres.sh" "$@"
 		;;
 	--scale) PART=scale ;;
 	--no-scale) PART=main ;;
