@@ -151,6 +151,11 @@ fn admin_commands_work_against_postgres() {
     ok(&["delete", "e.com/b"]);
     assert_eq!(ok(&["get", "e.com/b"]).trim(), "0");
     assert_eq!(pg.number("cli", "SELECT COUNT(*) FROM counters"), 2);
+    // A backup is a SQLite file with every count.
+    let snapshot = dir.path().join("snapshot.db");
+    ok(&["backup", snapshot.to_str().unwrap()]);
+    let out = run(&["export", "--format", "csv", "--db", snapshot.to_str().unwrap()]);
+    assert_eq!(stdout_of(&out), "url,count\ne.com/a,9\ne.com/c,3\n", "{}", stderr_of(&out));
     // The password never shows, even in an error.
     let out = run(&["get", "e.com/a", "--db", &format!("postgres://postgres:s3cret@127.0.0.1:{}/nodb", pg.port)]);
     assert!(!out.status.success());

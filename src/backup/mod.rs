@@ -151,9 +151,11 @@ pub struct Written {
     pub pruned: usize,
 }
 
-/// Takes a snapshot of `store` (the database at `db`) and writes it to a
-/// file (atomically: a temporary file, then a rename) or as a timestamped
-/// copy plus `latest.db` into `objects`, keeping the newest `keep` (0: all).
+/// Takes a snapshot of `store` (the database file at `db`; for a database
+/// server, a path in a scratch directory) and writes it to a file
+/// (atomically: a temporary file, then a rename) or as a timestamped copy
+/// plus `latest.db` into `objects`, keeping the newest `keep` (0: all). The
+/// temporary file for an upload goes beside `db`.
 pub fn backup(
     store: &Store,
     db: &Path,

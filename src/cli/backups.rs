@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::admin::Failure;
 use crate::backup::{self, Location, Source};
-use crate::store::{OpenError, Store};
+use crate::store::{Database, OpenError};
 use crate::target;
 
 type Outcome = Result<(), Failure>;
@@ -20,19 +20,22 @@ fn fail(e: String) -> Failure {
     Failure(e, 1)
 }
 
-pub fn backup(db: &Path, to: &Location, keep: usize) -> Outcome {
-    let store = Store::open_read_only(db).map_err(|e| match e {
-        OpenError::Missing => fail(format!("no database at {}", db.display())),
+/// A database server is backed up as a SQLite file holding every counter
+/// and day (see `store::copy`), like a file.
+pub fn backup(db: &Database, to: &Location, keep: usize) -> Outcome {
+    let store = db.open_read_only().map_err(|e| match e {
+        OpenError::Missing => fail(format!("no database at {db}")),
         OpenError::Original => {
-            fail(format!("{} is a database of the original hit counter: run `hitcounter migrate` first", db.display()))
+            fail(format!("{db} is a database of the original hit counter: run `hitcounter migrate` first"))
         }
         OpenError::Other(e) => fail(e),
     })?;
+    let scratch = db.file().map_or_else(|| std::env::temp_dir().join("hitcounter.db"), Path::to_path_buf);
     let objects = match to {
         Location::File(_) => None,
         other => Some(backup::objects(other, &real_env).map_err(fail)?),
     };
-    let w = backup::backup(&store, db, to, objects.as_deref(), keep).map_err(fail)?;
+    let w = backup::backup(&store, &scratch, to, objects.as_deref(), keep).map_err(fail)?;
     let pruned = if w.pruned > 0 { format!("; {} old copies deleted", w.pruned) } else { String::new() };
     let place = if objects.is_some() { format!(" in {to}") } else { String::new() };
     eprintln!("backed up {} counters ({} bytes) to {}{place}{pruned}", w.counters, w.bytes, w.name);

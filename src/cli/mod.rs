@@ -55,7 +55,7 @@ pub enum Command {
     Export { db: Database, format: Format },
     Import { db: Database, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
-    Backup { db: PathBuf, to: Location, keep: usize },
+    Backup { db: Database, to: Location, keep: usize },
     Restore { db: PathBuf, from: String, force: bool },
     BackupsList { at: Location },
     Copy { from: Database, to: Database },
@@ -164,7 +164,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         Sub::Migrate => Command::Migrate { db: file?, dry_run: s.switch("dry-run")? },
         Sub::Backup => {
-            Command::Backup { db: file?, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
+            Command::Backup { db: database, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
         }
         Sub::Restore => Command::Restore { db: file?, from: arg(), force: s.switch("force")? },
         Sub::Copy => {

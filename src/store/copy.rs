@@ -65,6 +65,25 @@ pub(super) fn push_row(
     }
 }
 
+/// A PostgreSQL database's snapshot as a new SQLite file at `dest`, which a
+/// backup then handles like a SQLite snapshot: every counter and day, read
+/// in one snapshot, written in one transaction, then checked.
+#[cfg(feature = "postgres")]
+pub(super) fn into_file(
+    pg: &super::postgres::Pg,
+    dest: &std::path::Path,
+) -> std::result::Result<super::Snapshot, String> {
+    let read = |e: Error| format!("cannot read the database: {e}");
+    pg.begin_read().map_err(read)?;
+    let rows = pg.dump();
+    pg.end_read(rows.is_ok()).map_err(read)?;
+    let rows = rows.map_err(read)?;
+    let (mut file, _) = Store::prepare(dest, super::Role::Admin)?;
+    file.load(&rows).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    drop(file);
+    super::inspect(dest)
+}
+
 impl Store {
     /// Every counter with its days, from one snapshot, in id order.
     pub fn dump(&mut self) -> super::Result<Vec<Copied>> {

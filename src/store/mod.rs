@@ -345,7 +345,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(b) => b.snapshot_to(dest),
             #[cfg(feature = "postgres")]
-            Backend::Postgres(_) => Err("copies of a PostgreSQL database are made with `hitcounter copy`".into()),
+            Backend::Postgres(b) => copy::into_file(b, dest),
         }
     }
 

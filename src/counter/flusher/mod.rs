@@ -164,7 +164,7 @@ impl Flusher {
         if !self.told_dropped && self.counter.table_dropped() {
             self.told_dropped = true;
             info(&format!(
-                "more than {} counters: counts are read from SQLite instead of memory",
+                "more than {} counters: counts are read from the database instead of memory",
                 super::TABLE_MAX_COUNTERS
             ));
         }
