@@ -61,7 +61,7 @@ fn main() {
             Ok(())
         }
         Command::Version => {
-            let features: Vec<&str> = [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3"))]
+            let features: Vec<&str> = [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3")), ("tz", cfg!(feature = "tz"))]
                 .iter()
                 .filter(|(_, on)| *on)
                 .map(|(name, _)| *name)
