@@ -24,6 +24,8 @@ NEEDS=(
 	"curl:curl"                                                     # native TLS client
 	"sqlite3:sqlite3"                                               # the original's SQL-dump backups
 	"python3:python3"                                               # a second site for cross-site browser tests
+	"musl-gcc:musl-tools"                                           # the static binary (build-static.sh)
+	"file:file"                                                     # ... is statically linked
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -61,11 +61,12 @@ fn main() {
             Ok(())
         }
         Command::Version => {
-            let features: Vec<&str> = [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3")), ("tz", cfg!(feature = "tz"))]
-                .iter()
-                .filter(|(_, on)| *on)
-                .map(|(name, _)| *name)
-                .collect();
+            let features: Vec<&str> =
+                [("tls", cfg!(feature = "tls")), ("s3", cfg!(feature = "s3")), ("tz", cfg!(feature = "tz"))]
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(name, _)| *name)
+                    .collect();
             let features = if features.is_empty() { "none".to_string() } else { features.join(", ") };
             println!(
                 "hitcounter {} (commit {}; features: {features})",

@@ -136,7 +136,10 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         Sub::Delete => Command::Delete { db, url: arg() },
         Sub::Healthcheck => {
-            let url = optional.unwrap_or_else(|| healthcheck::default_url(&s.text_or_default("listen")));
+            let url = match optional {
+                Some(url) => url,
+                None => healthcheck::default_url(&serve_config::listen_address(&s)?),
+            };
             Command::Healthcheck { url }
         }
         Sub::Export => {
