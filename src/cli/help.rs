@@ -191,7 +191,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(flags(Sub::List), ["top", "db", "allow", "deny", "denied"]);
-        assert_eq!(flags(Sub::Export), ["format", "db"]);
+        assert_eq!(flags(Sub::Export), ["format", "history", "db"]);
         assert_eq!(flags(Sub::Migrate), ["dry-run", "db"]);
         assert_eq!(flags(Sub::Get), ["db"]);
         let serve = flags(Sub::Serve);

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod backups;
 pub mod commands;
 pub mod config;
+pub mod export;
 pub mod healthcheck;
 pub mod help;
 mod import;
@@ -49,7 +50,7 @@ pub enum Command {
     Get { db: PathBuf, url: String },
     Set { db: PathBuf, url: String, count: u64 },
     Delete { db: PathBuf, url: String },
-    Export { db: PathBuf, format: Format },
+    Export { db: PathBuf, format: Format, history: bool },
     Import { db: PathBuf, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
     Backup { db: PathBuf, to: Location, keep: usize },
@@ -148,7 +149,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
                 "json" => Format::Json,
                 f => return Err(format!("--format must be csv or json, got {f:?}")),
             };
-            Command::Export { db, format }
+            Command::Export { db, format, history: s.switch("history")? }
         }
         Sub::Import => {
             let format = match s.text("format").as_deref() {
@@ -243,7 +244,7 @@ mod tests {
         );
         assert_eq!(
             parse_with(&["export", "--format", "json"], &[]).unwrap(),
-            Command::Export { db: DEFAULT_DB.into(), format: Format::Json }
+            Command::Export { db: DEFAULT_DB.into(), format: Format::Json, history: false }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
     }

@@ -35,7 +35,8 @@ mod snapshot;
 mod write;
 
 pub use admin::Event;
-pub use read::Stored;
+pub use admin::Imported;
+pub use read::{DayRow, Stored};
 pub use snapshot::{adopt, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, swap_in, Snapshot};
 pub use write::{Pending, Written};
 
