@@ -2,7 +2,8 @@
 # static musl binary (./build-static.sh), and the image is that one file on
 # FROM scratch, run as an unprivileged user that owns /data.
 #
-#   podman build -t hitcounter .          # or: docker build -t hitcounter .
+#   podman build --format docker -t hitcounter .   # or: docker build -t hitcounter .
+# (--format docker keeps the HEALTHCHECK, which OCI images cannot hold)
 #   podman run -d --name hitcounter -p 8080:8080 -v hitcounter-data:/data hitcounter
 #
 # Options go after the image name (they replace CMD) or in -e VARIABLE=value;
