@@ -42,10 +42,15 @@ tag="hitcounter-check-$$"
 image="localhost/$tag:latest"
 name="$tag"
 volume="$tag-data"
+# The build stage stays behind as an untagged image: remove the ones this
+# run made.
+dangling() { podman images -q --filter dangling=true 2>/dev/null | sort; }
+dangling_before=$(dangling)
 cleanup() {
-	podman rm -f "$name" "$name-2" >/dev/null 2>&1 || true
+	podman rm -f "$name" >/dev/null 2>&1 || true
 	podman volume rm -f "$volume" >/dev/null 2>&1 || true
 	podman rmi -f "$image" >/dev/null 2>&1 || true
+	comm -13 <(echo "$dangling_before") <(dangling) | xargs -r podman rmi -f >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
