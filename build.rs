@@ -1,6 +1,12 @@
-// Records the git commit for `hitcounter --version` ("unknown" outside a
-// git checkout, e.g. a source tarball).
+// Records the git commit for `hitcounter --version`: HITCOUNTER_COMMIT when
+// set (a container build, which copies no .git), else git's, else "unknown"
+// (a source tarball).
 fn main() {
+    println!("cargo:rerun-if-env-changed=HITCOUNTER_COMMIT");
+    if let Some(commit) = std::env::var("HITCOUNTER_COMMIT").ok().filter(|c| !c.trim().is_empty()) {
+        println!("cargo:rustc-env=HITCOUNTER_COMMIT={}", commit.trim());
+        return;
+    }
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

@@ -37,8 +37,9 @@ Options:
                    (the service then trusts X-Forwarded-* from nginx)
   --port N         local port of the service (default 8080)
   --db-dir DIR     data directory (default /var/lib/hitcounter)
-  --binary PATH    binary to install (default: ./hitcounter next to this
-                   script, else target/release/hitcounter)
+  --binary PATH    binary to install (default: hitcounter next to this
+                   script, else the newest hitcounter-*-ARCH-linux next to
+                   it or in dist/, else target/release/hitcounter)
   --uninstall      remove the binary, unit and nginx site; keep the data
                    directory and the user
   --dry-run        print every action, change nothing
@@ -244,12 +245,23 @@ fi
 # ---------------------------------------------------------------- binary
 if [ -z "$binary" ]; then
 	script_dir=$(cd "$(dirname "$0")" && pwd)
+	# The newest portable binary build-static.sh wrote for this machine
+	# (copied next to this script, or still in dist/) comes after a file
+	# named plain hitcounter.
+	portable=""
+	for candidate in "$script_dir"/hitcounter-*-"$(uname -m)"-linux "$script_dir"/dist/hitcounter-*-"$(uname -m)"-linux; do
+		if [ -f "$candidate" ] && { [ -z "$portable" ] || [ "$candidate" -nt "$portable" ]; }; then
+			portable=$candidate
+		fi
+	done
 	if [ -f "$script_dir/hitcounter" ]; then
 		binary=$script_dir/hitcounter
+	elif [ -n "$portable" ]; then
+		binary=$portable
 	elif [ -f "$script_dir/target/release/hitcounter" ]; then
 		binary=$script_dir/target/release/hitcounter
 	else
-		die "no binary: put hitcounter next to install.sh, build it (cargo build --release) or pass --binary PATH"
+		die "no binary: put hitcounter next to install.sh, build it (./build-static.sh) or pass --binary PATH"
 	fi
 fi
 [ -f "$binary" ] || die "--binary $binary: no such file"

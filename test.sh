@@ -26,6 +26,8 @@ NEEDS=(
 	"python3:python3"                                               # a second site for cross-site browser tests
 	"/usr/lib/postgresql/15/bin/initdb:postgresql"                  # the shared PostgreSQL store
 	"psql:postgresql-client"                                        # the tests' view of PostgreSQL
+	"musl-gcc:musl-tools"                                           # the static binary (build-static.sh)
+	"file:file"                                                     # ... is statically linked
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -12,6 +12,7 @@ pub fn now_secs() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Zone {
     Fixed(FixedOffset),
+    #[cfg(feature = "tz")]
     Named(chrono_tz::Tz),
 }
 
@@ -20,6 +21,7 @@ impl Zone {
     pub fn day_at(&self, at: DateTime<Utc>) -> NaiveDate {
         match self {
             Zone::Fixed(offset) => at.with_timezone(offset).date_naive(),
+            #[cfg(feature = "tz")]
             Zone::Named(tz) => at.with_timezone(tz).date_naive(),
         }
     }
@@ -37,11 +39,23 @@ pub fn parse_zone(s: &str) -> Result<Zone, String> {
     let named = s.contains('/')
         || (!s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) && !s.eq_ignore_ascii_case("utc") && s != "Z");
     if named {
-        return s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
-            format!("--timezone: unknown zone {s:?}: use an IANA name like Europe/Berlin, UTC or an offset like +09:00")
-        });
+        return named_zone(s);
     }
     parse_offset(s).map(Zone::Fixed)
+}
+
+#[cfg(feature = "tz")]
+fn named_zone(s: &str) -> Result<Zone, String> {
+    s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+        format!("--timezone: unknown zone {s:?}: use an IANA name like Europe/Berlin, UTC or an offset like +09:00")
+    })
+}
+
+#[cfg(not(feature = "tz"))]
+fn named_zone(s: &str) -> Result<Zone, String> {
+    Err(format!(
+        "--timezone {s:?}: this build has no time zone names (built without the `tz` feature): use an offset like +01:00"
+    ))
 }
 
 /// The `n` days ending with `last`, oldest first.
@@ -90,6 +104,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "tz")]
     #[test]
     fn iana_zones_follow_daylight_saving_time() {
         let berlin = parse_zone("Europe/Berlin").unwrap();

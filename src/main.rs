@@ -64,6 +64,7 @@ fn main() {
             let features: Vec<&str> = [
                 ("tls", cfg!(feature = "tls")),
                 ("s3", cfg!(feature = "s3")),
+                ("tz", cfg!(feature = "tz")),
                 ("postgres", cfg!(feature = "postgres")),
             ]
             .iter()
@@ -86,7 +87,7 @@ fn main() {
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),
         Command::Delete { db, url } => admin::delete(&db, &url),
-        Command::Export { db, format } => admin::export(&db, format),
+        Command::Export { db, format, history } => cli::export::export(&db, format, history),
         Command::Import { db, file, format } => admin::import(&db, &file, format),
         Command::Migrate { db, dry_run } => admin::migrate(&db, dry_run),
         Command::Backup { db, to, keep } => cli::backups::backup(&db, &to, keep),

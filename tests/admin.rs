@@ -378,3 +378,95 @@ fn import_reads_the_json_export_writes_and_standard_input() {
     assert_eq!(out.status.code(), Some(1), "a bad row: nothing imported");
     assert_eq!(parse_csv(&admin_ok(&db4, &["export"])), want);
 }
+
+/// A database with history: seeded days from before visitors were counted
+/// (no uniques), then real hits through a server (today's row, with its
+/// visitors).
+fn sample_with_history(dir: &std::sync::Arc<tempfile::TempDir>, db: &Path) -> String {
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    support::history::seed(
+        db,
+        &[
+            ("history.example/a", 40, vec![(d("2026-03-28"), 10), (d("2026-03-29"), 30)]),
+            ("history.example/b,\"quoted\"", 5, vec![(d("2025-12-31"), 5)]),
+            ("history.example/none", 3, vec![]),
+        ],
+    );
+    let mut s = Server::start_with(Opts { dir: Some(dir.clone()), db: Some(db.to_path_buf()), ..Opts::default() });
+    hit(&s, "history.example/a");
+    hit(&s, "history.example/new");
+    assert_eq!(s.stop().code(), Some(0));
+    admin_ok(db, &["export", "--history"])
+}
+
+#[test]
+fn export_history_round_trips_in_csv_and_json_from_files_and_stdin() {
+    let (d, db) = fresh_db();
+    let csv = sample_with_history(&d, &db);
+    let today = support::history::utc_today().format("%Y-%m-%d").to_string();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "url,count,day,hits,uniques");
+    for want in [
+        "history.example/a,41,2026-03-28,10,".to_string(),
+        "history.example/a,41,2026-03-29,30,".to_string(),
+        format!("history.example/a,41,{today},1,1"),
+        "\"history.example/b,\"\"quoted\"\"\",5,2025-12-31,5,".to_string(),
+        "history.example/none,3,,,".to_string(),
+        format!("history.example/new,1,{today},1,1"),
+    ] {
+        assert!(lines.contains(&want.as_str()), "{want:?} missing from\n{csv}");
+    }
+    assert_eq!(lines.len(), 7, "{csv}");
+    let json = admin_ok(&db, &["export", "--history", "--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let a = parsed.as_array().unwrap().iter().find(|c| c["url"] == "history.example/a").unwrap();
+    assert_eq!(a["count"], 41);
+    assert_eq!(a["days"][0], serde_json::json!({"day": "2026-03-28", "hits": 10, "uniques": null}));
+    assert_eq!(a["days"][2], serde_json::json!({"day": today, "hits": 1, "uniques": 1}));
+    let none = parsed.as_array().unwrap().iter().find(|c| c["url"] == "history.example/none").unwrap();
+    assert_eq!(none["days"], serde_json::json!([]));
+
+    // Each form, from a file and from standard input, restores the same
+    // counters and days (and a plain export agrees).
+    let plain = admin_ok(&db, &["export"]);
+    for (name, text, args) in [("h.csv", &csv, &[][..]), ("h.json", &json, &["--format", "json"][..])] {
+        let (d2, db2) = fresh_db();
+        let f = d2.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let out = admin_ok(&db2, &["import", f.to_str().unwrap()]);
+        assert_eq!(admin_ok(&db2, &["export", "--history"]), csv, "{name} from a file ({out})");
+        assert_eq!(admin_ok(&db2, &["export", "--history", "--format", "json"]), json, "{name} from a file");
+        assert_eq!(admin_ok(&db2, &["export"]), plain);
+
+        let (_d3, db3) = fresh_db();
+        let out = import_stdin(&db3, args, text);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("and 5 days of history"), "{}", stderr_of(&out));
+        assert_eq!(admin_ok(&db3, &["export", "--history"]), csv, "{name} from standard input");
+    }
+
+    // The restored days are what the history views show.
+    let (d4, db4) = fresh_db();
+    let f = d4.path().join("h.csv");
+    std::fs::write(&f, &csv).unwrap();
+    admin_ok(&db4, &["import", f.to_str().unwrap()]);
+    let s = Server::start_with(Opts { dir: Some(d4.clone()), db: Some(db4.clone()), ..Opts::default() });
+    let stats = support::history::stats_json(&s, "history.example/a", "&days=366");
+    assert_eq!(support::history::num(&stats, "total"), 41, "{stats}");
+}
+
+#[test]
+fn history_imports_refuse_disagreeing_rows() {
+    let (d, db) = fresh_db();
+    let f = d.path().join("bad.csv");
+    std::fs::write(
+        &f,
+        "url,count,day,hits,uniques\na.example,9,2026-11-30,4,2\na.example,8,2026-12-01,1,\na.example,9,2026-11-30,1,1\n",
+    )
+    .unwrap();
+    let out = run_db(&db, &["import", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(err.contains("2 invalid rows, nothing imported"), "{err}");
+    assert!(err.contains("differs") && err.contains("given twice"), "{err}");
+}

@@ -265,30 +265,37 @@ fn a_database_made_read_only_while_running_is_reported_once_each_way() {
 }
 
 #[test]
-fn a_read_only_database_is_refused_at_start() {
+fn a_read_only_database_file_or_directory_is_refused_at_start() {
+    use std::os::unix::fs::{chown, PermissionsExt};
     // SAFETY: geteuid() has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: needs root to run the server as another user (setpriv)");
         return;
     }
-    let base = std::env::temp_dir().join(format!("hc-ro-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-    std::fs::create_dir_all(&base).unwrap();
-    let db = base.join("hitcounter.db");
-    admin_set(&db, "example.com/ro", 5);
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&base);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "refused: {err}");
-    assert_eq!(err.lines().count(), 1, "one clear line, no loop: {err}");
-    assert!(err.contains("not writable") && err.contains(db.to_str().unwrap()), "{err}");
+    const NOBODY: u32 = 65534;
+    // (what, the directory's owner, the file's owner and mode): the server
+    // runs as nobody.
+    for (what, dir_owner, file_owner, file_mode) in [("file", NOBODY, 0, 0o444), ("directory", 0, NOBODY, 0o644)] {
+        let base = std::env::temp_dir().join(format!("hc-ro-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let db = base.join("hitcounter.db");
+        admin_set(&db, "example.com/ro", 5);
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        chown(&base, Some(dir_owner), Some(dir_owner)).unwrap();
+        chown(&db, Some(file_owner), Some(file_owner)).unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(file_mode)).unwrap();
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&base);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "read-only {what} refused: {err}");
+        assert_eq!(err.lines().count(), 1, "read-only {what}: one clear line, no loop: {err}");
+        assert!(err.contains("not writable") && err.contains(db.to_str().unwrap()), "read-only {what}: {err}");
+    }
 }
 
 #[test]

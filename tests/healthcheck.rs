@@ -15,6 +15,14 @@ fn healthcheck_exits_0_on_ok_and_1_otherwise() {
     // Without a URL: the listen address from the environment.
     let (out, _) = run_env(&["healthcheck"], &[("HITCOUNTER_LISTEN", &s.addr)], Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    // ... or PORT, as serve reads it.
+    let port = s.addr.rsplit(':').next().unwrap().to_string();
+    let (out, _) = run_env(&["healthcheck"], &[("PORT", &port)], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "PORT={port}: {}", stderr_of(&out));
+    // The wildcard address a container listens on is asked on loopback.
+    let (out, _) =
+        run_env(&["healthcheck"], &[("HITCOUNTER_LISTEN", &format!("0.0.0.0:{port}"))], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     // A path that is not /healthz answers 404: not healthy.
     let out = run(&["healthcheck", &format!("http://{}/nope", s.addr)]);
     assert_eq!(out.status.code(), Some(1));

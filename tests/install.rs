@@ -293,3 +293,23 @@ fn shellcheck_is_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn finds_the_portable_binary_copied_next_to_it() {
+    // As after `scp dist/hitcounter-VERSION-ARCH-linux install.sh vps:`.
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::copy(install_script(), home.join("install.sh")).unwrap();
+    let arch = String::from_utf8(Command::new("uname").arg("-m").output().unwrap().stdout).unwrap();
+    let portable = home.join(format!("hitcounter-{}-{}-linux", env!("CARGO_PKG_VERSION"), arch.trim()));
+    std::fs::copy(BIN, &portable).unwrap();
+    let root = tmp.path().join("root");
+    let mut cmd = Command::new(home.join("install.sh"));
+    clear_env(&mut cmd);
+    let out = cmd.env("DESTDIR", &root).stdin(std::process::Stdio::null()).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains(portable.to_str().unwrap()), "names the binary it installs: {all}");
+    assert_eq!(std::fs::read(root.join(BINARY)).unwrap(), std::fs::read(&portable).unwrap());
+}

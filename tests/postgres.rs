@@ -333,3 +333,37 @@ fn tls_to_a_database_that_asks_for_it() {
     let out = get(&wrong);
     assert!(!out.status.success(), "an unknown issuer is refused");
 }
+
+#[test]
+fn export_history_from_postgres_matches_the_file_and_imports_back() {
+    let Some(pg) = Postgres::start() else { return };
+    let dir = tempdir();
+    let a = dir.path().join("a.db");
+    let day = |n: i64| utc_today() - chrono::Duration::days(n);
+    seed(
+        &a,
+        &[("e.com/x", 30, vec![(day(2), 10), (day(1), 20)]), ("e.com/y,\"q\"", 5, vec![]), ("e.com/n", 1, vec![])],
+    );
+    let mut s = Server::start_with(Opts { args: vec!["--db", a.to_str().unwrap()], ..Opts::default() });
+    hit(&s, "e.com/x");
+    assert!(s.stop().success());
+    let export = |db: &str, format: &str| {
+        let out = run(&["export", "--history", "--format", format, "--db", db]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    let (csv, json) = (export(a.to_str().unwrap(), "csv"), export(a.to_str().unwrap(), "json"));
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    // Into PostgreSQL from each form, then out again: the same text.
+    for (name, text) in [("h.csv", &csv), ("h.json", &json)] {
+        let url = pg.database(&format!("hist_{}", name.replace('.', "_")));
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let out = run(&["import", f.to_str().unwrap(), "--db", &url]);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(export(&url, "csv"), csv, "{name}");
+        assert_eq!(export(&url, "json"), json, "{name}");
+        let visitors = pg.number(&format!("hist_{}", name.replace('.', "_")), "SELECT SUM(uniques) FROM counters");
+        assert_eq!(visitors, 1, "the visitor total follows the days");
+    }
+}

@@ -45,7 +45,7 @@ fn key(url: &str) -> Result<String, Failure> {
     target::key_from_url(url).map_err(|e| Failure(format!("{url:?}: {}", e.message()), 2))
 }
 
-fn io(e: impl std::fmt::Display) -> Failure {
+pub(super) fn io(e: impl std::fmt::Display) -> Failure {
     Failure(e.to_string(), 1)
 }
 
@@ -117,44 +117,15 @@ pub fn delete(path: &Database, url: &str) -> Outcome {
     }
 }
 
-pub fn export(path: &Database, format: Format) -> Outcome {
-    let store = readable(path)?;
-    let stdout = std::io::stdout().lock();
-    match format {
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(stdout));
-            w.write_record(["url", "count"]).map_err(io)?;
-            store
-                .each_by_count(None, |key, count| {
-                    w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
-                })
-                .map_err(io)?;
-            w.flush().map_err(io)
-        }
-        Format::Json => {
-            let mut out = std::io::BufWriter::new(stdout);
-            let mut first = true;
-            out.write_all(b"[").map_err(io)?;
-            store
-                .each_by_count(None, |key, count| {
-                    let sep = if std::mem::take(&mut first) { "\n" } else { ",\n" };
-                    let key = serde_json::to_string(key).map_err(std::io::Error::other)?;
-                    write!(out, "{sep}  {{\"url\": {key}, \"count\": {count}}}")
-                })
-                .map_err(io)?;
-            out.write_all(if first { b"]\n" } else { b"\n]\n" }).map_err(io)?;
-            out.flush().map_err(io)
-        }
-    }
-}
-
 /// `file` (`-`: standard input) in `format` (by default from the
 /// extension: `.json` is JSON, anything else CSV).
 pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
     let rows = super::import::read(file, super::import::format_of(file, format))?;
     let mut store = writable(path)?;
     store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
-    eprintln!("imported {} counters from {}", rows.len(), file.display());
+    let days: usize = rows.iter().map(|r| r.days.len()).sum();
+    let history = if days > 0 { format!(" and {days} days of history") } else { String::new() };
+    eprintln!("imported {} counters{history} from {}", rows.len(), file.display());
     Ok(())
 }
 

@@ -121,20 +121,24 @@ pub static COMMANDS: &[Cmd] = &[
         about: &[
             "Writes all counters to stdout, biggest first, as CSV with the header",
             "url,count (what import reads) or as a JSON array of {\"url\", \"count\"}.",
-            "It only reads the database: it never creates or changes it, and a",
-            "missing database is an error.",
+            "With --history, by URL with each counter's days: CSV rows",
+            "url,count,day,hits,uniques (one a day; empty day for a counter without",
+            "any), JSON \"days\": [{\"day\", \"hits\", \"uniques\"}]. It only reads the",
+            "database: it never creates or changes it; a missing one is an error.",
         ],
     },
     Cmd {
         sub: Sub::Import,
         name: "import",
-        args: "FILE.csv",
-        summary: &["set counters from a CSV with header", "url,count (validated first; all rows", "or none)"],
+        args: "FILE|-",
+        summary: &["set counters (and days) from what", "export writes, CSV or JSON; - is stdin"],
         about: &[
-            "Sets counters from a CSV file with the header url,count (what export",
-            "writes); counters not in the file are left alone. The whole file is",
-            "validated first: all rows are imported or none. Safe while a server",
-            "runs; the server shows the new counts within 2 seconds.",
+            "Sets counters from what export writes: CSV (header url,count, or",
+            "url,count,day,hits,uniques with history) or JSON (a .json file, or",
+            "with --format json); - reads standard input. Days in the input replace",
+            "those days of the counter; counters and days not in it are left alone.",
+            "The whole input is validated first: all rows are imported or none.",
+            "Safe while a server runs; it shows the new counts within 2 seconds.",
         ],
     },
     Cmd {
@@ -257,7 +261,7 @@ mod tests {
         assert_eq!(syn("list"), "list [--top N] [--denied]");
         assert_eq!(syn("prune"), "prune [--dry-run] [--denied]");
         assert_eq!(syn("set"), "set URL COUNT");
-        assert_eq!(syn("export"), "export [--format csv|json]");
+        assert_eq!(syn("export"), "export [--format csv|json] [--history]");
         assert_eq!(syn("migrate"), "migrate [--dry-run]");
         assert_eq!(syn("cgi"), "cgi [OPTIONS]");
         assert_eq!(syn("backup"), "backup DEST [--backup-keep N]");

@@ -191,7 +191,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(flags(Sub::List), ["top", "db", "db-password-file", "allow", "deny", "denied"]);
-        assert_eq!(flags(Sub::Export), ["format", "db", "db-password-file"]);
+        assert_eq!(flags(Sub::Export), ["format", "history", "db", "db-password-file"]);
         assert_eq!(flags(Sub::Migrate), ["dry-run", "db", "db-password-file"]);
         assert_eq!(flags(Sub::Get), ["db", "db-password-file"]);
         let serve = flags(Sub::Serve);

@@ -18,6 +18,7 @@ pub mod backups;
 pub mod commands;
 pub mod config;
 pub mod copy;
+pub mod export;
 pub mod healthcheck;
 pub mod help;
 mod import;
@@ -52,7 +53,7 @@ pub enum Command {
     Get { db: Database, url: String },
     Set { db: Database, url: String, count: u64 },
     Delete { db: Database, url: String },
-    Export { db: Database, format: Format },
+    Export { db: Database, format: Format, history: bool },
     Import { db: Database, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
     Backup { db: Database, to: Location, keep: usize },
@@ -142,7 +143,10 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         }
         Sub::Delete => Command::Delete { db: database, url: arg() },
         Sub::Healthcheck => {
-            let url = optional.unwrap_or_else(|| healthcheck::default_url(&s.text_or_default("listen")));
+            let url = match optional {
+                Some(url) => url,
+                None => healthcheck::default_url(&serve_config::listen_address(&s)?),
+            };
             Command::Healthcheck { url }
         }
         Sub::Export => {
@@ -151,7 +155,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
                 "json" => Format::Json,
                 f => return Err(format!("--format must be csv or json, got {f:?}")),
             };
-            Command::Export { db: database, format }
+            Command::Export { db: database, format, history: s.switch("history")? }
         }
         Sub::Import => {
             let format = match s.text("format").as_deref() {
@@ -255,7 +259,7 @@ mod tests {
         );
         assert_eq!(
             parse_with(&["export", "--format", "json"], &[]).unwrap(),
-            Command::Export { db: DEFAULT_DB.into(), format: Format::Json }
+            Command::Export { db: DEFAULT_DB.into(), format: Format::Json, history: false }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
     }

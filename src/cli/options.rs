@@ -72,6 +72,14 @@ pub static OPTIONS: &[Opt] = &[
         subs: &[Sub::Export, Sub::Import],
     },
     Opt {
+        flag: "history",
+        kind: Kind::Switch,
+        env: &[],
+        default: None,
+        help: &["with each counter's days: csv rows", "url,count,day,hits,uniques; json \"days\""],
+        subs: &[Sub::Export],
+    },
+    Opt {
         flag: "dry-run",
         kind: Kind::Switch,
         env: &[],

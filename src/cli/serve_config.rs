@@ -80,17 +80,22 @@ pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String>
     crate::decide::sites::Sites::parse(allow.as_deref(), s.text("deny").as_deref())
 }
 
-pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, String> {
-    // PORT (the PaaS convention) when no address is given; loopback still,
-    // all interfaces only when the operator says so with --listen.
-    let listen = match (s.text("listen"), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
-        (Some(l), _) => l,
+/// The address to listen on (and the one `healthcheck` asks): `--listen`,
+/// else PORT (the PaaS convention) on loopback, since all interfaces only
+/// when the operator says so with `--listen`; else the default.
+pub(super) fn listen_address(s: &Settings) -> Result<String, String> {
+    match (s.text("listen"), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
+        (Some(l), _) => Ok(l),
         (None, Some(port)) => match port.trim().parse::<u16>() {
-            Ok(p) => format!("127.0.0.1:{p}"),
-            Err(_) => return Err(format!("PORT must be a port number, got {port:?}")),
+            Ok(p) => Ok(format!("127.0.0.1:{p}")),
+            Err(_) => Err(format!("PORT must be a port number, got {port:?}")),
         },
-        (None, None) => s.text_or_default("listen"),
-    };
+        (None, None) => Ok(s.text_or_default("listen")),
+    }
+}
+
+pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, String> {
+    let listen = listen_address(s)?;
     if listen.parse::<std::net::SocketAddr>().is_err() {
         return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
     }

@@ -1,6 +1,6 @@
 //! Unit tests of the counting table against a real SQLite file.
 use super::*;
-use crate::store::Role;
+use crate::store::{Imported, Role};
 use std::sync::Arc;
 
 fn setup() -> (tempfile::TempDir, Store) {
@@ -227,7 +227,9 @@ fn admin_changes_reach_the_table_and_entries_made_from_it() {
     assert_eq!(store.get("e.com/a").unwrap(), Some(21));
     assert_eq!(c.peek("e.com/a", day(), &store).unwrap().total, 21);
     // An import of many keys is one event for all: the table loads again.
-    store.import(&(0..10_001).map(|i| (format!("e.com/{i}"), 1)).collect::<Vec<_>>()).unwrap();
+    let rows: Vec<_> =
+        (0..10_001).map(|i| Imported { key: format!("e.com/{i}"), count: 1, days: Vec::new() }).collect();
+    store.import(&rows).unwrap();
     c.apply_admin_events(&store, &mut last).unwrap();
     assert!(c.table_loading());
     assert_eq!(c.peek("e.com/7", day(), &store).unwrap().total, 1);

@@ -7,11 +7,11 @@
 //! applies to complete counts and hits logged before it cannot land on top
 //! of it: the admin's value wins over hits counted on the old one.
 
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use rusqlite::Result;
 
-use super::{log, now, sql, Sqlite};
+use super::{day_text, log, now, sql, DayRow, Imported, Sqlite};
 
 /// Admin events older than this are pruned; servers poll far more often.
 const EVENT_RETENTION_SECS: i64 = 24 * 3600;
@@ -48,6 +48,28 @@ fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
          ON CONFLICT (key) DO UPDATE SET count = excluded.count, updated_at = excluded.updated_at",
     )?
     .execute(params![key, sql(count), now()])?;
+    Ok(())
+}
+
+/// Sets one day of a counter's history (the counter exists), keeping the
+/// counter's visitor total the sum of its days: it moves by what the day's
+/// visitors change by.
+fn set_day_in(tx: &Transaction, key: &str, day: &DayRow) -> Result<()> {
+    let id: i64 = tx.prepare_cached("SELECT id FROM counters WHERE key = ?1")?.query_row([key], |r| r.get(0))?;
+    let before: Option<Option<i64>> = tx
+        .prepare_cached("SELECT uniques FROM daily WHERE day = ?1 AND counter_id = ?2")?
+        .query_row(params![day_text(day.day), id], |r| r.get(0))
+        .optional()?;
+    tx.prepare_cached(
+        "INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = excluded.hits, uniques = excluded.uniques",
+    )?
+    .execute(params![day_text(day.day), id, sql(day.hits), day.uniques.map(sql)])?;
+    let change = day.uniques.map_or(0, sql) - before.flatten().unwrap_or(0);
+    if change != 0 {
+        tx.prepare_cached("UPDATE counters SET uniques = MAX(0, uniques + ?1) WHERE id = ?2")?
+            .execute(params![change, id])?;
+    }
     Ok(())
 }
 
@@ -89,17 +111,21 @@ impl Sqlite {
         Ok(n > 0)
     }
 
-    /// Sets many counters in one transaction: all or nothing.
-    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+    /// Sets many counters, and the days of history given with them, in one
+    /// transaction: all or nothing.
+    pub fn import(&mut self, rows: &[Imported]) -> Result<()> {
         let tx = self.admin_tx()?;
-        for (key, count) in rows {
-            set_in(&tx, key, *count)?;
+        for row in rows {
+            set_in(&tx, &row.key, row.count)?;
+            for day in &row.days {
+                set_day_in(&tx, &row.key, day)?;
+            }
         }
         if rows.len() > IMPORT_EVENT_ROWS {
             record_event(&tx, None)?;
         } else {
-            for (key, _) in rows {
-                record_event(&tx, Some(key))?;
+            for row in rows {
+                record_event(&tx, Some(&row.key))?;
             }
         }
         tx.commit()

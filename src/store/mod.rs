@@ -113,6 +113,23 @@ pub struct Day {
     pub uniques: u64,
 }
 
+/// One day of a counter's history: its hits and unique visitors (`None`
+/// on days from before visitors were counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRow {
+    pub day: NaiveDate,
+    pub hits: u64,
+    pub uniques: Option<u64>,
+}
+
+/// A counter to import: its total and the days of history to set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub key: String,
+    pub count: u64,
+    pub days: Vec<DayRow>,
+}
+
 /// A connection to the database: a SQLite file or a PostgreSQL server.
 /// Every method means the same on both; what only a file has (the hit
 /// log, WAL checkpoints, copies made with `VACUUM INTO`) is a no-op or an
@@ -262,6 +279,20 @@ impl Store {
         }
     }
 
+    /// Every counter with its per-day rows, by key (in byte order) then
+    /// day, for `export --history`: `f(key, total, day)` once per day row,
+    /// or once with `None` for a counter without any.
+    pub fn each_with_days(
+        &self,
+        f: impl FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
+    ) -> std::result::Result<(), String> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.each_with_days(f),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(b) => b.each_with_days(f),
+        }
+    }
+
     /// Views summed per domain (text before the first `/`), biggest first.
     /// Fetches `limit` domains; the caller filters out local hosts.
     pub fn top_domains(&self, limit: usize) -> Result<Vec<(String, u64)>> {
@@ -324,8 +355,11 @@ impl Store {
         on!(mut self, b => b.delete(key))
     }
 
-    /// Sets many counters in one transaction: all or nothing.
-    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+    /// Sets many counters, and the days of history given with them, in one
+    /// transaction: all or nothing. A day given replaces that day of the
+    /// counter; a counter's visitor total moves by what its days' visitors
+    /// change by.
+    pub fn import(&mut self, rows: &[Imported]) -> Result<()> {
         on!(mut self, b => b.import(rows))
     }
 

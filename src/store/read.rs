@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use rusqlite::Result;
 
-use super::{count, day_text, Sqlite};
+use super::{count, day_text, DayRow, Sqlite};
 
 /// Logged `hits` or `uniques` (`$col`) of the counter whose id is the SQL
 /// expression `$id`, in total or on day `$day`: for reads of one counter
@@ -161,6 +161,55 @@ impl Sqlite {
             let key: String = row.get(0).map_err(|e| e.to_string())?;
             let total: i64 = row.get(1).map_err(|e| e.to_string())?;
             f(&key, count(total)).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Every counter with its per-day rows, by key then day, for
+    /// `export --history`: `f(key, total, day)` once per day row, or once
+    /// with `None` for a counter without any. Hits the log holds are
+    /// added, and a day's visitors are `None` as in [`Store::history`].
+    pub fn each_with_days(
+        &self,
+        mut f: impl FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
+    ) -> std::result::Result<(), String> {
+        let mut stmt = self
+            .conn
+            .prepare(concat!(
+                "SELECT c.key, c.count + IFNULL(lg.hits, 0), x.day, x.hits, x.all_uniques, x.old_row, x.logged_uniques
+                 FROM counters c ",
+                logged_per_counter!("-1", "''"),
+                " LEFT JOIN (SELECT counter_id, day, SUM(hits) AS hits, SUM(IFNULL(uniques, 0)) AS all_uniques,
+                          MAX(logged = 0 AND uniques IS NULL) AS old_row,
+                          SUM(CASE WHEN logged = 1 THEN uniques ELSE 0 END) AS logged_uniques
+                   FROM (SELECT counter_id, day, hits, uniques, 0 AS logged FROM daily
+                         UNION ALL SELECT counter_id, day, hits, uniques, 1 FROM hit_log)
+                   GROUP BY counter_id, day) x ON x.counter_id = c.id
+                 ORDER BY c.key, x.day"
+            ))
+            .map_err(|e| e.to_string())?;
+        let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+        while let Some(r) = rows.next().map_err(|e| e.to_string())? {
+            let key = r.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(|e| e.to_string())?;
+            let total: i64 = r.get(1).map_err(|e| e.to_string())?;
+            let day: Option<String> = r.get(2).map_err(|e| e.to_string())?;
+            let day = match day {
+                None => None,
+                Some(text) => {
+                    let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                        .map_err(|_| format!("{key}: a day row with the date {text:?}"))?;
+                    let (hits, all, old_row, logged): (i64, i64, i64, i64) = (
+                        r.get(3).map_err(|e| e.to_string())?,
+                        r.get(4).map_err(|e| e.to_string())?,
+                        r.get(5).map_err(|e| e.to_string())?,
+                        r.get(6).map_err(|e| e.to_string())?,
+                    );
+                    // A row from before visitors were counted, and nothing since.
+                    let uniques = if old_row == 1 && logged == 0 { None } else { Some(count(all)) };
+                    Some(DayRow { day: date, hits: count(hits), uniques })
+                }
+            };
+            f(key, count(total), day).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -92,7 +92,8 @@ fn admin_changes_leave_events() {
 #[test]
 fn top_domains_sums_paths() {
     let (_d, mut store) = db();
-    store.import(&[("a.com/x".into(), 3), ("a.com/y".into(), 4), ("b.com".into(), 5)]).unwrap();
+    let plain = |key: &str, count| Imported { key: key.into(), count, days: Vec::new() };
+    store.import(&[plain("a.com/x", 3), plain("a.com/y", 4), plain("b.com", 5)]).unwrap();
     assert_eq!(store.top_domains(10).unwrap(), vec![("a.com".into(), 7), ("b.com".into(), 5)]);
 }
 

@@ -7,7 +7,9 @@
 
 use postgres::{GenericClient, Row, Transaction};
 
-use super::super::{now, sql, Event, Result};
+use chrono::NaiveDate;
+
+use super::super::{now, sql, Event, Imported, Result};
 use super::Pg;
 
 /// Admin events older than this are pruned; servers poll far more often.
@@ -85,16 +87,20 @@ impl Pg {
         })
     }
 
-    pub fn import(&mut self, rows: &[(String, u64)]) -> Result<()> {
+    pub fn import(&mut self, rows: &[Imported]) -> Result<()> {
         // One row per key, the last given winning (as one set after another).
         let mut last: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-        for (k, n) in rows {
-            last.insert(k, sql(*n));
+        for row in rows {
+            last.insert(&row.key, sql(row.count));
         }
         let unique: Vec<(&str, i64)> = last.into_iter().collect();
+        let days = Days::of(rows);
         self.with(|c| {
             let mut tx = begin(c)?;
             set_all(&mut tx, &unique)?;
+            if !days.keys.is_empty() {
+                days.set(&mut tx)?;
+            }
             let keys: Vec<Option<&str>> = if unique.len() > IMPORT_EVENT_ROWS {
                 vec![None]
             } else {
@@ -103,5 +109,51 @@ impl Pg {
             record_events(&mut tx, &keys)?;
             tx.commit()
         })
+    }
+}
+
+/// The days of an import as column arrays, for `unnest`.
+struct Days<'a> {
+    keys: Vec<&'a str>,
+    days: Vec<NaiveDate>,
+    hits: Vec<i64>,
+    uniques: Vec<Option<i64>>,
+}
+
+impl<'a> Days<'a> {
+    fn of(rows: &'a [Imported]) -> Days<'a> {
+        let mut d = Days { keys: Vec::new(), days: Vec::new(), hits: Vec::new(), uniques: Vec::new() };
+        for row in rows {
+            for day in &row.days {
+                d.keys.push(&row.key);
+                d.days.push(day.day);
+                d.hits.push(sql(day.hits));
+                d.uniques.push(day.uniques.map(sql));
+            }
+        }
+        d
+    }
+
+    /// Sets the days (their counters exist), first moving each counter's
+    /// visitor total by what its days' visitors change by, as SQLite does.
+    fn set(&self, tx: &mut Transaction) -> std::result::Result<(), postgres::Error> {
+        tx.execute(
+            "UPDATE counters c SET uniques = GREATEST(0, c.uniques + x.change)
+             FROM (SELECT cc.id, SUM(COALESCE(t.u, 0) - COALESCE(d.uniques, 0))::bigint AS change
+                   FROM unnest($1::text[], $2::date[], $3::bigint[]) AS t(k, d, u)
+                   JOIN counters cc ON cc.key = t.k
+                   LEFT JOIN daily d ON d.day = t.d AND d.counter_id = cc.id
+                   GROUP BY cc.id) x
+             WHERE c.id = x.id AND x.change <> 0",
+            &[&self.keys, &self.days, &self.uniques],
+        )?;
+        tx.execute(
+            "INSERT INTO daily (day, counter_id, hits, uniques)
+             SELECT t.d, c.id, t.h, t.u FROM unnest($1::text[], $2::date[], $3::bigint[], $4::bigint[]) AS t(k, d, h, u)
+             JOIN counters c ON c.key = t.k ORDER BY c.id, t.d
+             ON CONFLICT (day, counter_id) DO UPDATE SET hits = EXCLUDED.hits, uniques = EXCLUDED.uniques",
+            &[&self.keys, &self.days, &self.hits, &self.uniques],
+        )?;
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use postgres::fallible_iterator::FallibleIterator;
 
-use super::super::{count, Result, Stored};
+use super::super::{count, DayRow, Result, Stored};
 use super::Pg;
 
 impl Pg {
@@ -66,6 +66,36 @@ impl Pg {
             )?;
             while let Some(r) = rows.next()? {
                 if let Err(e) = f(r.get(0), count(r.get(1))) {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Streams like [`Pg::each_by_count`], by key in byte order (as SQLite
+    /// sorts), then day.
+    pub fn each_with_days(
+        &self,
+        mut f: impl FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
+    ) -> std::result::Result<(), String> {
+        let mut failed = None;
+        self.with(|c| {
+            let mut rows = c.query_raw(
+                "SELECT c.key, c.count, d.day, d.hits, d.uniques FROM counters c
+                 LEFT JOIN daily d ON d.counter_id = c.id ORDER BY c.key COLLATE \"C\", d.day",
+                std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>(),
+            )?;
+            while let Some(r) = rows.next()? {
+                let day = r.get::<_, Option<NaiveDate>>(2).map(|day| DayRow {
+                    day,
+                    hits: count(r.get::<_, Option<i64>>(3).unwrap_or(0)),
+                    uniques: r.get::<_, Option<i64>>(4).map(count),
+                });
+                if let Err(e) = f(r.get(0), count(r.get(1)), day) {
                     failed = Some(e.to_string());
                     break;
                 }
