@@ -282,6 +282,27 @@ impl Store {
         on!(self, b => b.counters_after(after, day, limit, f))
     }
 
+    /// Where the database's record of writes stands, for
+    /// [`Store::changed_since`]; `None` where the backend keeps none
+    /// (SQLite: another writer's commit means reading everything again).
+    pub fn change_mark(&self) -> Result<Option<i64>> {
+        on!(self, b => b.change_mark())
+    }
+
+    /// The counters any writer wrote since `mark` (what `change_mark` or an
+    /// earlier call returned), with their hits on `day` and their visitors:
+    /// `f(id, key, total, hits on day, visitors)`; returns the new mark, or
+    /// `None` when the backend cannot tell. Call it inside
+    /// [`Store::snapshot`].
+    pub fn changed_since(
+        &self,
+        mark: i64,
+        day: NaiveDate,
+        f: impl FnMut(i64, &str, u64, u64, u64),
+    ) -> Result<Option<i64>> {
+        on!(self, b => b.changed_since(mark, day, f))
+    }
+
     /// Writes `batch` in one transaction. The admin events newer than
     /// `*last_event` are read inside it first and handed to `apply_events`,
     /// which takes the hits they supersede out of the batch and returns how

@@ -61,6 +61,10 @@ pub struct Flusher {
     plan: Plan,
     /// `data_version` as last seen: another process's commit changes it.
     version: Option<i64>,
+    /// Where the store's record of writes stood when the table was last
+    /// brought up to date (`Store::change_mark`); `None` where the store
+    /// keeps none, and a change means a reload.
+    mark: Option<i64>,
     load_started: Option<Instant>,
     load_failing: bool,
     told_dropped: bool,
@@ -82,6 +86,7 @@ impl Flusher {
         reopen: Reopen,
     ) -> Flusher {
         let version = store.data_version().ok();
+        let mark = store.change_mark().ok().flatten();
         let plan = Plan::new(period, Instant::now());
         Flusher {
             files: reopen.db.file().map(Files::new),
@@ -94,6 +99,7 @@ impl Flusher {
             offset,
             plan,
             version,
+            mark,
             load_started: None,
             load_failing: false,
             told_dropped: false,
@@ -177,13 +183,27 @@ impl Flusher {
     /// process (admin command, CGI, a second server) wrote, and neither the
     /// table nor clean entries hold its hits. Reads are exact whatever the
     /// log holds, but folding first keeps the reload's reads cheap.
-    /// A database that cannot be asked (a server that is down) is taken as
-    /// unchanged: dropping the table then would only send every request to
-    /// the database that cannot answer.
+    /// A store that can tell which counters changed (PostgreSQL) has only
+    /// those read again. A database that cannot be asked (a server that is
+    /// down) is taken as unchanged: dropping the table then would only send
+    /// every request to the database that cannot answer.
     fn reload_if_changed(&mut self) {
         let Ok(now_version) = self.store.data_version().map(Some) else { return };
         if now_version == self.version {
             return;
+        }
+        if let (Some(mark), false) = (&mut self.mark, self.counter.table_dropped()) {
+            let today = crate::clock::today(self.offset);
+            match self.counter.refresh_table(&mut self.store, &mut self.last_event, today, mark) {
+                Ok(Some(dropped)) => {
+                    log_superseded(dropped);
+                    self.version = now_version;
+                    return;
+                }
+                Ok(None) => {}
+                // Asked again at the next tick.
+                Err(_) => return,
+            }
         }
         match self.store.fold() {
             Ok(_) => self.plan.folded_all(Instant::now()),
@@ -193,6 +213,8 @@ impl Flusher {
             }
         }
         self.version = now_version;
+        // The table loads what was written up to this mark, or later.
+        self.mark = self.store.change_mark().ok().flatten();
         self.counter.reload_table();
     }
 

@@ -96,8 +96,7 @@ impl Pg {
 
     /// See the module doc; the value only means "changed or not".
     pub fn data_version(&self) -> Result<i64> {
-        let n: i64 = self.with(|c| c.query_one("SELECT n FROM changes WHERE id = 1", &[]))?.get(0);
-        Ok(n - self.own_changes.get())
+        Ok(self.change_mark()?.unwrap_or(0) - self.own_changes.get())
     }
 
     pub fn begin_read(&self) -> Result<()> {
