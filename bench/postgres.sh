@@ -231,8 +231,8 @@ CPU columns: microseconds of CPU per response, of hitcounter and of
 PostgreSQL's processes. Flushes, rows per flush (counters written, each
 with its per-day row) and mean flush time are summed over the instances.
 
-1-minute load average at the end of each run (2 cores; above ~2 other
-processes were competing): ${LOADS[*]}.
+1-minute load average at the end of each run (2 cores; the benchmark's
+own threads count too, so compare runs of one invocation): ${LOADS[*]}.
 
 | run    | n | req/s  | p50 ms | p99 ms | hc CPU  | pg CPU  | flush | rows/f | ms/f   | 2xx     | db +    | unans. | lost |
 |--------|---|--------|--------|--------|---------|---------|-------|--------|--------|---------|---------|--------|------|

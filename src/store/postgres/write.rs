@@ -4,7 +4,8 @@
 //! the batch. `RETURNING` gives what each counter holds after the commit,
 //! other instances' hits included. Rows are upserted in key (then day and
 //! id) order, so two instances flushing the same counters lock them in the
-//! same order and cannot deadlock.
+//! same order and cannot deadlock. Counter rows carry the flush's stamp
+//! (`BUMP`), from which other instances learn what changed.
 
 use std::collections::HashMap;
 
