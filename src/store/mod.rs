@@ -32,6 +32,7 @@ use std::time::Duration;
 mod admin;
 pub mod copy;
 pub mod disk;
+mod error;
 mod location;
 mod log;
 pub mod original;
@@ -43,6 +44,7 @@ mod snapshot;
 mod sqlite;
 mod write;
 
+pub use error::{is_disk_full, is_read_only, Error, Result};
 pub use location::Database;
 use sqlite::Sqlite;
 
@@ -53,41 +55,6 @@ pub use write::{Pending, Written};
 
 /// How long a connection waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A failed database operation, from either backend.
-#[derive(Debug)]
-pub enum Error {
-    Sqlite(rusqlite::Error),
-    #[cfg(feature = "postgres")]
-    Postgres(::postgres::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Sqlite(e) => e.fmt(f),
-            #[cfg(feature = "postgres")]
-            Error::Postgres(e) => postgres::describe(e, f),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Error {
-        Error::Sqlite(e)
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl From<::postgres::Error> for Error {
-    fn from(e: ::postgres::Error) -> Error {
-        Error::Postgres(e)
-    }
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
 
 /// What a connection is for; each gets its own cache and checkpoint
 /// settings.
@@ -379,17 +346,6 @@ impl Store {
             Backend::Postgres(_) => panic!("not a SQLite store"),
         }
     }
-}
-
-/// The disk (or a file size limit) is full.
-pub fn is_disk_full(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::disk_full(e))
-}
-
-/// The database file cannot be written (a read-only remount): the
-/// connection may work again once reopened.
-pub fn is_read_only(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::read_only(e))
 }
 
 fn now() -> i64 {
