@@ -10,8 +10,9 @@
 set -euo pipefail
 
 # What the tests need, one "command:package" pair a line; an entry starting
-# with "/" is a file that must exist. (The tests read the database with
-# rusqlite; the sqlite3 command only makes a dump like the original's backups.)
+# with "/" is a file that must exist (a glob pattern may stand for a version
+# directory). (The tests read the database with rusqlite; the sqlite3
+# command only makes a dump like the original's backups.)
 NEEDS=(
 	"chromium:chromium"                                             # browser tests
 	"chromedriver:chromium-driver"                                  # browser tests
@@ -24,7 +25,7 @@ NEEDS=(
 	"curl:curl"                                                     # native TLS client
 	"sqlite3:sqlite3"                                               # the original's SQL-dump backups
 	"python3:python3"                                               # a second site for cross-site browser tests
-	"/usr/lib/postgresql/15/bin/initdb:postgresql"                  # the shared PostgreSQL store
+	"/usr/lib/postgresql/*/bin/initdb:postgresql"                   # the shared PostgreSQL store
 	"psql:postgresql-client"                                        # the tests' view of PostgreSQL
 	"musl-gcc:musl-tools"                                           # the static binary (build-static.sh)
 	"file:file"                                                     # ... is statically linked
@@ -36,7 +37,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # tests look there too).
 have() {
 	case "$1" in
-	/*) [ -e "$1" ] ;;
+	/*) compgen -G "$1" >/dev/null ;; # a path, or a pattern such as a version directory
 	*) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ;;
 	esac
 }

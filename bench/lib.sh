@@ -1,4 +1,4 @@
-# Shared by bench/wal-flood.sh and bench/disk-full.sh (sourced, not run):
+# Shared by bench/wal-flood.sh, bench/disk-full.sh and bench/postgres.sh (sourced, not run):
 # the hitcounter binary, a server started for wrk's single client, and
 # sampling the WAL while wrk runs.
 
@@ -16,6 +16,9 @@ hc_binary() {
 hc_start() {
 	local db=$1 log=$2
 	shift 2
+	# Made here, not by the background job's redirection: the loop below
+	# may read it before the job has started.
+	: >"$log"
 	"$HC" serve --listen 127.0.0.1:0 --db "$db" --quiet --dedup off --count-bots \
 		--rate-limit 0 --new-counters-per-hour 0 "$@" 2>"$log" &
 	PID=$!

@@ -145,6 +145,7 @@ db_total() {
 }
 
 ROWS="$TMP/rows.md"
+LOADS=()
 : >"$ROWS"
 FAILED=0
 
@@ -204,6 +205,7 @@ scenario() {
 	after=$(db_total "$db")
 	local added=$((after - before)) lost=0
 	((added < ok)) && lost=$((ok - added)) && FAILED=1
+	LOADS+=("$label $(cut -d' ' -f1 /proc/loadavg)")
 	awk -v l="$label" -v n="$n" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v hc=$((hc1 - hc0)) -v pg=$((pg1 - pg0)) \
 		-v tck="$CLK_TCK" -v rq="$requests" -v fl=$((fl1 - fl0)) -v rows=$((rows1 - rows0)) \
 		-v secs="$(awk -v a="$secs1" -v b="$secs0" 'BEGIN { print a - b }')" -v ok="$ok" -v added="$added" \
@@ -228,6 +230,9 @@ wrk ${DURATION} s, 32 connections in all, counted badge over $KEYS URLs.
 CPU columns: microseconds of CPU per response, of hitcounter and of
 PostgreSQL's processes. Flushes, rows per flush (counters written, each
 with its per-day row) and mean flush time are summed over the instances.
+
+1-minute load average at the end of each run (2 cores; the benchmark's
+own threads count too, so compare runs of one invocation): ${LOADS[*]}.
 
 | run    | n | req/s  | p50 ms | p99 ms | hc CPU  | pg CPU  | flush | rows/f | ms/f   | 2xx     | db +    | unans. | lost |
 |--------|---|--------|--------|--------|---------|---------|-------|--------|--------|---------|---------|--------|------|

@@ -367,3 +367,21 @@ fn export_history_from_postgres_matches_the_file_and_imports_back() {
         assert_eq!(visitors, 1, "the visitor total follows the days");
     }
 }
+
+#[test]
+fn hits_counted_by_one_instance_show_on_the_other_within_a_flush_or_so() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("visible");
+    let (a, b) = (instance(&url, &[]), instance(&url, &[]));
+    let (known, new) = (uniq_url("known"), uniq_url("new"));
+    assert_eq!(hit(&a, &known), 1);
+    assert!(shows_within(&b, &known, 1, Duration::from_secs(5)));
+    // A counter `a` has in memory, and one it has never seen.
+    for _ in 0..5 {
+        hit(&b, &known);
+        hit(&b, &new);
+    }
+    assert!(shows_within(&a, &known, 6, Duration::from_secs(5)), "{}", peek(&a, &known));
+    assert!(shows_within(&a, &new, 5, Duration::from_secs(5)), "{}", peek(&a, &new));
+    assert_eq!(hit(&a, &new), 6);
+}

@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use super::{read, write, Counter, Load};
+use super::{lock, read, write, Counter, Load};
 use crate::store::{self, Store};
 
 impl Counter {
@@ -58,6 +58,44 @@ impl Counter {
                 };
             }
             Ok(dropped)
+        })
+    }
+
+    /// Puts what other writers wrote since `*mark` into the table, reading
+    /// only those counters (after the admin events, in the same snapshot, as
+    /// `load_table` does), and drops the clean entries of those counters
+    /// (entries with unsaved hits are set right by their next flush). The
+    /// table may still be loading: later chunks are read later. `Ok(None)`
+    /// when the store cannot tell what changed: then reload the table.
+    /// Returns the pending hits the events dropped.
+    pub fn refresh_table(
+        &self,
+        store: &mut Store,
+        last_event: &mut i64,
+        today: NaiveDate,
+        mark: &mut i64,
+    ) -> store::Result<Option<u64>> {
+        store.snapshot(|store| {
+            let dropped = self.apply_admin_events(store, last_event)?;
+            let mut got = Vec::new();
+            let changed = store.changed_since(*mark, today, |id, key, total, hits, visitors| {
+                got.push((id, Box::<str>::from(key), total, hits, visitors));
+            })?;
+            let Some(now) = changed else { return Ok(None) };
+            for slice in got.chunks(256) {
+                let mut table = write(&self.table);
+                for (id, key, total, hits, visitors) in slice {
+                    table.put(key, *id, *total, Some((today, *hits)), *visitors);
+                }
+            }
+            for (_, key, ..) in &got {
+                let mut shard = lock(self.shard(key));
+                if shard.map.get(&**key).is_some_and(|e| e.pending == 0) {
+                    shard.map.remove(&**key);
+                }
+            }
+            *mark = now;
+            Ok(Some(dropped))
         })
     }
 

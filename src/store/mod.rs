@@ -32,6 +32,7 @@ use std::time::Duration;
 mod admin;
 pub mod copy;
 pub mod disk;
+mod error;
 mod location;
 mod log;
 pub mod original;
@@ -43,6 +44,7 @@ mod snapshot;
 mod sqlite;
 mod write;
 
+pub use error::{is_disk_full, is_read_only, Error, Result};
 pub use location::Database;
 use sqlite::Sqlite;
 
@@ -53,41 +55,6 @@ pub use write::{Pending, Written};
 
 /// How long a connection waits for another writer before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A failed database operation, from either backend.
-#[derive(Debug)]
-pub enum Error {
-    Sqlite(rusqlite::Error),
-    #[cfg(feature = "postgres")]
-    Postgres(::postgres::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Sqlite(e) => e.fmt(f),
-            #[cfg(feature = "postgres")]
-            Error::Postgres(e) => postgres::describe(e, f),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Error {
-        Error::Sqlite(e)
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl From<::postgres::Error> for Error {
-    fn from(e: ::postgres::Error) -> Error {
-        Error::Postgres(e)
-    }
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
 
 /// What a connection is for; each gets its own cache and checkpoint
 /// settings.
@@ -313,6 +280,27 @@ impl Store {
         on!(self, b => b.counters_after(after, day, limit, f))
     }
 
+    /// Where the database's record of writes stands, for
+    /// [`Store::changed_since`]; `None` where the backend keeps none
+    /// (SQLite: another writer's commit means reading everything again).
+    pub fn change_mark(&self) -> Result<Option<i64>> {
+        on!(self, b => b.change_mark())
+    }
+
+    /// The counters any writer wrote since `mark` (what `change_mark` or an
+    /// earlier call returned), with their hits on `day` and their visitors:
+    /// `f(id, key, total, hits on day, visitors)`; returns the new mark, or
+    /// `None` when the backend cannot tell. Call it inside
+    /// [`Store::snapshot`].
+    pub fn changed_since(
+        &self,
+        mark: i64,
+        day: NaiveDate,
+        f: impl FnMut(i64, &str, u64, u64, u64),
+    ) -> Result<Option<i64>> {
+        on!(self, b => b.changed_since(mark, day, f))
+    }
+
     /// Writes `batch` in one transaction. The admin events newer than
     /// `*last_event` are read inside it first and handed to `apply_events`,
     /// which takes the hits they supersede out of the batch and returns how
@@ -392,17 +380,6 @@ impl Store {
             Backend::Postgres(_) => panic!("not a SQLite store"),
         }
     }
-}
-
-/// The disk (or a file size limit) is full.
-pub fn is_disk_full(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::disk_full(e))
-}
-
-/// The database file cannot be written (a read-only remount): the
-/// connection may work again once reopened.
-pub fn is_read_only(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::read_only(e))
 }
 
 fn now() -> i64 {

@@ -130,6 +130,21 @@ impl Sqlite {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
+    /// SQLite keeps no stamps of what changed: another writer's commit
+    /// means a reload (see [`super::Store::changed_since`]).
+    pub(super) fn change_mark(&self) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    pub(super) fn changed_since(
+        &self,
+        _mark: i64,
+        _day: chrono::NaiveDate,
+        _f: impl FnMut(i64, &str, u64, u64, u64),
+    ) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
     /// Starts the read transaction of [`super::Store::snapshot`].
     pub(super) fn begin_read(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN DEFERRED")

@@ -14,6 +14,7 @@
 //! - `watch_files`: free space, the WAL's bound, the reserve, and a
 //!   database file deleted or replaced under the server (`files.rs`);
 //!   `recover` then writes everything to a file at the configured path.
+//! - `finish` (`finish.rs`): at shutdown, every pending hit written.
 //!
 //! When each duty is due is decided by [`Plan`], a pure state machine over
 //! the clock (tested at the bottom); `run` only carries its decisions out.
@@ -25,9 +26,10 @@ use std::time::{Duration, Instant};
 
 use super::{Counter, Flushed};
 use files::{File, Files};
-use plan::{Plan, MAX_BACKOFF};
+use plan::Plan;
 
 mod files;
+mod finish;
 mod plan;
 use crate::logging::info;
 use crate::metrics::Metrics;
@@ -43,9 +45,6 @@ pub struct Reopen {
     pub generation: Arc<AtomicU64>,
 }
 
-/// How long shutdown keeps retrying the final flush: with the 3 s given to
-/// requests in flight, the whole shutdown fits a container's 10 s stop.
-const FINAL_FLUSH_LIMIT: Duration = Duration::from_secs(6);
 /// Counters loaded into the table per step (a few milliseconds' work).
 const LOAD_ROWS: usize = 4096;
 
@@ -61,6 +60,10 @@ pub struct Flusher {
     plan: Plan,
     /// `data_version` as last seen: another process's commit changes it.
     version: Option<i64>,
+    /// Where the store's record of writes stood when the table was last
+    /// brought up to date (`Store::change_mark`); `None` where the store
+    /// keeps none, and a change means a reload.
+    mark: Option<i64>,
     load_started: Option<Instant>,
     load_failing: bool,
     told_dropped: bool,
@@ -82,6 +85,7 @@ impl Flusher {
         reopen: Reopen,
     ) -> Flusher {
         let version = store.data_version().ok();
+        let mark = store.change_mark().ok().flatten();
         let plan = Plan::new(period, Instant::now());
         Flusher {
             files: reopen.db.file().map(Files::new),
@@ -94,6 +98,7 @@ impl Flusher {
             offset,
             plan,
             version,
+            mark,
             load_started: None,
             load_failing: false,
             told_dropped: false,
@@ -177,13 +182,27 @@ impl Flusher {
     /// process (admin command, CGI, a second server) wrote, and neither the
     /// table nor clean entries hold its hits. Reads are exact whatever the
     /// log holds, but folding first keeps the reload's reads cheap.
-    /// A database that cannot be asked (a server that is down) is taken as
-    /// unchanged: dropping the table then would only send every request to
-    /// the database that cannot answer.
+    /// A store that can tell which counters changed (PostgreSQL) has only
+    /// those read again. A database that cannot be asked (a server that is
+    /// down) is taken as unchanged: dropping the table then would only send
+    /// every request to the database that cannot answer.
     fn reload_if_changed(&mut self) {
         let Ok(now_version) = self.store.data_version().map(Some) else { return };
         if now_version == self.version {
             return;
+        }
+        if let (Some(mark), false) = (&mut self.mark, self.counter.table_dropped()) {
+            let today = crate::clock::today(self.offset);
+            match self.counter.refresh_table(&mut self.store, &mut self.last_event, today, mark) {
+                Ok(Some(dropped)) => {
+                    log_superseded(dropped);
+                    self.version = now_version;
+                    return;
+                }
+                Ok(None) => {}
+                // Asked again at the next tick.
+                Err(_) => return,
+            }
         }
         match self.store.fold() {
             Ok(_) => self.plan.folded_all(Instant::now()),
@@ -193,6 +212,8 @@ impl Flusher {
             }
         }
         self.version = now_version;
+        // The table loads what was written up to this mark, or later.
+        self.mark = self.store.change_mark().ok().flatten();
         self.counter.reload_table();
     }
 
@@ -370,66 +391,6 @@ impl Flusher {
             ));
         }
         dropped > 0
-    }
-
-    /// Writes everything still pending, retrying for a while, then folds
-    /// and checkpoints so that the `.db` file alone is complete. False if
-    /// hits could not be stored.
-    pub fn finish(mut self) -> bool {
-        let until = Instant::now() + FINAL_FLUSH_LIMIT;
-        self.log_overflow();
-        let mut wait = Duration::from_millis(50);
-        loop {
-            self.watch_files(true);
-            let written = if self.recovering { Err(None) } else { self.flush_mending().map_err(Some) };
-            // Stored means in the file at the configured path.
-            let in_place = written.is_ok() && self.look(true) == File::Same;
-            if in_place {
-                break;
-            }
-            if Instant::now() >= until {
-                let why = match written {
-                    Err(Some(e)) => e.to_string(),
-                    _ => format!("{} is not the file written to", self.reopen.db),
-                };
-                info(&format!("error: {} counted hits could not be stored: {why}", self.counter.pending_hits()));
-                return false;
-            }
-            if wait == Duration::from_millis(50) {
-                info(&format!(
-                    "the final write failed ({}); retrying for up to {} s",
-                    written.err().flatten().map_or("the database file moved".into(), |e| e.to_string()),
-                    FINAL_FLUSH_LIMIT.as_secs()
-                ));
-            }
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(MAX_BACKOFF);
-        }
-        // Every hit is stored now. Logged hits that cannot be folded are
-        // still stored: the next start folds them.
-        if let Err(e) = retry(until, "folding the hit log", || self.store.fold().map(|_| ())) {
-            info(&format!("warning: the hit log could not be folded ({e}); the next start folds it"));
-        }
-        let _ = self.store.checkpoint();
-        true
-    }
-}
-
-/// Runs `f` until it succeeds or `until` passes, with a doubling pause;
-/// the first failure is logged as `what` failing.
-fn retry(until: Instant, what: &str, mut f: impl FnMut() -> store::Result<()>) -> store::Result<()> {
-    let mut wait = Duration::from_millis(50);
-    loop {
-        match f() {
-            Err(e) if Instant::now() < until => {
-                if wait == Duration::from_millis(50) {
-                    info(&format!("{what} failed ({e}); retrying"));
-                }
-                std::thread::sleep(wait);
-                wait = (wait * 2).min(MAX_BACKOFF);
-            }
-            done => return done,
-        }
     }
 }
 

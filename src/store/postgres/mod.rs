@@ -5,15 +5,19 @@
 //! - `write.rs`: a flush is one transaction of two batched statements
 //!   (counters, then per-day rows) over `unnest` of arrays, whatever the
 //!   batch's size; never a round trip per hit.
-//! - `read.rs`, `admin.rs`: reads, admin changes and their events.
+//! - `read.rs`, `admin.rs`: reads (also of what other instances wrote
+//!   since a mark), admin changes and their events.
+//! - `copy.rs`: whole-database copies; `url.rs`, `tls.rs`: the URL, its
+//!   password and TLS.
 //!
 //! Here: the connection (made again lazily after it broke, so a database
-//! that went away and came back needs nothing from the caller), and what
-//! only a SQLite file needs (hit log, checkpoints) as no-ops.
+//! that went away and came back needs nothing from the caller), statements
+//! prepared once per connection, and what only a SQLite file needs (hit
+//! log, checkpoints) as no-ops.
 //!
 //! Another instance's writes are noticed through `changes`, one row every
-//! flush increments: [`Pg::data_version`] is its value less this
-//! connection's own increments.
+//! flush increments and stamps its rows with: [`Pg::data_version`] is its
+//! value less this connection's own increments.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -96,8 +100,7 @@ impl Pg {
 
     /// See the module doc; the value only means "changed or not".
     pub fn data_version(&self) -> Result<i64> {
-        let n: i64 = self.with(|c| c.query_one("SELECT n FROM changes WHERE id = 1", &[]))?.get(0);
-        Ok(n - self.own_changes.get())
+        Ok(self.change_mark()?.unwrap_or(0) - self.own_changes.get())
     }
 
     pub fn begin_read(&self) -> Result<()> {

@@ -24,6 +24,36 @@ impl Pg {
         })
     }
 
+    /// Where `changes` stands (see `Store::change_mark`).
+    pub fn change_mark(&self) -> Result<Option<i64>> {
+        Ok(Some(self.with(|c| c.query_one("SELECT n FROM changes WHERE id = 1", &[]))?.get(0)))
+    }
+
+    /// See `Store::changed_since`. Exact because a flush stamps its rows
+    /// with the `changes.n` it set while holding that row until it commits
+    /// (`write.rs`): in the caller's snapshot, no row stamped at most `n`
+    /// can still be coming.
+    pub fn changed_since(
+        &self,
+        mark: i64,
+        day: NaiveDate,
+        mut f: impl FnMut(i64, &str, u64, u64, u64),
+    ) -> Result<Option<i64>> {
+        let Some(now) = self.change_mark()? else { return Ok(None) };
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT c.id, c.key, c.count, COALESCE(d.hits, 0), c.uniques
+                 FROM counters c LEFT JOIN daily d ON d.day = $2 AND d.counter_id = c.id
+                 WHERE c.version > $1 AND c.version <= $3",
+                &[&mark, &day, &now],
+            )
+        })?;
+        for r in rows {
+            f(r.get(0), r.get(1), count(r.get(2)), count(r.get(3)), count(r.get(4)));
+        }
+        Ok(Some(now))
+    }
+
     pub fn get(&self, key: &str) -> Result<Option<u64>> {
         let row = self.with(|c| c.query_opt("SELECT count FROM counters WHERE key = $1", &[&key]))?;
         Ok(row.map(|r| count(r.get(0))))

@@ -5,7 +5,8 @@
 
 use postgres::{Client, GenericClient};
 
-/// Version 1: `counters`, `daily`, `admin_events`, `changes`.
+/// Version 1: `counters` (with `version`, the `changes.n` of the flush that
+/// last wrote the row), `daily`, `admin_events`, `changes`.
 pub const SCHEMA_VERSION: i32 = 1;
 
 /// Key of the advisory lock held while the schema is checked or changed.
@@ -60,8 +61,11 @@ pub fn migrate(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
                 count bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
                 uniques bigint NOT NULL DEFAULT 0,
                 created_at bigint NOT NULL,
-                updated_at bigint NOT NULL
+                updated_at bigint NOT NULL,
+                version bigint NOT NULL DEFAULT 0
              );
+             -- What other instances wrote since an instance last looked.
+             CREATE INDEX counters_version ON counters (version);
              CREATE TABLE daily (
                 day date NOT NULL,
                 counter_id bigint NOT NULL REFERENCES counters(id) ON DELETE CASCADE,

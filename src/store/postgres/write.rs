@@ -4,7 +4,8 @@
 //! the batch. `RETURNING` gives what each counter holds after the commit,
 //! other instances' hits included. Rows are upserted in key (then day and
 //! id) order, so two instances flushing the same counters lock them in the
-//! same order and cannot deadlock.
+//! same order and cannot deadlock. Counter rows carry the flush's stamp
+//! (`BUMP`), from which other instances learn what changed.
 
 use std::collections::HashMap;
 
@@ -14,11 +15,17 @@ use postgres::{Client, Statement};
 use super::super::{count, now, sql, Day, Event, Pending, Result, Stored, Written};
 use super::{admin, Pg};
 
-const UPSERT_COUNTERS: &str = "INSERT INTO counters (key, count, uniques, created_at, updated_at)
-     SELECT k, n, u, $4, $4 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(k, n, u) ORDER BY k
+const UPSERT_COUNTERS: &str = "INSERT INTO counters (key, count, uniques, created_at, updated_at, version)
+     SELECT k, n, u, $4, $4, $5 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS t(k, n, u) ORDER BY k
      ON CONFLICT (key) DO UPDATE SET count = counters.count + EXCLUDED.count,
-        uniques = counters.uniques + EXCLUDED.uniques, updated_at = EXCLUDED.updated_at
+        uniques = counters.uniques + EXCLUDED.uniques, updated_at = EXCLUDED.updated_at,
+        version = EXCLUDED.version
      RETURNING key, id, count, uniques";
+
+/// Tells other instances a write is coming and stamps it: the row lock it
+/// takes is held to the commit, so stamps follow commit order and a reader
+/// that saw `n` has seen every row stamped up to `n` (see `read.rs`).
+const BUMP: &str = "UPDATE changes SET n = n + 1 WHERE id = 1 RETURNING n";
 
 const UPSERT_DAYS: &str = "INSERT INTO daily (day, counter_id, hits, uniques)
      SELECT d, c, h, u FROM unnest($1::date[], $2::bigint[], $3::bigint[], $4::bigint[]) AS t(d, c, h, u)
@@ -30,10 +37,6 @@ const UPSERT_DAYS: &str = "INSERT INTO daily (day, counter_id, hits, uniques)
 /// A write transaction begins: admin changes, which take this lock
 /// EXCLUSIVE, wait for it, and it for them (one round trip).
 const BEGIN: &str = "BEGIN; LOCK TABLE admin_events IN SHARE MODE";
-
-/// Ends a write that added hits: tells other instances (last, so the one
-/// row every instance updates is held for the commit only), commits.
-const COMMIT_CHANGED: &str = "UPDATE changes SET n = n + 1 WHERE id = 1; COMMIT";
 
 /// Runs `f` between [`BEGIN`] and the commit `f` sends itself; on an
 /// error the transaction is rolled back (if the connection still lives).
@@ -50,16 +53,20 @@ fn write<T>(
 }
 
 /// Adds the batch's hits to their counters (creating them) and per-day
-/// rows with the two statements prepared from [`UPSERT_COUNTERS`] and
-/// [`UPSERT_DAYS`]; what each counter holds now, in batch order.
+/// rows with the statements prepared from [`UPSERT_COUNTERS`],
+/// [`UPSERT_DAYS`] and [`BUMP`]; what each counter holds now, in batch
+/// order.
 fn add(c: &mut Client, upsert: &[Statement], batch: &[Pending]) -> std::result::Result<Vec<Written>, postgres::Error> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
+    // Last before the rows: the one row every instance updates is held
+    // for the two upserts and the commit only.
+    let stamp: i64 = c.query_one(&upsert[2], &[])?.get(0);
     let keys: Vec<&str> = batch.iter().map(|p| &*p.key).collect();
     let hits: Vec<i64> = batch.iter().map(|p| sql(p.hits)).collect();
     let uniques: Vec<i64> = batch.iter().map(|p| sql(p.uniques())).collect();
-    let rows = c.query(&upsert[0], &[&keys, &hits, &uniques, &now()])?;
+    let rows = c.query(&upsert[0], &[&keys, &hits, &uniques, &now(), &stamp])?;
     let mut counters: HashMap<String, (i64, i64, i64)> = HashMap::with_capacity(rows.len());
     for r in rows {
         counters.insert(r.get(0), (r.get(1), r.get(2), r.get(3)));
@@ -90,8 +97,8 @@ fn add(c: &mut Client, upsert: &[Statement], batch: &[Pending]) -> std::result::
 }
 
 impl Pg {
-    /// See `Store::flush`: five round trips whatever the batch (begin with
-    /// the lock, events, counters, days, commit). The admin events are
+    /// See `Store::flush`: six round trips whatever the batch (begin with
+    /// the lock, events, the stamp, counters, days, commit). The admin events are
     /// read after taking the lock admin changes take exclusively
     /// (`admin.rs`), so none can commit between reading them and adding
     /// the hits.
@@ -104,12 +111,12 @@ impl Pg {
         // No hit log here: what a caller knows changes nothing.
         batch.iter_mut().for_each(|p| p.known = None);
         let (written, superseded, events) =
-            self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS, admin::EVENTS_SINCE], |c, st| {
+            self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS, BUMP, admin::EVENTS_SINCE], |c, st| {
                 write(c, |c| {
-                    let events = admin::events(c.query(&st[2], &[&*last_event])?);
+                    let events = admin::events(c.query(&st[3], &[&*last_event])?);
                     let superseded = if events.is_empty() { 0 } else { apply_events(&events, batch) };
-                    let written = add(c, &st[..2], batch)?;
-                    c.batch_execute(if batch.is_empty() { "COMMIT" } else { COMMIT_CHANGED })?;
+                    let written = add(c, &st[..3], batch)?;
+                    c.batch_execute("COMMIT")?;
                     Ok((written, superseded, events))
                 })
             })?;
@@ -126,11 +133,11 @@ impl Pg {
     pub fn add_one(&mut self, key: &str, day: NaiveDate, unique: bool) -> Result<Stored> {
         let one = Day { day, hits: 1, uniques: u64::from(unique) };
         let one = Pending { key: key.into(), hits: 1, days: vec![one], id: None, known: None };
-        let (w, event) = self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS], |c, st| {
+        let (w, event) = self.with_prepared(&[UPSERT_COUNTERS, UPSERT_DAYS, BUMP], |c, st| {
             write(c, |c| {
                 let written = add(c, st, std::slice::from_ref(&one))?;
                 let event = admin::last_event(c)?;
-                c.batch_execute(COMMIT_CHANGED)?;
+                c.batch_execute("COMMIT")?;
                 Ok((written.first().copied().unwrap_or_default(), event))
             })
         })?;

@@ -1,0 +1,51 @@
+//! What a failed database operation is, whichever backend failed, and the
+//! failures the flusher handles apart (a full disk, a file that became
+//! read-only).
+
+use super::sqlite;
+
+/// A failed database operation, from either backend.
+#[derive(Debug)]
+pub enum Error {
+    Sqlite(rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    Postgres(::postgres::Error),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Sqlite(e) => e.fmt(f),
+            #[cfg(feature = "postgres")]
+            Error::Postgres(e) => super::postgres::describe(e, f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Sqlite(e)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<::postgres::Error> for Error {
+    fn from(e: ::postgres::Error) -> Error {
+        Error::Postgres(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The disk (or a file size limit) is full.
+pub fn is_disk_full(e: &Error) -> bool {
+    matches!(e, Error::Sqlite(e) if sqlite::disk_full(e))
+}
+
+/// The database file cannot be written (a read-only remount): the
+/// connection may work again once reopened.
+pub fn is_read_only(e: &Error) -> bool {
+    matches!(e, Error::Sqlite(e) if sqlite::read_only(e))
+}
