@@ -16,8 +16,18 @@ fn main() {
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=HITCOUNTER_COMMIT={commit}");
-    for path in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
-        if std::path::Path::new(path).exists() {
+    // Rebuild when HEAD moves. In a linked worktree `.git` is a file: ask
+    // git where HEAD and the refs live.
+    let git_path = |what: &str| {
+        std::process::Command::new("git")
+            .args(["rev-parse", "--path-format=absolute", "--git-path", what])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    for what in ["HEAD", "refs/heads", "packed-refs"] {
+        if let Some(path) = git_path(what).filter(|p| std::path::Path::new(p).exists()) {
             println!("cargo:rerun-if-changed={path}");
         }
     }
