@@ -18,6 +18,11 @@ use super::{Object, Objects};
 const SIGNED_FOR: Duration = Duration::from_secs(3600);
 /// Most bytes of an error answer read for its code and message.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+/// Pauses before the second and third try of a request that got no
+/// answer: a kept-alive connection the storage closed just as it was
+/// reused is reset, and the next try opens a new one. Every request here
+/// is idempotent (a PUT of a whole file, a GET, a LIST, a DELETE).
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(500)];
 
 pub struct S3 {
     bucket: Bucket,
@@ -79,13 +84,34 @@ fn transport(what: &str, e: ureq::Error) -> String {
     format!("S3 {what} failed: {e}")
 }
 
+/// `send` tried again (after [`RETRY_PAUSES`]) while it fails without an
+/// answer; an HTTP answer, whatever its status, is returned as it is.
+fn with_retries<T>(what: &str, mut send: impl FnMut() -> Result<T, ureq::Error>) -> Result<T, String> {
+    let mut pauses = RETRY_PAUSES.iter();
+    loop {
+        match send() {
+            Ok(resp) => return Ok(resp),
+            Err(e @ (ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_))) => {
+                match pauses.next() {
+                    Some(pause) => std::thread::sleep(*pause),
+                    None => return Err(transport(what, e)),
+                }
+            }
+            Err(e) => return Err(transport(what, e)),
+        }
+    }
+}
+
 impl Objects for S3 {
     fn put(&self, name: &str, file: &Path) -> Result<(), String> {
         let key = self.key(name);
         let url = self.bucket.put_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
-        let f = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let what = format!("upload of {key}");
-        let resp = self.agent.put(url.as_str()).send(&f).map_err(|e| transport(&what, e))?;
+        let resp = with_retries(&what, || {
+            let f = std::fs::File::open(file).map_err(ureq::Error::Io)?;
+            self.agent.put(url.as_str()).send(&f)
+        })?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -97,7 +123,7 @@ impl Objects for S3 {
         let key = self.key(name);
         let url = self.bucket.get_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
         let what = format!("download of {key}");
-        let resp = self.agent.get(url.as_str()).call().map_err(|e| transport(&what, e))?;
+        let resp = with_retries(&what, || self.agent.get(url.as_str()).call())?;
         if resp.status().as_u16() == 404 {
             return Ok(false);
         }
@@ -121,7 +147,7 @@ impl Objects for S3 {
                 action.with_continuation_token(t.as_str());
             }
             let url = action.sign(SIGNED_FOR);
-            let resp = self.agent.get(url.as_str()).call().map_err(|e| transport("listing", e))?;
+            let resp = with_retries("listing", || self.agent.get(url.as_str()).call())?;
             if !resp.status().is_success() {
                 return Err(failure("listing", resp));
             }
@@ -149,11 +175,46 @@ impl Objects for S3 {
         let key = self.key(name);
         let url = self.bucket.delete_object(Some(&self.credentials), &key).sign(SIGNED_FOR);
         let what = format!("delete of {key}");
-        let resp = self.agent.delete(url.as_str()).call().map_err(|e| transport(&what, e))?;
+        let resp = with_retries(&what, || self.agent.delete(url.as_str()).call())?;
         if resp.status().is_success() {
             Ok(())
         } else {
             Err(failure(&what, resp))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_without_an_answer_is_tried_three_times() {
+        let reset = || ureq::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let mut tries = 0;
+        let got = with_retries("download", || {
+            tries += 1;
+            if tries < 3 {
+                Err(reset())
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((got, tries), (Ok(7), 3));
+        let mut tries = 0;
+        let got: Result<u8, String> = with_retries("download of x", || {
+            tries += 1;
+            Err(reset())
+        });
+        assert_eq!(tries, 3);
+        assert!(got.unwrap_err().starts_with("S3 download of x failed: "));
+        // A refusal the request itself caused is not tried again.
+        let mut tries = 0;
+        let got: Result<u8, String> = with_retries("listing", || {
+            tries += 1;
+            Err(ureq::Error::BadUri("x".into()))
+        });
+        assert!(got.is_err());
+        assert_eq!(tries, 1);
     }
 }
