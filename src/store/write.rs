@@ -48,12 +48,8 @@ pub struct Written {
 }
 
 impl Sqlite {
-    /// Writes `batch` in one transaction. The admin events newer than
-    /// `*last_event` are read inside it first and handed to `apply_events`,
-    /// which takes the hits they supersede out of the batch and returns how
-    /// many; `*last_event` advances only when the flush commits. Returns
-    /// what each remaining counter holds now (in batch order) and the hits
-    /// superseded.
+    /// See `Store::flush`: one IMMEDIATE transaction that reads the admin
+    /// events first; hits of counters the caller knows go to `hit_log`.
     pub fn flush(
         &mut self,
         batch: &mut Vec<Pending>,
