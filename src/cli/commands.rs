@@ -195,7 +195,7 @@ pub static COMMANDS: &[Cmd] = &[
     Cmd {
         sub: Sub::Copy,
         name: "copy",
-        args: "",
+        args: "--from DB --to DB",
         summary: &["copy every counter and its history into", "an empty database (SQLite <-> PostgreSQL)"],
         about: &[
             "Copies every counter with its per-day history from --from into --to,",
@@ -229,12 +229,29 @@ pub fn get(sub: Sub) -> &'static Cmd {
 
 /// `list [--top N]`: the name, the arguments, and the options only some
 /// commands take (`[OPTIONS]` when there are many, as for serve).
+/// The positional words of a command's args: `--flag VALUE` pairs written
+/// there (options it cannot do without) are not.
+pub fn positional(c: &Cmd) -> Vec<&'static str> {
+    let mut words = Vec::new();
+    let mut all = c.args.split_whitespace();
+    while let Some(w) = all.next() {
+        if w.starts_with("--") {
+            all.next();
+        } else {
+            words.push(w);
+        }
+    }
+    words
+}
+
 pub fn synopsis(c: &Cmd) -> String {
     // Shared options (--db and its password; the site lists, which admin
     // commands read too) are shown with the server's.
     let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
     let shared = |o: &Opt| matches!(o.flag, "db" | "db-password-file") || (!server && o.subs == SITES);
-    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o)).collect();
+    // Options a command cannot do without are written out in its args.
+    let required = |o: &Opt| c.args.split(' ').any(|w| w.strip_prefix("--") == Some(o.flag));
+    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o) && !required(o)).collect();
     let mut parts = vec![c.name.to_string()];
     if !c.args.is_empty() {
         parts.push(c.args.to_string());
@@ -267,5 +284,6 @@ mod tests {
         assert_eq!(syn("backup"), "backup DEST [--backup-keep N]");
         assert_eq!(syn("restore"), "restore SOURCE [--force]");
         assert_eq!(syn("backups"), "backups list LOCATION");
+        assert_eq!(syn("copy"), "copy --from DB --to DB");
     }
 }

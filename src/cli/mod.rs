@@ -105,9 +105,9 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
             format!("--{} belongs to {}", o.flag, names.join(" and "))
         });
     }
-    let words = cmd.args.split_whitespace();
-    let required = words.clone().filter(|w| !w.starts_with('[')).count();
-    if positional.len() < required || positional.len() > words.count() {
+    let words = commands::positional(cmd);
+    let required = words.iter().filter(|w| !w.starts_with('[')).count();
+    if positional.len() < required || positional.len() > words.len() {
         return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
     }
     let mut positional = positional.into_iter();
@@ -173,7 +173,9 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
         Sub::Restore => Command::Restore { db: file?, from: arg(), force: s.switch("force")? },
         Sub::Copy => {
             let side = |flag: &str| -> Result<Database, String> {
-                let text = s.text(flag).ok_or_else(|| format!("usage: hitcounter {}", commands::synopsis(cmd)))?;
+                let text = s
+                    .text(flag)
+                    .ok_or_else(|| format!("copy needs --{flag} DB (usage: hitcounter {})", commands::synopsis(cmd)))?;
                 Database::parse(&text, None)
             };
             Command::Copy { from: side("from")?, to: side("to")? }
