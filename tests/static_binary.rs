@@ -69,7 +69,7 @@ fn it_runs_with_an_empty_environment_and_says_its_version() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(line.starts_with(&format!("hitcounter {VERSION} (commit ")), "{line}");
-    assert!(line.ends_with("; features: tls, s3, tz)"), "the default features: {line}");
+    assert!(line.ends_with("; features: tls, s3, tz, postgres)"), "the default features: {line}");
 }
 
 #[test]
