@@ -54,8 +54,7 @@ fn set_in(tx: &Transaction, key: &str, count: u64) -> Result<()> {
 /// Sets one day of a counter's history (the counter exists), keeping the
 /// counter's visitor total the sum of its days: it moves by what the day's
 /// visitors change by.
-fn set_day_in(tx: &Transaction, key: &str, day: &DayRow) -> Result<()> {
-    let id: i64 = tx.prepare_cached("SELECT id FROM counters WHERE key = ?1")?.query_row([key], |r| r.get(0))?;
+fn set_day_in(tx: &Transaction, id: i64, day: &DayRow) -> Result<()> {
     let before: Option<Option<i64>> = tx
         .prepare_cached("SELECT uniques FROM daily WHERE day = ?1 AND counter_id = ?2")?
         .query_row(params![day_text(day.day), id], |r| r.get(0))
@@ -117,8 +116,12 @@ impl Sqlite {
         let tx = self.admin_tx()?;
         for row in rows {
             set_in(&tx, &row.key, row.count)?;
-            for day in &row.days {
-                set_day_in(&tx, &row.key, day)?;
+            if !row.days.is_empty() {
+                let id: i64 =
+                    tx.prepare_cached("SELECT id FROM counters WHERE key = ?1")?.query_row([&row.key], |r| r.get(0))?;
+                for day in &row.days {
+                    set_day_in(&tx, id, day)?;
+                }
             }
         }
         if rows.len() > IMPORT_EVENT_ROWS {
