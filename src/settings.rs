@@ -1,6 +1,9 @@
 //! The settings of a server (or one CGI request) once the command line,
 //! the environment and the config file have been read (`cli` builds them).
-//! Plain data: every layer below the CLI reads them, none of them parses.
+//! Plain data made of the types of the steps it configures (the store's
+//! location, the counting policy, the site lists), so it sits above `store`
+//! and `decide` and below `routes`, `serve` and `cli`: those read it, none
+//! of them parses.
 
 use std::path::PathBuf;
 
