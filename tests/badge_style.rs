@@ -1,7 +1,7 @@
 //! Issue 4, badge styles over real HTTP against the real binary: every
 //! `style` on `tag.svg` (every SVG parsed as XML) drawn as shields draws it,
 //! with widths and geometry checked against shields' numbers in
-//! shared/reference/badge-geometry.md (test vector: `hits` + `123` flat =
+//! docs/badge-geometry.md (test vector: `hits` + `123` flat =
 //! 31 + 31 = 62 px), for-the-badge's own widths, and characters outside the
 //! width table.
 

@@ -1,5 +1,5 @@
 //! The badge-width oracle: the Verdana widths that shields.io uses and
-//! `shared/reference/badge-geometry.md` publishes (11 px for flat,
+//! `docs/badge-geometry.md` publishes (11 px for flat,
 //! flat-square and plastic; 10 px, normal and bold, for for-the-badge), and
 //! text widths computed from them the way shields computes them. The one
 //! copy the tests check the server's badges against.
