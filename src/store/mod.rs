@@ -51,6 +51,7 @@ use sqlite::Sqlite;
 pub use admin::Event;
 pub use read::Stored;
 pub use snapshot::{adopt, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, swap_in, Snapshot};
+pub use sqlite::library_version as sqlite_version;
 pub use write::{Pending, Written};
 
 /// How long a connection waits for another writer before giving up.

@@ -9,6 +9,11 @@ use std::time::Duration;
 
 use super::{disk, log, original, schema, OpenError, Role, BUSY_TIMEOUT};
 
+/// The version (`3.x.y`) the SQLite library linked in reports at run time.
+pub fn library_version() -> &'static str {
+    rusqlite::version()
+}
+
 /// A connection to a SQLite database file.
 pub(crate) struct Sqlite {
     pub(super) conn: Connection,
@@ -72,7 +77,7 @@ impl Sqlite {
         }
         let mut store =
             Sqlite::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
-        if store.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
+        if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
         }
         let mut notes = Vec::new();
@@ -180,7 +185,7 @@ fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
 /// complete and is opened as immutable instead.
 fn open_for_reading(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let first = Connection::open_with_flags(path, flags).and_then(|conn| {
+    let first = Connection::open_with_flags(path, flags).and_then(|mut conn| {
         conn.busy_handler(Some(wait_for_lock))?;
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
         Ok(conn)
@@ -222,7 +227,7 @@ fn open_retrying(path: &Path) -> Result<Connection> {
 }
 
 fn open_once(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.busy_handler(Some(wait_for_lock))?;
     // WAL lets readers run beside the single writer; NORMAL sync is durable
     // against process crashes (the WAL is fsynced at checkpoints).
