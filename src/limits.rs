@@ -70,8 +70,13 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const RATE_LIMIT: u32 = 100;
 pub const NEW_COUNTERS_PER_HOUR: u32 = 1_000;
 pub const MAX_COUNTERS: u64 = 10_000_000;
-/// Clients remembered for those limits at most (~100 bytes each).
+/// Clients remembered for `--new-counters-per-hour` at most; past it new
+/// clients share one budget. An entry is a 16-byte address and 8 bytes of
+/// counts; docs/operations.md has the memory it takes.
 pub const MAX_CLIENTS: usize = 100_000;
+/// IPv6 addresses sharing their first 64 bits are one client for the
+/// limits (`--ipv6-prefix`): a /64 is what one host or home network gets.
+pub const IPV6_PREFIX: u8 = 64;
 
 /// Import refuses files with more rows than this (a typo guard, not a
 /// capacity limit: 10 million rows import in well under a minute).
