@@ -84,6 +84,18 @@ pub const MAX_IMPORT_ROWS: usize = 10_000_000;
 /// Errors shown for an invalid import file before giving up listing them.
 pub const MAX_REPORTED_ERRORS: usize = 10;
 
+/// `restore` refuses a backup larger than this before any work: an SQLite
+/// file (ours or the original's), or the original's SQL dump, whose rows
+/// are converted in memory. Far above what a hit counter's data takes
+/// (the dump of ten million counters is under 1 GiB).
+pub const MAX_RESTORE_BYTES: u64 = 16 << 30;
+pub const MAX_DUMP_BYTES: u64 = 2 << 30;
+
+/// Longest statement read from the original's SQL dump: one row, whose
+/// URL may be longer than [`MAX_URL`] (such a row is dropped and
+/// reported), but never a statement that would fill memory.
+pub const MAX_DUMP_STATEMENT: usize = 64 * 1024;
+
 /// Free space below the smaller of these (bytes, and percent of the
 /// filesystem) is "low": `/healthz` answers 503 before writes fail.
 pub const LOW_DISK_BYTES: u64 = 64 << 20;

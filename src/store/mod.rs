@@ -32,6 +32,7 @@ use std::time::Duration;
 mod admin;
 pub mod copy;
 pub mod disk;
+mod dump;
 mod error;
 mod location;
 mod log;
@@ -50,7 +51,7 @@ use sqlite::Sqlite;
 
 pub use admin::Event;
 pub use read::Stored;
-pub use snapshot::{adopt, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, swap_in, Snapshot};
+pub use snapshot::{adopt, check, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, settle, swap_in, Snapshot};
 pub use sqlite::library_version as sqlite_version;
 pub use write::{Pending, Written};
 
