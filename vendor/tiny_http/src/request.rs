@@ -74,6 +74,10 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // hitcounter patch: the connection ends after this request (its body
+    // was left unread), and the answer says so
+    close_connection: bool,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,6 +242,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        close_connection: false,
     })
 }
 
@@ -447,6 +452,11 @@ impl Request {
         let mut writer = self.extract_writer_impl();
 
         let do_not_send_body = self.method == Method::Head;
+        let response = if self.close_connection {
+            response.with_connection_close()
+        } else {
+            response
+        };
 
         Self::ignore_client_closing_errors(response.raw_print(
             writer.by_ref(),
@@ -467,6 +477,32 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// hitcounter patch: reads and drops the body of a request whose
+    /// method gives a body no meaning, at most `max` bytes, so that the
+    /// next request on the connection is read from where it starts. False
+    /// when the body is larger, or did not arrive whole: it is left unread
+    /// and the answer says `Connection: close`.
+    pub(crate) fn discard_body(&mut self, max: usize) -> bool {
+        let chunked = || {
+            self.headers
+                .iter()
+                .any(|h| h.field.equiv("Transfer-Encoding"))
+        };
+        if self.body_length == Some(0) || (self.body_length.is_none() && !chunked()) {
+            return true;
+        }
+        let within = self.body_length.map_or(true, |len| len <= max)
+            && matches!(
+                io::copy(&mut self.as_reader().take(max as u64 + 1), &mut io::sink()),
+                Ok(n) if n <= max as u64
+            );
+        // Dropping the body's reader hands the socket on at once; an unread
+        // body of a declared length is not read through on drop either.
+        self.data_reader = Some(Box::new(io::empty()));
+        self.close_connection = !within;
+        within
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
