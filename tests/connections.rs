@@ -283,6 +283,15 @@ fn a_body_past_the_limit_gets_its_answer_with_connection_close() {
         assert_eq!(got[0].0, status, "{what}: {got:#?}");
         assert!(got[0].1.contains("connection: close"), "{what}: {}", got[0].1);
     }
+    // A declared body past the limit is not waited for: the answer comes
+    // while the client has yet to send it (the connection's reads could
+    // wait 600 s here; the client waits 20 s for the answer).
+    let s = Server::start_args(&["--head-timeout", "600"]);
+    let mut c = connect(&s);
+    c.write_all(&with_body("GET", "Content-Length: 99999999999999999\r\n", b"")).unwrap();
+    let mut first = [0u8; 4096];
+    let n = c.read(&mut first).expect("an answer before the body");
+    assert_eq!(status_of(&first[..n]), Some(413), "{:?}", String::from_utf8_lossy(&first[..n]));
     // A body no route reads, on another method, of a length no buffer
     // could hold: answered, and the server lives on.
     let got = with_one_pipelined(&s, &with_body("POST", "Content-Length: 99999999999999999\r\n", b""));

@@ -222,14 +222,22 @@ impl ClientConnection {
         // hitcounter patch: the body of a GET, HEAD or OPTIONS request is
         // read and dropped (below), and no further than its limit with
         // room for chunked framing: a chunk-size line has no limit of its
-        // own in the decoder.
+        // own in the decoder. A declared body past the limit is not read
+        // at all (the reader of a declared length reads the rest of it
+        // when dropped); up to 1 KiB `new_request` reads it ahead.
         let discard = self
             .limits
             .discard_body
             .filter(|_| matches!(method, Method::Get | Method::Head | Method::Options));
-        let raw_limit = discard.map_or(u64::MAX, |max| {
-            (max as u64).saturating_mul(2).saturating_add(1024)
-        });
+        let declared = headers
+            .iter()
+            .find(|h| h.field.equiv("Content-Length"))
+            .and_then(|h| h.value.as_str().trim().parse::<u64>().ok());
+        let raw_limit = match discard {
+            None => u64::MAX,
+            Some(max) if declared.map_or(false, |len| len > max.max(1024) as u64) => 0,
+            Some(max) => (max as u64).saturating_mul(2).saturating_add(1024),
+        };
         let data_source = data_source.take(raw_limit);
 
         // building the next reader

@@ -542,6 +542,61 @@ impl<T> ReadWrite for T where T: Read + Write {}
 #[cfg(test)]
 mod tests {
     use super::Request;
+    use crate::{HTTPVersion, Header, Method};
+    use std::io::{self, Cursor, Read};
+    use std::sync::{Arc, Mutex};
+
+    /// A stream the request reads its body from and the test reads after.
+    #[derive(Clone)]
+    struct Shared(Arc<Mutex<Cursor<Vec<u8>>>>);
+
+    impl Read for Shared {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().read(buf)
+        }
+    }
+
+    /// Whether `discard_body(max)` kept the connection, and what is left
+    /// of the stream after it.
+    fn discard(header: &str, stream: &str, max: usize) -> (bool, String) {
+        let source = Shared(Arc::new(Mutex::new(Cursor::new(
+            stream.as_bytes().to_vec(),
+        ))));
+        let headers = vec![header.parse::<Header>().unwrap()];
+        let mut rq = super::new_request(
+            false,
+            Method::Get,
+            "/".into(),
+            HTTPVersion(1, 1),
+            headers,
+            None,
+            source.clone(),
+            io::sink(),
+        )
+        .unwrap();
+        let kept = rq.discard_body(max);
+        drop(rq);
+        let mut rest = String::new();
+        source.clone().read_to_string(&mut rest).unwrap();
+        (kept, rest)
+    }
+
+    #[test]
+    fn a_discarded_body_leaves_the_stream_at_the_next_request() {
+        let next = "GET / HTTP/1.1\r\n\r\n";
+        let chunked = format!("5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n{next}");
+        assert_eq!(
+            discard("Transfer-Encoding: chunked", &chunked, 8),
+            (true, next.into())
+        );
+        assert!(!discard("Transfer-Encoding: chunked", &chunked, 7).0);
+        let sized = format!("hello{next}");
+        assert_eq!(discard("Content-Length: 5", &sized, 5), (true, next.into()));
+        let large = format!("{}{next}", "a".repeat(2000));
+        let length = "Content-Length: 2000";
+        assert_eq!(discard(length, &large, 2000), (true, next.into()));
+        assert!(!discard(length, &large, 1999).0);
+    }
 
     #[test]
     fn must_be_send() {
