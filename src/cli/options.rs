@@ -341,8 +341,8 @@ pub static OPTIONS: &[Opt] = &[
         default: None,
         help: &[
             "most connections open at once; past it a client",
-            "gets 503 (default: half the open-file limit, at",
-            "most 10000)",
+            "gets 503 (default: what the open-file limit leaves",
+            "for them, at most 10000)",
         ],
         subs: &[Sub::Serve],
     },

@@ -127,7 +127,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
     };
-    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, handler) {
+    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.workers, handler) {
         Ok(b) => b,
         Err(e) => {
             info(&format!("error: cannot listen on {}: {e}", cfg.listen));
