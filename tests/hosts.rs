@@ -66,7 +66,8 @@ fn no_spelling_gets_past_a_deny_list() {
 fn a_pattern_in_either_spelling_stops_both() {
     for pattern in ["xn--bcher-kva.example", "bücher.example", "*.BÜCHER.example."] {
         let mut s = Server::start_args(&["--deny", pattern]);
-        for url in ["bücher.example/a", "xn--bcher-kva.example/a", "www.bücher.example/a", "www.xn--bcher-kva.example/a"]
+        for url in
+            ["bücher.example/a", "xn--bcher-kva.example/a", "www.bücher.example/a", "www.xn--bcher-kva.example/a"]
         {
             let under = url.starts_with("www.");
             let want = if pattern.starts_with("*.") != under { 200 } else { 403 };
@@ -165,7 +166,9 @@ fn old_database(db: &std::path::Path) {
 fn daily(db: &std::path::Path, key: &str) -> Vec<(String, i64, Option<i64>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut st = conn
-        .prepare("SELECT day, hits, daily.uniques FROM daily JOIN counters ON id = counter_id WHERE key = ?1 ORDER BY day")
+        .prepare(
+            "SELECT day, hits, daily.uniques FROM daily JOIN counters ON id = counter_id WHERE key = ?1 ORDER BY day",
+        )
         .unwrap();
     st.query_map([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
 }

@@ -420,8 +420,7 @@ fn counters_whose_keys_now_collide_are_merged_at_the_first_start() {
         )
         .unwrap();
     assert_eq!(
-        rows,
-        "xn--bcher-kva.example/a|22|5|1|9\n2026-01-01|9|4\n2026-01-02|9|1\n2026-01-03|4|NULL",
+        rows, "xn--bcher-kva.example/a|22|5|1|9\n2026-01-01|9|4\n2026-01-02|9|1\n2026-01-03|4|NULL",
         "one counter; totals, visitors and days summed"
     );
     assert_eq!(pg.number("rekey", "SELECT version FROM schema_version"), 2);

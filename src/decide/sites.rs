@@ -88,9 +88,8 @@ fn host_pattern(name: &str, p: &str) -> Result<Pattern, String> {
         None => (false, p),
     };
     let host = crate::target::normalise_host(host).map_err(|_| refused())?;
-    let valid = host
-        .split('.')
-        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let valid =
+        host.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !valid {
         return Err(refused());
     }
@@ -146,7 +145,8 @@ mod tests {
     #[test]
     fn either_spelling_of_a_pattern_matches_either_spelling_of_a_host() {
         let key = |u: &str| crate::target::key_from_url(u).unwrap();
-        let hosts = ["bücher.example/", "BÜCHER.example./", "xn--bcher-kva.example:443/", "b\u{ad}ücher\u{3002}example/"];
+        let hosts =
+            ["bücher.example/", "BÜCHER.example./", "xn--bcher-kva.example:443/", "b\u{ad}ücher\u{3002}example/"];
         for pattern in ["bücher.example", "XN--BCHER-KVA.example", "bücher.example.", "*.example"] {
             let s = sites("", pattern);
             for h in hosts {

@@ -225,8 +225,25 @@ mod tests {
     /// Any character, or one of those XML forbids or markup must escape.
     fn label_char() -> impl proptest::strategy::Strategy<Value = char> {
         let hostile = vec![
-            '\u{fffe}', '\u{ffff}', '\u{fdd0}', '\u{fdef}', '\u{1fffe}', '\u{10ffff}', '\0', '\u{1b}', '\u{7f}', '\u{85}',
-            '<', '>', '&', '"', '\'', '\t', '\n', '\r', ']',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{fdd0}',
+            '\u{fdef}',
+            '\u{1fffe}',
+            '\u{10ffff}',
+            '\0',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '<',
+            '>',
+            '&',
+            '"',
+            '\'',
+            '\t',
+            '\n',
+            '\r',
+            ']',
         ];
         proptest::prop_oneof![proptest::char::any(), proptest::sample::select(hostile)]
     }

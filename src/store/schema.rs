@@ -139,7 +139,8 @@ pub fn migrate(conn: &mut Connection, keys: Option<KeyRule>) -> Result<Vec<Strin
 
 /// Merges the counters whose keys `keys` makes alike, each logged once.
 fn rekey(tx: &Transaction, keys: KeyRule) -> Result<Vec<String>> {
-    let all: Vec<String> = tx.prepare("SELECT key FROM counters")?.query_map([], |r| r.get(0))?.collect::<Result<_>>()?;
+    let all: Vec<String> =
+        tx.prepare("SELECT key FROM counters")?.query_map([], |r| r.get(0))?.collect::<Result<_>>()?;
     let mut notes = Vec::new();
     for m in merge::plan(all, keys) {
         if let Some(joined) = super::admin::merge_in(tx, &m.from, &m.into)? {

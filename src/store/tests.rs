@@ -127,7 +127,8 @@ fn version_1_daily_rows_survive_the_upgrade_and_read_without_it() {
     assert_eq!((c.total, c.today), (7, 4));
     assert_eq!(version(&path), schema::SCHEMA_VERSION - 1, "the step that merges keys waits for a key rule");
     drop(store);
-    let (store, notes) = Store::prepare_converting(&path, Role::Admin, |k| Some(k.replace("e.com", "f.com")), false).unwrap();
+    let (store, notes) =
+        Store::prepare_converting(&path, Role::Admin, |k| Some(k.replace("e.com", "f.com")), false).unwrap();
     assert_eq!(version(&path), schema::SCHEMA_VERSION);
     assert_eq!((store.get("f.com/a").unwrap(), store.history("f.com/a", &days).unwrap()), (Some(7), want));
     assert_eq!(notes, [r#"renamed counter "e.com/a" to "f.com/a" (one host, one counter)"#]);

@@ -60,7 +60,11 @@ fn begin(c: &mut postgres::Client) -> std::result::Result<Transaction<'_>, postg
 /// Folds counter `from` into `into` inside `tx` (see `merge.rs`); `None`
 /// when `from` has no counter, else whether `into` had one. The caller
 /// records the admin events.
-pub(super) fn merge_in(tx: &mut Transaction, from: &str, into: &str) -> std::result::Result<Option<bool>, postgres::Error> {
+pub(super) fn merge_in(
+    tx: &mut Transaction,
+    from: &str,
+    into: &str,
+) -> std::result::Result<Option<bool>, postgres::Error> {
     let id = |tx: &mut Transaction, key: &str| -> std::result::Result<Option<i64>, postgres::Error> {
         Ok(tx.query_opt("SELECT id FROM counters WHERE key = $1 FOR UPDATE", &[&key])?.map(|r| r.get(0)))
     };
