@@ -1,14 +1,18 @@
 #!/bin/sh
-# Runs a fuzz target for a while (default: the dump reader, 10 minutes),
-# niced, seeded with a real dump, and prints libFuzzer's final stats.
-# Usage: fuzz/run.sh [TARGET] [SECONDS]. Needs a nightly toolchain and
-# cargo-fuzz (`rustup toolchain install nightly; cargo install cargo-fuzz`).
+# Runs the fuzz targets (cargo-fuzz, libFuzzer; needs a nightly toolchain:
+# `rustup toolchain install nightly` and `cargo install cargo-fuzz`).
+#   fuzz/run.sh [SECONDS] [TARGET...]   default: 600 seconds, every target
+# Each target runs niced, one after the other, on one core; the corpus
+# stays in fuzz/corpus/TARGET and a crash in fuzz/artifacts/TARGET.
+# Prints each run's last libFuzzer status line (executions) and its result.
 set -eu
 cd "$(dirname "$0")"
-target=${1:-dump}
-seconds=${2:-600}
-mkdir -p "corpus/$target"
-if [ "$target" = dump ] && [ ! -e corpus/dump/seed.sql ]; then
+seconds=${1:-600}
+[ $# -gt 0 ] && shift
+targets=${*:-$(cargo +nightly fuzz list)}
+mkdir -p logs corpus/dump
+# The dump reader starts from a dump like the original's backups.
+if [ ! -e corpus/dump/seed.sql ]; then
     cat > corpus/dump/seed.sql <<'SQL'
 PRAGMA foreign_keys=OFF;
 BEGIN TRANSACTION;
@@ -19,5 +23,16 @@ INSERT INTO "url" VALUES(2,replace('a\nb','\n',char(10)),-1.5e3); -- comment ' ;
 COMMIT;
 SQL
 fi
-exec nice -n 19 cargo +nightly fuzz run "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" -max_len=4096 -print_final_stats=1
+status=0
+for t in $targets; do
+    mkdir -p "corpus/$t"
+    log="logs/$t.log"
+    if nice cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=4096 >"$log" 2>&1; then
+        result="no crash"
+    else
+        result="CRASH or error: see fuzz/$log and fuzz/artifacts/$t"
+        status=1
+    fi
+    echo "$t: $(grep -E '^(#[0-9]+|Done [0-9]+)' "$log" | tail -n 1) -- $result"
+done
+exit $status

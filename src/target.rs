@@ -5,6 +5,13 @@
 //! of the original, the host is lower-cased, `user:pass@` is dropped and the
 //! default ports 80/443 are dropped. `www.` and a trailing slash stay
 //! significant because the original kept them and old keys depend on it.
+//!
+//! One host is one counter however it is spelled: the host is mapped with
+//! UTS-46 (IDNA) to its ASCII form, so `bücher.example`, `BÜCHER.example`
+//! and `xn--bcher-kva.example` are one key, what UTS-46 maps or ignores
+//! (U+3002 as a dot, a soft hyphen) is mapped as it says, and one trailing
+//! dot is dropped. The allow/deny lists normalise their host patterns with
+//! [`normalise_host`] too, so no spelling gets past them.
 
 use crate::limits::MAX_URL;
 
@@ -17,6 +24,8 @@ pub enum TargetError {
     Invalid(&'static str),
     /// Percent-encoding or UTF-8 in the `url` parameter is broken (400).
     BadEncoding,
+    /// The host is not a domain name UTS-46 accepts, or holds `%` (400).
+    Host(&'static str),
     /// Longer than [`MAX_URL`] (414).
     TooLong,
 }
@@ -27,6 +36,7 @@ impl TargetError {
         match self {
             TargetError::Missing => "no url",
             TargetError::Invalid(_) | TargetError::BadEncoding => "invalid url",
+            TargetError::Host(_) => "invalid host",
             TargetError::TooLong => "url too long",
         }
     }
@@ -36,6 +46,7 @@ impl TargetError {
             TargetError::Missing => "no target URL: pass ?url=<encoded page URL> or send a Referer header".into(),
             TargetError::Invalid(why) => format!("invalid url parameter: {why}"),
             TargetError::BadEncoding => "invalid url parameter: bad percent-encoding or not UTF-8".into(),
+            TargetError::Host(why) => format!("invalid host in the url: {why}"),
             TargetError::TooLong => format!("url is longer than {MAX_URL} bytes"),
         }
     }
@@ -133,7 +144,8 @@ pub fn key_from_url(url: &str) -> Result<String, TargetError> {
     let (authority, tail) = rest.split_at(auth_end);
     let path = if tail.starts_with('/') {
         let end = tail.find(['?', '#']).unwrap_or(tail.len());
-        strip_params(&tail[..end])
+        // Trailing blanks cut off by `?` would be trimmed on a second pass.
+        strip_params(&tail[..end]).trim_end()
     } else {
         ""
     };
@@ -158,7 +170,6 @@ fn normalise_authority(authority: &str) -> Result<String, TargetError> {
     if host_port.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\\')) {
         return Err(TargetError::Invalid("host contains invalid characters"));
     }
-    let host_port = host_port.to_lowercase();
     // Port: after the last ':' unless inside an IPv6 literal `[..]`.
     let port_at = match host_port.rfind(':') {
         Some(i) if !host_port[i..].contains(']') => Some(i),
@@ -166,16 +177,43 @@ fn normalise_authority(authority: &str) -> Result<String, TargetError> {
     };
     let (host, port) = match port_at {
         Some(i) => (&host_port[..i], Some(&host_port[i + 1..])),
-        None => (host_port.as_str(), None),
+        None => (host_port, None),
     };
-    if host.is_empty() {
-        return Err(TargetError::Invalid("no host"));
-    }
+    let host = normalise_host(host)?;
     match port {
-        None | Some("80") | Some("443") | Some("") => Ok(host.to_string()),
+        None | Some("80") | Some("443") | Some("") => Ok(host),
         Some(p) if p.chars().all(|c| c.is_ascii_digit()) => Ok(format!("{host}:{p}")),
         Some(_) => Err(TargetError::Invalid("bad port")),
     }
+}
+
+/// A host (no port) in its one spelling: an IPv6 literal in its shortest form, any
+/// other host mapped by UTS-46 to ASCII (A-labels, lower case) with one
+/// trailing dot dropped. `%` is refused by name: the `url` parameter is
+/// decoded once, so a `%` left in a host is never a real host's.
+pub fn normalise_host(host: &str) -> Result<String, TargetError> {
+    if let Some(literal) = host.strip_prefix('[') {
+        // Written as the address's one (shortest) form.
+        let ip = literal.strip_suffix(']').and_then(|a| a.parse::<std::net::Ipv6Addr>().ok());
+        return ip.map(|ip| format!("[{ip}]")).ok_or(TargetError::Host("not an IPv6 address in [ ]"));
+    }
+    if host.contains('%') {
+        return Err(TargetError::Host("contains '%'"));
+    }
+    // The URL standard's deny list: UTS-46 plus the code points no URL
+    // host may hold; `_` and the like stay allowed, as browsers allow them.
+    let ascii = idna::domain_to_ascii_cow(host.as_bytes(), idna::AsciiDenyList::URL)
+        .map_err(|_| TargetError::Host("not a domain name UTS-46 (IDNA) accepts"))?;
+    let ascii = ascii.strip_suffix('.').unwrap_or(&ascii);
+    if ascii.is_empty() {
+        return Err(TargetError::Invalid("no host"));
+    }
+    // Refused rather than kept: `a..b` and `a..` would need a second pass
+    // to settle, and no real host has an empty label.
+    if ascii.split('.').any(str::is_empty) {
+        return Err(TargetError::Host("has an empty label (..)"));
+    }
+    Ok(ascii.to_string())
 }
 
 /// Loopback and private-network hosts, left out of the public top table.
@@ -221,6 +259,38 @@ mod tests {
         assert_eq!(key("example.com:8080/x"), "example.com:8080/x");
         assert_eq!(key("http://[::1]:8080/x"), "[::1]:8080/x");
         assert_eq!(key("http://[::1]/x"), "[::1]/x");
+        assert_eq!(key("http://[0:0::0:1]:443/x"), "[::1]/x");
+        assert_eq!(key("http://[FE80::A]/x"), "[fe80::a]/x");
+        assert!(matches!(key_from_url("[:http://"), Err(TargetError::Host(_))));
+    }
+
+    #[test]
+    fn every_spelling_of_a_host_is_one_key() {
+        for u in [
+            "bücher.example/a",
+            "https://BÜCHER.example/a",
+            "xn--bcher-kva.example/a",
+            "XN--BCHER-KVA.EXAMPLE/a",
+            "bücher.example./a",
+            "https://bücher.example.:443/a",
+            "bücher\u{3002}example/a",
+            "b\u{ad}ücher.example/a",
+            "bü\u{200b}cher.example/a",
+        ] {
+            assert_eq!(key(u), "xn--bcher-kva.example/a", "{u:?}");
+        }
+        assert_eq!(key("http://example.com.:8080/"), "example.com:8080/");
+        assert_eq!(key("my_site.example/"), "my_site.example/", "browsers allow _");
+    }
+
+    #[test]
+    fn hosts_uts46_refuses_or_with_percent_are_400s() {
+        for bad in ["a%41.example/", "xn--a.example/", "a\u{fffe}b.example/", "a^b.example/", "a|b.example/"] {
+            assert!(matches!(key_from_url(bad), Err(TargetError::Host(_))), "{bad:?}");
+        }
+        assert_eq!(key_from_url("./x"), Err(TargetError::Invalid("no host")));
+        assert!(matches!(key_from_url("a..example/"), Err(TargetError::Host(_))));
+        assert!(matches!(key_from_url("example../"), Err(TargetError::Host(_))));
     }
 
     #[test]
@@ -261,7 +331,8 @@ mod tests {
 
     #[test]
     fn decoding_happens_once_and_checks_encoding() {
-        assert_eq!(pick(Some("a.com%252Fx"), None).unwrap(), "a.com%2fx");
+        assert_eq!(pick(Some("a.com%252Fx"), None), Err(TargetError::Host("contains '%'")));
+        assert_eq!(pick(Some("a.com/%2541"), None).unwrap(), "a.com/%41");
         assert_eq!(pick(Some("a.com/%zz"), None), Err(TargetError::BadEncoding));
         assert_eq!(pick(Some("a.com/%ff"), None), Err(TargetError::BadEncoding));
         assert_eq!(pick(Some("a.com/%4"), None), Err(TargetError::BadEncoding));
@@ -273,6 +344,68 @@ mod tests {
         assert_eq!(pick(Some(&long), None), Err(TargetError::TooLong));
         let ok = format!("a.com/{}", "%41".repeat(600));
         assert!(pick(Some(&ok), None).is_ok());
+    }
+
+    /// Pieces URLs are made of, with the spellings the normaliser maps and
+    /// the characters it must refuse or cut.
+    const PIECES: &[&str] = &[
+        "a",
+        "B",
+        "ü",
+        "Ü",
+        "xn--",
+        "bcher-kva",
+        "-",
+        ".",
+        "\u{3002}",
+        "\u{ff0e}",
+        "\u{ad}",
+        "\u{200b}",
+        ":",
+        "443",
+        "80",
+        "8080",
+        "/",
+        "//",
+        "?",
+        "#",
+        ";",
+        "@",
+        "%",
+        "%41",
+        "[",
+        "]",
+        "::1",
+        " ",
+        "\t",
+        "_",
+        "http://",
+        "\u{fffe}",
+        "ß",
+        "e\u{301}",
+        "ﬁ",
+        "Ⅸ",
+        "1",
+        "0",
+        "+",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn normalising_a_key_twice_gives_the_same_key(parts in proptest::collection::vec(0..PIECES.len(), 0..24)) {
+            let url: String = parts.iter().map(|&i| PIECES[i]).collect();
+            if let Ok(key) = key_from_url(&url) {
+                proptest::prop_assert_eq!(key_from_url(&key), Ok(key.clone()), "from {:?}", url);
+            }
+        }
+
+        #[test]
+        fn any_text_gives_a_stable_key_or_an_error(chars in proptest::collection::vec(proptest::char::any(), 0..40)) {
+            let url: String = chars.into_iter().collect();
+            if let Ok(key) = key_from_url(&url) {
+                proptest::prop_assert_eq!(key_from_url(&key), Ok(key.clone()), "from {:?}", url);
+            }
+        }
     }
 
     #[test]

@@ -407,3 +407,43 @@ fn a_password_in_the_db_url_is_warned_about_once_and_never_shown() {
     assert_eq!(s.stop().code(), Some(0));
     assert!(!s.log_text().contains("--db URL"), "{}", s.log_text());
 }
+
+#[test]
+fn counters_whose_keys_now_collide_are_merged_at_the_first_start() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("rekey");
+    let mut first = instance(&url, &[]);
+    assert_eq!(first.stop().code(), Some(0));
+    // The keys a version before wrote, with days and visitors; then the
+    // schema that version left.
+    let sql = "INSERT INTO counters (key, count, uniques, created_at, updated_at) VALUES
+            ('bücher.example/a', 10, 3, 5, 5), ('xn--bcher-kva.example/a', 5, 2, 1, 9), ('BÜCHER.example./a', 7, 0, 3, 3);
+        INSERT INTO daily (day, counter_id, hits, uniques)
+            SELECT d, id, h, u FROM counters, (VALUES ('bücher.example/a', date '2026-01-01', 4, 2),
+                ('bücher.example/a', date '2026-01-02', 6, 1), ('xn--bcher-kva.example/a', date '2026-01-01', 5, 2),
+                ('BÜCHER.example./a', date '2026-01-02', 3, NULL), ('BÜCHER.example./a', date '2026-01-03', 4, NULL))
+                AS t(k, d, h, u) WHERE key = k;
+        UPDATE schema_version SET version = 1;";
+    pg.psql("rekey", sql).unwrap_or_else(|e| panic!("{e}"));
+
+    let mut s = instance(&url, &[]);
+    assert_eq!(peek(&s, "bücher.example/a"), 22);
+    assert_eq!(s.stop().code(), Some(0));
+    let log = s.log_text();
+    for from in ["BÜCHER.example./a", "bücher.example/a"] {
+        let line = format!(r#"merged counter "{from}" into "xn--bcher-kva.example/a""#);
+        assert_eq!(log.matches(&line).count(), 1, "logged once: {line}: {log}");
+    }
+    let rows = pg
+        .psql(
+            "rekey",
+            "SELECT key, count, uniques, created_at, updated_at FROM counters ORDER BY key;
+             SELECT day, hits, coalesce(uniques::text, 'NULL') FROM daily ORDER BY day",
+        )
+        .unwrap();
+    assert_eq!(
+        rows, "xn--bcher-kva.example/a|22|5|1|9\n2026-01-01|9|4\n2026-01-02|9|1\n2026-01-03|4|NULL",
+        "one counter; totals, visitors and days summed"
+    );
+    assert_eq!(pg.number("rekey", "SELECT version FROM schema_version"), 2);
+}

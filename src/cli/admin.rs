@@ -129,18 +129,23 @@ pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
     Ok(())
 }
 
-/// Converts a database of the original service (or says what it would do).
+/// Converts a database of the original service, or brings one of ours to
+/// the current schema (merging counters whose keys now collide); with
+/// `dry_run`, says what it would do.
 pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
     match Store::open_read_only(path) {
         Err(OpenError::Original) => {}
         Err(OpenError::Missing) => return Err(Failure(format!("no database at {}", path.display()), 1)),
         Err(OpenError::Other(e)) => return Err(Failure(e, 1)),
+        Ok(store) if dry_run => return preview_merges(path, &store),
         Ok(_) => {
-            if !dry_run {
-                // Upgrades an older schema of ours, if it is one.
-                writable(&Database::File(path.to_path_buf()))?;
-            }
+            let (_, notes) = Database::File(path.to_path_buf())
+                .prepare(Role::Admin, Some(target::original_key), false)
+                .map_err(|e| Failure(e, 1))?;
             println!("{} is a hitcounter database: nothing to convert", path.display());
+            for note in notes {
+                println!("{note}");
+            }
             return Ok(());
         }
     }
@@ -158,6 +163,24 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
     for note in notes {
         println!("{note}");
     }
+    Ok(())
+}
+
+/// `migrate --dry-run` on a hitcounter database: the counters an upgrade
+/// would merge, one line each.
+fn preview_merges(path: &Path, store: &Store) -> Outcome {
+    let mut keys = Vec::new();
+    store
+        .each_by_count(None, |key, _| {
+            keys.push(key.to_string());
+            Ok(())
+        })
+        .map_err(|e| Failure(e, 1))?;
+    println!("dry run: {} is a hitcounter database: nothing to convert", path.display());
+    for line in crate::store::merge::preview(keys, target::original_key) {
+        println!("would have {line}");
+    }
+    println!("nothing was changed");
     Ok(())
 }
 

@@ -3,7 +3,11 @@
 //! A list is either host patterns, comma-separated (`example.com` matches
 //! that host on any port, `*.example.com` any host under it), or, for users
 //! of the original's `URL_WHITELIST_RE`, one regular expression after `re:`,
-//! searched in the counter key as the original did. Deny wins over allow;
+//! searched in the counter key as the original did. Host patterns are
+//! normalised like a key's host (`target::normalise_host`: UTS-46 to
+//! A-labels, lower case, one trailing dot dropped), so either spelling of a
+//! pattern matches either spelling of a host; a regex is left as written.
+//! Deny wins over allow;
 //! an empty allow list allows every site. Pure: parsed once at start,
 //! asked per request.
 
@@ -77,21 +81,19 @@ fn list(name: &str, value: Option<&str>) -> Result<Vec<Pattern>, String> {
 }
 
 fn host_pattern(name: &str, p: &str) -> Result<Pattern, String> {
-    let p = p.to_ascii_lowercase();
+    let refused =
+        || format!("--{name}: {p:?} is not a host pattern (example.com or *.example.com; a regex goes after re:)");
     let (under, host) = match p.strip_prefix("*.") {
         Some(rest) => (true, rest),
-        None => (false, p.as_str()),
+        None => (false, p),
     };
-    let valid = !host.is_empty()
-        && host
-            .split('.')
-            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let host = crate::target::normalise_host(host).map_err(|_| refused())?;
+    let valid =
+        host.split('.').all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !valid {
-        return Err(format!(
-            "--{name}: {p:?} is not a host pattern (example.com or *.example.com; a regex goes after re:)"
-        ));
+        return Err(refused());
     }
-    Ok(if under { Pattern::Under(format!(".{host}")) } else { Pattern::Host(host.to_string()) })
+    Ok(if under { Pattern::Under(format!(".{host}")) } else { Pattern::Host(host) })
 }
 
 /// The host of a key, lower-case, without its port.
@@ -141,6 +143,21 @@ mod tests {
     }
 
     #[test]
+    fn either_spelling_of_a_pattern_matches_either_spelling_of_a_host() {
+        let key = |u: &str| crate::target::key_from_url(u).unwrap();
+        let hosts =
+            ["bücher.example/", "BÜCHER.example./", "xn--bcher-kva.example:443/", "b\u{ad}ücher\u{3002}example/"];
+        for pattern in ["bücher.example", "XN--BCHER-KVA.example", "bücher.example.", "*.example"] {
+            let s = sites("", pattern);
+            for h in hosts {
+                assert!(!s.permits(&key(h)), "{pattern} lets {h:?} through");
+            }
+        }
+        let under = sites("", "*.bücher.example");
+        assert!(!under.permits(&key("www.xn--bcher-kva.example/")) && under.permits(&key("bücher.example/")));
+    }
+
+    #[test]
     fn a_regex_is_searched_in_the_key_like_the_original() {
         let s = sites("re:^github\\.com/(me|you)/", "");
         assert!(s.permits("github.com/me/repo") && !s.permits("github.com/them/repo"));
@@ -149,7 +166,7 @@ mod tests {
 
     #[test]
     fn bad_host_patterns_are_refused() {
-        for bad in ["http://x.com", "x.com/path", "*", "a..b", "*.*.x"] {
+        for bad in ["http://x.com", "x.com/path", "*", "a..b", "*.*.x", "a%2eb", "xn--a.example"] {
             assert!(Sites::parse(Some(bad), None).is_err(), "{bad}");
         }
     }

@@ -2,13 +2,13 @@
 //! ours line up with the other badges in a README.
 //!
 //! Text is drawn at 10x scale with `textLength`, as shields does, so the
-//! layout holds in any font. All text goes through `escape::xml_text`.
+//! layout holds in any font. All text goes through `escape::markup`.
 
 use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::color::is_light;
-use super::escape::xml_text;
+use super::escape::markup;
 use super::width::{for_the_badge_width, text_width};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub fn render(b: &Badge) -> String {
     let right = message_w + 2.0 * pad;
     let (left, right, total) = (Num(left), Num(right), Num(left + right));
     let h = lk.height;
-    let (lc, mc) = (xml_text(b.label_color), xml_text(b.color));
+    let (lc, mc) = (markup(b.label_color), markup(b.color));
     let mut svg = String::with_capacity(1400);
     let _ =
         write!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{h}" role="img" aria-label=""#);
@@ -157,10 +157,10 @@ pub fn render(b: &Badge) -> String {
 fn push_accessible(svg: &mut String, b: &Badge) {
     let label = b.label.trim();
     if !label.is_empty() {
-        svg.push_str(&xml_text(label));
+        svg.push_str(&markup(label));
         svg.push_str(": ");
     }
-    svg.push_str(&xml_text(b.message.trim()));
+    svg.push_str(&markup(b.message.trim()));
 }
 
 /// A length in the SVG: whole numbers print without a fraction (so flat
@@ -192,7 +192,7 @@ impl Text {
         let x = Num(10.0 * start + 5.0 * width);
         let length = Num(10.0 * width);
         let (fill, shadow) = if is_light(background) { ("#333", "#ccc") } else { ("#fff", "#010101") };
-        let t = xml_text(text);
+        let t = markup(text);
         let weight = if self.bold { r#" font-weight="bold""# } else { "" };
         if self.shadow {
             let _ = write!(
@@ -220,6 +220,47 @@ mod tests {
     fn attr<'a>(svg: &'a str, name: &str) -> &'a str {
         let start = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
         &svg[start..start + svg[start..].find('"').unwrap()]
+    }
+
+    /// Any character, or one of those XML forbids or markup must escape.
+    fn label_char() -> impl proptest::strategy::Strategy<Value = char> {
+        let hostile = vec![
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{fdd0}',
+            '\u{fdef}',
+            '\u{1fffe}',
+            '\u{10ffff}',
+            '\0',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '<',
+            '>',
+            '&',
+            '"',
+            '\'',
+            '\t',
+            '\n',
+            '\r',
+            ']',
+        ];
+        proptest::prop_oneof![proptest::char::any(), proptest::sample::select(hostile)]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_badge_is_well_formed_xml(
+            label in proptest::collection::vec(label_char(), 0..24),
+            message in proptest::collection::vec(label_char(), 0..8),
+            style in 0..4usize,
+        ) {
+            let (label, message): (String, String) = (label.into_iter().collect(), message.into_iter().collect());
+            let style = [Style::Flat, Style::FlatSquare, Style::Plastic, Style::ForTheBadge][style];
+            let svg = render(&Badge { label: &label, message: &message, style, ..Badge::default() });
+            let parsed = roxmltree::Document::parse(&svg);
+            proptest::prop_assert!(parsed.is_ok(), "{:?}: {}", parsed.err(), svg);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::escape::xml_text;
+use super::escape::markup;
 use super::number::thousands;
 
 const W: u32 = 720;
@@ -33,7 +33,7 @@ pub fn render(key: &str, days: &[Bar]) -> String {
     let slot = plot_w / days.len().max(1) as f64;
     let bar_w = (slot * 0.8).max(1.0);
     let total: u64 = days.iter().map(|d| d.hits).sum();
-    let title = format!("{}: {} hits in {} days", xml_text(key), thousands(total), days.len());
+    let title = format!("{}: {} hits in {} days", markup(key), thousands(total), days.len());
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect class="background" width="{W}" height="{H}" rx="6" fill="#fff"/><text class="title" x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
     );

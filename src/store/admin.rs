@@ -35,7 +35,7 @@ pub(super) fn events_since(conn: &Connection, after: i64) -> Result<Vec<Event>> 
     rows.collect()
 }
 
-fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
+pub(super) fn record_event(tx: &Transaction, key: Option<&str>) -> Result<()> {
     let t = now();
     tx.prepare_cached("INSERT INTO admin_events (key, at) VALUES (?1, ?2)")?.execute(params![key, t])?;
     tx.prepare_cached("DELETE FROM admin_events WHERE at < ?1")?.execute([t - EVENT_RETENTION_SECS])?;
@@ -72,7 +72,57 @@ fn set_day_in(tx: &Transaction, id: i64, day: &DayRow) -> Result<()> {
     Ok(())
 }
 
+/// Folds counter `from` into `into` inside `tx` (see `merge.rs`); `None`
+/// when `from` has no counter, else whether `into` had one. The caller
+/// records the admin events.
+pub(super) fn merge_in(tx: &Transaction, from: &str, into: &str) -> Result<Option<bool>> {
+    let id = |key: &str| -> Result<Option<i64>> {
+        tx.prepare_cached("SELECT id FROM counters WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()
+    };
+    let Some(from_id) = id(from)? else { return Ok(None) };
+    let Some(into_id) = id(into)? else {
+        tx.execute("UPDATE counters SET key = ?2 WHERE id = ?1", params![from_id, into])?;
+        return Ok(Some(false));
+    };
+    // A day's visitors stay NULL (not recorded) only when neither side
+    // recorded them.
+    tx.execute(
+        "INSERT INTO daily (day, counter_id, hits, uniques)
+         SELECT day, ?2, hits, uniques FROM daily WHERE counter_id = ?1 AND true
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits,
+            uniques = CASE WHEN uniques IS NULL AND excluded.uniques IS NULL THEN NULL
+                           ELSE COALESCE(uniques, 0) + COALESCE(excluded.uniques, 0) END",
+        params![from_id, into_id],
+    )?;
+    tx.execute("UPDATE hit_log SET counter_id = ?2 WHERE counter_id = ?1", params![from_id, into_id])?;
+    tx.execute(
+        "UPDATE counters SET count = counters.count + f.count, uniques = counters.uniques + f.uniques,
+            created_at = MIN(counters.created_at, f.created_at), updated_at = MAX(counters.updated_at, f.updated_at)
+         FROM (SELECT count, uniques, created_at, updated_at FROM counters WHERE id = ?1) AS f
+         WHERE counters.id = ?2",
+        params![from_id, into_id],
+    )?;
+    tx.execute("DELETE FROM daily WHERE counter_id = ?1", [from_id])?;
+    tx.execute("DELETE FROM counters WHERE id = ?1", [from_id])?;
+    Ok(Some(true))
+}
+
 impl Sqlite {
+    /// Folds counter `from` into `into` in one transaction (see `merge.rs`).
+    // The operation of an admin `merge FROM INTO` command to come; the
+    // schema upgrade uses its transaction-level part.
+    #[allow(dead_code)]
+    pub fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>> {
+        let tx = self.admin_tx()?;
+        let merged = merge_in(&tx, from, into)?;
+        if merged.is_some() {
+            record_event(&tx, Some(from))?;
+            record_event(&tx, Some(into))?;
+        }
+        tx.commit()?;
+        Ok(merged)
+    }
+
     /// Admin events after `after`, oldest first.
     pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
         events_since(&self.conn, after)

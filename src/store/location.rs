@@ -98,7 +98,7 @@ impl Database {
             (Database::File(p), Some(keys)) => Store::prepare_converting(p, role, keys, adopt),
             (Database::File(p), None) => Store::prepare(p, role),
             #[cfg(feature = "postgres")]
-            (Database::Postgres(url), _) => Store::prepare_postgres(url, role),
+            (Database::Postgres(url), keys) => Store::prepare_postgres(url, role, keys),
         }
     }
 

@@ -36,6 +36,7 @@ mod dump;
 mod error;
 mod location;
 mod log;
+pub mod merge;
 pub mod original;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -343,6 +344,16 @@ impl Store {
     /// Deletes a counter and its history. Returns false when there was none.
     pub fn delete(&mut self, key: &str) -> Result<bool> {
         on!(mut self, b => b.delete(key))
+    }
+
+    /// Folds counter `from` into `into` (see `merge.rs`): `into` gets the
+    /// sum of both, or `from` is renamed when `into` has no counter.
+    /// Returns `None` when `from` has no counter, else whether `into` had.
+    // The operation of an admin `merge FROM INTO` command to come; the
+    // schema upgrade uses its transaction-level part.
+    #[allow(dead_code)]
+    pub fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>> {
+        on!(mut self, b => b.merge(from, into))
     }
 
     /// Sets many counters, and the days of history given with them, in one

@@ -1,6 +1,9 @@
 //! The schema and its upgrades, versioned by `PRAGMA user_version`.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use super::merge;
+use super::original::KeyRule;
 
 use rusqlite::Result;
 
@@ -10,8 +13,14 @@ use rusqlite::Result;
 /// today's rows stay in the page cache). Version 3 adds `hit_log` (see
 /// `log.rs`). Version 4 adds `uniques` (unique visitors) to `counters`
 /// (the sum since they are counted), to `daily` (NULL on days from before:
-/// not recorded, never invented) and to `hit_log`.
-pub const SCHEMA_VERSION: i64 = 4;
+/// not recorded, never invented) and to `hit_log`. Version 5: every key's
+/// host has its one spelling (UTS-46 A-labels, no trailing dot); counters
+/// whose keys now collide were merged (see `merge.rs`).
+pub const SCHEMA_VERSION: i64 = 5;
+
+/// The last version an upgrade without a key rule can reach: version 5
+/// needs the rule, and waits for the next start of a server.
+const WITHOUT_KEY_RULE: i64 = 4;
 
 fn version(conn: &Connection) -> Result<i64> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -126,12 +135,14 @@ pub fn check_readable(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`].
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Brings the schema to [`SCHEMA_VERSION`], or to [`WITHOUT_KEY_RULE`]
+/// when `keys` is `None`; returns what it did, for the log.
+pub fn migrate(conn: &mut Connection, keys: Option<KeyRule>) -> Result<Vec<String>> {
+    let target = if keys.is_some() { SCHEMA_VERSION } else { WITHOUT_KEY_RULE };
     let version = version(conn)?;
-    if version == SCHEMA_VERSION {
+    if version >= target {
         // The common case, and the only one on a CGI request: no write lock.
-        return Ok(());
+        return Ok(Vec::new());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -163,8 +174,32 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
              ALTER TABLE hit_log ADD COLUMN uniques INTEGER NOT NULL DEFAULT 0;",
         )?;
     }
+    let mut notes = Vec::new();
+    match keys {
+        Some(keys) if (1..=4).contains(&version) => notes = rekey(&tx, keys)?,
+        None if version >= 1 => {
+            tx.pragma_update(None, "user_version", WITHOUT_KEY_RULE)?;
+            return tx.commit().map(|()| notes);
+        }
+        _ => {}
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()
+    tx.commit().map(|()| notes)
+}
+
+/// Merges the counters whose keys `keys` makes alike, each logged once.
+fn rekey(tx: &Transaction, keys: KeyRule) -> Result<Vec<String>> {
+    let all: Vec<String> =
+        tx.prepare("SELECT key FROM counters")?.query_map([], |r| r.get(0))?.collect::<Result<_>>()?;
+    let mut notes = Vec::new();
+    for m in merge::plan(all, keys) {
+        if let Some(joined) = super::admin::merge_in(tx, &m.from, &m.into)? {
+            super::admin::record_event(tx, Some(&m.from))?;
+            super::admin::record_event(tx, Some(&m.into))?;
+            notes.push(merge::note(&m, joined));
+        }
+    }
+    Ok(notes)
 }
 
 /// Appended to by each flush, folded into `counters` and `daily` by a

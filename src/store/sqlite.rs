@@ -89,7 +89,7 @@ impl Sqlite {
             notes.extend(original::convert(&mut store.conn, path, keys)?.lines());
         }
         let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
-        schema::migrate(&mut store.conn).map_err(setup)?;
+        notes.extend(schema::migrate(&mut store.conn, keys).map_err(setup)?);
         match log::fold_all(&mut store.conn) {
             // Reads add the log, so counts stay exact; the flusher folds it
             // once there is room.

@@ -125,7 +125,35 @@ fn version_1_daily_rows_survive_the_upgrade_and_read_without_it() {
     assert_eq!(store.history("e.com/a", &days).unwrap(), want);
     let c = store.counts("e.com/a", days[2]).unwrap();
     assert_eq!((c.total, c.today), (7, 4));
+    assert_eq!(version(&path), schema::SCHEMA_VERSION - 1, "the step that merges keys waits for a key rule");
+    drop(store);
+    let (store, notes) =
+        Store::prepare_converting(&path, Role::Admin, |k| Some(k.replace("e.com", "f.com")), false).unwrap();
     assert_eq!(version(&path), schema::SCHEMA_VERSION);
+    assert_eq!((store.get("f.com/a").unwrap(), store.history("f.com/a", &days).unwrap()), (Some(7), want));
+    assert_eq!(notes, [r#"renamed counter "e.com/a" to "f.com/a" (one host, one counter)"#]);
+}
+
+#[test]
+fn a_merge_sums_totals_days_and_visitors_and_keeps_unrecorded_days_unrecorded() {
+    let (_d, mut store) = db();
+    flush_one(&mut store, pending("a/x", None, 2, "2026-01-01"));
+    flush_one(&mut store, pending("a/x", None, 1, "2026-01-02"));
+    flush_one(&mut store, pending("b/x", None, 3, "2026-01-02"));
+    flush_one(&mut store, pending("b/x", None, 5, "2026-01-03"));
+    store.fold().unwrap();
+    store.raw().execute_batch("UPDATE daily SET uniques = NULL WHERE day = '2026-01-01'").unwrap();
+    assert_eq!(store.merge("a/x", "b/x").unwrap(), Some(true));
+    assert_eq!(store.merge("a/x", "b/x").unwrap(), None, "a second merge finds nothing");
+    let days = [day("2026-01-01"), day("2026-01-02"), day("2026-01-03")];
+    assert_eq!(store.get("a/x").unwrap(), None);
+    assert_eq!(store.counts("b/x", days[2]).unwrap().total, 11);
+    assert_eq!(
+        store.history("b/x", &days).unwrap(),
+        vec![(days[0], 2, None), (days[1], 4, Some(2)), (days[2], 5, Some(1))]
+    );
+    assert_eq!(store.merge("b/x", "c/x").unwrap(), Some(false), "into no counter: a rename");
+    assert_eq!(store.get("c/x").unwrap(), Some(11));
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub(super) fn last_event(c: &mut impl GenericClient) -> std::result::Result<i64,
     Ok(c.query_one("SELECT COALESCE(MAX(id), 0)::bigint FROM admin_events", &[])?.get(0))
 }
 
-fn record_events(tx: &mut Transaction, keys: &[Option<&str>]) -> std::result::Result<(), postgres::Error> {
+pub(super) fn record_events(tx: &mut Transaction, keys: &[Option<&str>]) -> std::result::Result<(), postgres::Error> {
     let t = now();
     tx.execute("INSERT INTO admin_events (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k", &[&keys, &t])?;
     tx.execute("DELETE FROM admin_events WHERE at < $1", &[&(t - EVENT_RETENTION_SECS)])?;
@@ -57,7 +57,59 @@ fn begin(c: &mut postgres::Client) -> std::result::Result<Transaction<'_>, postg
     Ok(tx)
 }
 
+/// Folds counter `from` into `into` inside `tx` (see `merge.rs`); `None`
+/// when `from` has no counter, else whether `into` had one. The caller
+/// records the admin events.
+pub(super) fn merge_in(
+    tx: &mut Transaction,
+    from: &str,
+    into: &str,
+) -> std::result::Result<Option<bool>, postgres::Error> {
+    let id = |tx: &mut Transaction, key: &str| -> std::result::Result<Option<i64>, postgres::Error> {
+        Ok(tx.query_opt("SELECT id FROM counters WHERE key = $1 FOR UPDATE", &[&key])?.map(|r| r.get(0)))
+    };
+    let Some(from_id) = id(tx, from)? else { return Ok(None) };
+    let Some(into_id) = id(tx, into)? else {
+        tx.execute("UPDATE counters SET key = $2 WHERE id = $1", &[&from_id, &into])?;
+        return Ok(Some(false));
+    };
+    // A day's visitors stay NULL (not recorded) only when neither side
+    // recorded them.
+    tx.execute(
+        "INSERT INTO daily (day, counter_id, hits, uniques)
+         SELECT day, $2, hits, uniques FROM daily WHERE counter_id = $1
+         ON CONFLICT (day, counter_id) DO UPDATE SET hits = daily.hits + EXCLUDED.hits,
+            uniques = CASE WHEN daily.uniques IS NULL AND EXCLUDED.uniques IS NULL THEN NULL
+                           ELSE COALESCE(daily.uniques, 0) + COALESCE(EXCLUDED.uniques, 0) END",
+        &[&from_id, &into_id],
+    )?;
+    tx.execute(
+        "UPDATE counters AS t SET count = t.count + f.count, uniques = t.uniques + f.uniques,
+            created_at = LEAST(t.created_at, f.created_at), updated_at = GREATEST(t.updated_at, f.updated_at)
+         FROM counters AS f WHERE f.id = $1 AND t.id = $2",
+        &[&from_id, &into_id],
+    )?;
+    tx.execute("DELETE FROM counters WHERE id = $1", &[&from_id])?;
+    Ok(Some(true))
+}
+
 impl Pg {
+    /// Folds counter `from` into `into` in one transaction (see `merge.rs`).
+    // The operation of an admin `merge FROM INTO` command to come; the
+    // schema upgrade uses its transaction-level part.
+    #[allow(dead_code)]
+    pub fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>> {
+        self.with(|c| {
+            let mut tx = begin(c)?;
+            let merged = merge_in(&mut tx, from, into)?;
+            if merged.is_some() {
+                record_events(&mut tx, &[Some(from), Some(into)])?;
+            }
+            tx.commit()?;
+            Ok(merged)
+        })
+    }
+
     pub fn events_since(&self, after: i64) -> Result<Vec<Event>> {
         self.with_prepared(&[EVENTS_SINCE], |c, st| Ok(events(c.query(&st[0], &[&after])?)))
     }

@@ -137,12 +137,18 @@ impl Store {
     }
 
     /// Connects and brings the schema up to date.
-    pub(super) fn prepare_postgres(url: &Url, role: Role) -> std::result::Result<(Store, Vec<String>), String> {
+    /// `keys`: the key rule the upgrade that merges counters needs (without
+    /// it the schema stops short of that version; see `schema.rs`).
+    pub(super) fn prepare_postgres(
+        url: &Url,
+        role: Role,
+        keys: Option<super::original::KeyRule>,
+    ) -> std::result::Result<(Store, Vec<String>), String> {
         let store = Store::postgres(url, role).map_err(|e| format!("cannot connect to {url}: {e}"))?;
         let Backend::Postgres(pg) = &store.backend else { unreachable!("made above") };
         let setup = |e: String| format!("cannot set up database {url}: {e}");
         schema::check(pg.with(schema::version).map_err(|e| setup(e.to_string()))?).map_err(setup)?;
-        let notes = pg.with(schema::migrate).map_err(|e| setup(e.to_string()))?;
+        let notes = pg.with(|c| schema::migrate(c, keys)).map_err(|e| setup(e.to_string()))?;
         Ok((store, notes))
     }
 

@@ -3,11 +3,20 @@
 //! row) and upgraded at start. Instances starting at once take turns
 //! through an advisory lock, so one creates and the others find it done.
 
-use postgres::{Client, GenericClient};
+use postgres::{Client, GenericClient, Transaction};
+
+use super::super::merge;
+use super::super::original::KeyRule;
 
 /// Version 1: `counters` (with `version`, the `changes.n` of the flush that
-/// last wrote the row), `daily`, `admin_events`, `changes`.
-pub const SCHEMA_VERSION: i32 = 1;
+/// last wrote the row), `daily`, `admin_events`, `changes`. Version 2:
+/// every key's host has its one spelling (UTS-46 A-labels, no trailing
+/// dot); counters whose keys now collide were merged (see `merge.rs`).
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The last version an upgrade without a key rule can reach: version 2
+/// needs the rule, and waits for the next start of a server.
+const WITHOUT_KEY_RULE: i32 = 1;
 
 /// Key of the advisory lock held while the schema is checked or changed.
 const MIGRATE_LOCK: i64 = 0x6869_7463_6f75_6e74; // "hitcount"
@@ -40,13 +49,15 @@ pub fn check(found: i32) -> Result<(), String> {
     Ok(())
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`]; returns what it did, for the
-/// log. Leaves a newer schema alone (see [`check`]).
-pub fn migrate(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
+/// Brings the schema to [`SCHEMA_VERSION`], or to [`WITHOUT_KEY_RULE`]
+/// when `keys` is `None`; returns what it did, for the log. Leaves a newer
+/// schema alone (see [`check`]).
+pub fn migrate(c: &mut Client, keys: Option<KeyRule>) -> Result<Vec<String>, postgres::Error> {
+    let target = if keys.is_some() { SCHEMA_VERSION } else { WITHOUT_KEY_RULE };
     let mut tx = c.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])?;
     let found = version(&mut tx)?;
-    if found >= SCHEMA_VERSION {
+    if found >= target {
         // Up to date (the common case), or newer: the caller checked first.
         return Ok(Vec::new());
     }
@@ -85,9 +96,29 @@ pub fn migrate(c: &mut Client) -> Result<Vec<String>, postgres::Error> {
         )?;
         notes.push(format!("created the hitcounter tables (schema version {SCHEMA_VERSION})"));
     }
-    if found < SCHEMA_VERSION {
-        tx.execute("UPDATE schema_version SET version = $1", &[&SCHEMA_VERSION])?;
-    }
+    let reached = match keys {
+        Some(keys) if found >= 1 => {
+            notes.extend(rekey(&mut tx, keys)?);
+            SCHEMA_VERSION
+        }
+        None if found >= 1 => WITHOUT_KEY_RULE,
+        // Created just now: no keys yet.
+        _ => SCHEMA_VERSION,
+    };
+    tx.execute("UPDATE schema_version SET version = $1", &[&reached])?;
     tx.commit()?;
+    Ok(notes)
+}
+
+/// Merges the counters whose keys `keys` makes alike, each logged once.
+fn rekey(tx: &mut Transaction, keys: KeyRule) -> Result<Vec<String>, postgres::Error> {
+    let all: Vec<String> = tx.query("SELECT key FROM counters", &[])?.iter().map(|r| r.get(0)).collect();
+    let mut notes = Vec::new();
+    for m in merge::plan(all, keys) {
+        if let Some(joined) = super::admin::merge_in(tx, &m.from, &m.into)? {
+            super::admin::record_events(tx, &[Some(&m.from), Some(&m.into)])?;
+            notes.push(merge::note(&m, joined));
+        }
+    }
     Ok(notes)
 }
