@@ -150,7 +150,13 @@ pub fn key_from_url(url: &str) -> Result<String, TargetError> {
         ""
     };
     let host = normalise_authority(authority)?;
-    Ok(format!("{host}{path}"))
+    let key = format!("{host}{path}");
+    // A-labels are longer than the Unicode they spell: the limit holds
+    // for the key as stored, not only for what was sent.
+    if key.len() > MAX_URL {
+        return Err(TargetError::TooLong);
+    }
+    Ok(key)
 }
 
 /// Drops `;params` from the last path segment, as Python's urlparse did.
@@ -281,6 +287,14 @@ mod tests {
         }
         assert_eq!(key("http://example.com.:8080/"), "example.com:8080/");
         assert_eq!(key("my_site.example/"), "my_site.example/", "browsers allow _");
+    }
+
+    #[test]
+    fn the_length_limit_holds_for_the_key_as_stored() {
+        // 2 bytes of UTF-8 per character, 5 or more per A-label.
+        let labels = vec!["ü"; MAX_URL / 6].join(".");
+        assert!(labels.len() < MAX_URL);
+        assert_eq!(key_from_url(&labels), Err(TargetError::TooLong));
     }
 
     #[test]
