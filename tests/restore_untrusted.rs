@@ -224,6 +224,9 @@ fn adopt_leaves_foreign_tables_alone_but_refuses_triggers_on_ours() {
     let mut s = serve(&[]).unwrap_or_else(|(log, st)| panic!("--adopt: no start ({st:?}): {log:?}"));
     assert_eq!(hit(&s, "example.com/adopted"), 1);
     assert!(s.stop().success());
+    let snap = dir.path().join("snap.db");
+    let out = run_db(&db, &["backup", snap.to_str().unwrap()]);
+    assert!(out.status.success(), "an adopted database is backed up: {}", stderr_of(&out));
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(
