@@ -199,9 +199,11 @@ fn triggers_and_views_are_refused_at_restore_and_at_start() {
         .unwrap()
         .execute_batch("CREATE TRIGGER t2 BEFORE DELETE ON url BEGIN SELECT RAISE(ABORT, 'no'); END;")
         .unwrap();
-    let out = run_db(&original, &["migrate"]);
-    let err = stderr_of(&out);
-    assert!(out.status.code() == Some(1) && err.contains("trigger `t2` on `url`"), "{err}");
+    for args in [&["migrate"][..], &["migrate", "--dry-run"]] {
+        let out = run_db(&original, args);
+        let err = stderr_of(&out);
+        assert!(out.status.code() == Some(1) && err.contains("trigger `t2` on `url`"), "{args:?}: {err}");
+    }
 }
 
 #[test]
