@@ -199,9 +199,11 @@ fn triggers_and_views_are_refused_at_restore_and_at_start() {
         .unwrap()
         .execute_batch("CREATE TRIGGER t2 BEFORE DELETE ON url BEGIN SELECT RAISE(ABORT, 'no'); END;")
         .unwrap();
-    let out = run_db(&original, &["migrate"]);
-    let err = stderr_of(&out);
-    assert!(out.status.code() == Some(1) && err.contains("trigger `t2` on `url`"), "{err}");
+    for args in [&["migrate"][..], &["migrate", "--dry-run"]] {
+        let out = run_db(&original, args);
+        let err = stderr_of(&out);
+        assert!(out.status.code() == Some(1) && err.contains("trigger `t2` on `url`"), "{args:?}: {err}");
+    }
 }
 
 #[test]
@@ -224,6 +226,9 @@ fn adopt_leaves_foreign_tables_alone_but_refuses_triggers_on_ours() {
     let mut s = serve(&[]).unwrap_or_else(|(log, st)| panic!("--adopt: no start ({st:?}): {log:?}"));
     assert_eq!(hit(&s, "example.com/adopted"), 1);
     assert!(s.stop().success());
+    let snap = dir.path().join("snap.db");
+    let out = run_db(&db, &["backup", snap.to_str().unwrap()]);
+    assert!(out.status.success(), "an adopted database is backed up: {}", stderr_of(&out));
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(

@@ -244,7 +244,7 @@ pub struct Restored {
 pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Option<Restored>, String> {
     if db.exists() && !force {
         return Err(format!(
-            "{} exists: pass --force to replace it (the old file is kept as {}.before-restore)",
+            "{} exists: pass --force to replace it (the old file is kept as {}.before-restore[.N])",
             db.display(),
             db.display()
         ));

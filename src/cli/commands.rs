@@ -181,7 +181,7 @@ pub static COMMANDS: &[Cmd] = &[
             "newest backup: latest.db, else the original hit counter's latest.bak),",
             "or s3://BUCKET/PREFIX/NAME. The backup is checked first (integrity, our",
             "schema or the original's, whose SQL dumps are converted). An existing",
-            "database is replaced only with --force and kept as DB.before-restore.",
+            "database is replaced only with --force and kept as DB.before-restore[.N].",
             "No server may be running on the database.",
         ],
     },

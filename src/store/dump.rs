@@ -357,27 +357,27 @@ fn upper(t: &Token) -> String {
     match t {
         Token::Word(w) => w.to_ascii_uppercase(),
         Token::Integer(n) => n.to_string(),
-        other => describe(std::slice::from_ref(other)),
+        other => shown(other),
     }
 }
 
 /// The first tokens of a statement, for a message: never the whole of it.
 fn describe(t: &[Token]) -> String {
-    let words: Vec<String> = t
-        .iter()
-        .take(3)
-        .map(|t| match t {
-            Token::Word(w) => clip(&w.to_ascii_uppercase()),
-            Token::Ident(i) => format!("\"{}\"", clip(i)),
-            Token::Str(_) => "'...'".into(),
-            Token::Blob => "X'...'".into(),
-            Token::Integer(n) => n.to_string(),
-            Token::Real(f) => f.to_string(),
-            Token::Punct(b) if b.is_ascii_graphic() => (*b as char).to_string(),
-            Token::Punct(b) => format!("byte {b:#04x}"),
-        })
-        .collect();
-    words.join(" ")
+    t.iter().take(3).map(shown).collect::<Vec<_>>().join(" ")
+}
+
+/// One token, short, for a message.
+fn shown(t: &Token) -> String {
+    match t {
+        Token::Word(w) => clip(&w.to_ascii_uppercase()),
+        Token::Ident(i) => format!("\"{}\"", clip(i)),
+        Token::Str(_) => "'...'".into(),
+        Token::Blob => "X'...'".into(),
+        Token::Integer(n) => n.to_string(),
+        Token::Real(f) => f.to_string(),
+        Token::Punct(b) if b.is_ascii_graphic() => (*b as char).to_string(),
+        Token::Punct(b) => format!("byte {b:#04x}"),
+    }
 }
 
 /// Whether `t` names the table `url`, however it is quoted.
@@ -388,7 +388,7 @@ fn is_url_table(t: Option<&Token>) -> bool {
 fn name_of(t: Option<&Token>) -> String {
     match t {
         Some(Token::Word(n) | Token::Ident(n)) => clip(n),
-        Some(other) => describe(std::slice::from_ref(other)),
+        Some(other) => shown(other),
         None => "nothing".into(),
     }
 }
@@ -423,7 +423,7 @@ fn create_table(t: &[Token]) -> Result<Columns, String> {
             }
             Token::Word(w) if start && is_table_constraint(w) => {}
             Token::Word(n) | Token::Ident(n) if start => names.push(n.to_ascii_lowercase()),
-            _ if start => return Err(format!("a column of url starts with {}", describe(std::slice::from_ref(token)))),
+            _ if start => return Err(format!("a column of url starts with {}", shown(token))),
             _ => {}
         }
         start = false;
@@ -494,7 +494,7 @@ fn value(t: &[Token], at: &mut usize, depth: usize) -> Result<Value, String> {
         Token::Word(w) if w.eq_ignore_ascii_case("NULL") => return Ok(Value::Null),
         Token::Word(w) if w.eq_ignore_ascii_case("replace") && depth < MAX_NESTING => return replace(t, at, depth),
         Token::Blob => return Err("a value is a blob, which the original never stored".into()),
-        other => return Err(format!("{} is not a value the original's dump writes", describe(&[other.clone()]))),
+        other => return Err(format!("{} is not a value the original's dump writes", shown(other))),
     };
     match t.get(*at) {
         Some(Token::Integer(n)) => {

@@ -161,10 +161,17 @@ pub fn plan(conn: &Connection, keys: KeyRule) -> Result<Report, String> {
     Ok(report)
 }
 
-/// [`plan`] for the file at `path`, opened read-only.
+/// [`plan`] for the file at `path`, opened read-only; a file holding
+/// triggers, views or other tables is refused as the conversion would.
 pub fn plan_file(path: &Path, keys: KeyRule) -> Result<Report, String> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = super::sqlite::open_guarded(path, flags).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let unreadable = |e: rusqlite::Error| format!("cannot read {}: {e}", path.display());
+    let conn = super::sqlite::open_guarded(path, flags).map_err(unreadable)?;
+    // What the conversion itself would refuse (see `sqlite::refuse_foreign`).
+    let found = schema::foreign_objects(&conn, false).map_err(unreadable)?;
+    if !found.is_empty() {
+        return Err(format!("{}: {}", path.display(), schema::Foreign::refusal(&found)));
+    }
     plan(&conn, keys)
 }
 

@@ -31,7 +31,9 @@ impl Sqlite {
     /// exist yet) and checks it. Folds nothing and writes nothing here.
     pub fn snapshot_to(&self, dest: &Path) -> Result<Snapshot, String> {
         vacuum_into(&self.conn, dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
-        inspect(dest)
+        // The database may be adopted: its own tables, triggers and views
+        // are copied too, as they were accepted at start.
+        examine(dest, true).map_err(|why| format!("{} is not a usable snapshot: {why}", dest.display()))
     }
 }
 
@@ -45,25 +47,29 @@ pub fn inspect(path: &Path) -> Result<Snapshot, String> {
 /// [`inspect`], the error saying only why (for a file under a temporary
 /// name).
 pub fn check(path: &Path) -> Result<Snapshot, String> {
-    let bad = |why: String| why;
+    examine(path, false)
+}
+
+/// [`check`]; `adopted`: another application's tables, triggers and views
+/// are accepted beside ours (see `schema::foreign_objects`).
+fn examine(path: &Path, adopted: bool) -> Result<Snapshot, String> {
     let conn = open_guarded(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| bad(e.to_string()))?;
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| bad(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| e.to_string())?;
     if check != "ok" {
-        return Err(bad(format!("integrity_check says {check}")));
+        return Err(format!("integrity_check says {check}"));
     }
-    let found = schema::foreign_objects(&conn, false).map_err(|e| bad(e.to_string()))?;
+    let found = schema::foreign_objects(&conn, adopted).map_err(|e| e.to_string())?;
     if !found.is_empty() {
-        return Err(bad(schema::Foreign::refusal(&found)));
+        return Err(schema::Foreign::refusal(&found));
     }
-    if original::is_original(&conn).map_err(|e| bad(e.to_string()))? {
-        let rows =
-            conn.query_row("SELECT COUNT(*) FROM url", [], |r| r.get::<_, i64>(0)).map_err(|e| bad(e.to_string()))?;
+    if original::is_original(&conn).map_err(|e| e.to_string())? {
+        let rows = conn.query_row("SELECT COUNT(*) FROM url", [], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string())?;
         return Ok(Snapshot::Original { rows: rows.max(0) as u64 });
     }
-    schema::check_readable(&conn).map_err(|e| bad(e.to_string()))?;
+    schema::check_readable(&conn).map_err(|e| e.to_string())?;
     let counters =
-        conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get::<_, i64>(0)).map_err(|e| bad(e.to_string()))?;
+        conn.query_row("SELECT COUNT(*) FROM counters", [], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string())?;
     Ok(Snapshot::Ours { counters: counters.max(0) as u64 })
 }
 

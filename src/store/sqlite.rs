@@ -309,3 +309,25 @@ pub(super) fn read_only(e: &Error) -> bool {
 fn is_busy(e: &Error) -> bool {
     matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guarded_connection_attaches_only_for_its_own_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_guarded(dir.path().join("g.db"), OpenFlags::default()).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        let other = dir.path().join("other.db");
+        let attach = format!("ATTACH DATABASE '{}' AS o", other.display());
+        assert!(conn.execute_batch(&attach).unwrap_err().to_string().contains("too many attached"));
+        assert!(!other.exists(), "ATTACH made no file");
+        let trusted: i64 = conn.pragma_query_value(None, "trusted_schema", |r| r.get(0)).unwrap();
+        assert_eq!(trusted, 0);
+        assert!(conn.execute_batch("PRAGMA writable_schema = ON; DELETE FROM sqlite_master;").is_err());
+        vacuum_into(&conn, &dir.path().join("copy.db")).unwrap();
+        assert!(dir.path().join("copy.db").exists());
+        assert!(conn.execute_batch(&attach).is_err(), "ATTACH is off again after the copy");
+    }
+}
