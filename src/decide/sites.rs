@@ -3,9 +3,10 @@
 //! A list is either host patterns, comma-separated (`example.com` matches
 //! that host on any port, `*.example.com` any host under it), or, for users
 //! of the original's `URL_WHITELIST_RE`, one regular expression after `re:`,
-//! searched in the counter key as the original did. Deny wins over allow;
-//! an empty allow list allows every site. Pure: parsed once at start,
-//! asked per request.
+//! searched in the counter key (the original's variable arrives here
+//! anchored at the start of the key, as its `re.match` did). Deny wins over
+//! allow; an empty allow list allows every site. Pure: parsed once at
+//! start, asked per request.
 
 use regex::Regex;
 
