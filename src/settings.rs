@@ -41,8 +41,8 @@ pub struct ServeConfig {
     /// Certificate chain and private key files for native HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
     pub quiet: bool,
-    /// Periodic backups, and restore on start (serve only).
-    pub backup: Option<crate::backup::periodic::Config>,
+    /// Periodic backups, and restore on start (serve only), or why none.
+    pub backup: crate::backup::periodic::Backups,
     /// Time limits and the cap on connections (serve only).
     pub connections: Connections,
     /// What `serve` warns about once at start (a secret on the command

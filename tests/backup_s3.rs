@@ -2,8 +2,10 @@
 //! SigV4 signatures (s3s-fs): periodic backups from the server (names,
 //! `latest`, retention, nothing uploaded when nothing changed), restore on
 //! start (ours, the original's SQL dump), the failures that must not start
-//! an empty database, a wrong secret key, and the original's AWS_PROFILE
-//! layout.
+//! an empty database, a wrong secret key, and the original's layouts
+//! (AWS_PROFILE, `S3_KEY_PREFIX` with and without its `/`, the default
+//! bucket `sqlite`, a prefix with `..` refused), and what the start-up log
+//! says about backups.
 
 mod support;
 
@@ -94,25 +96,31 @@ fn an_empty_bucket_starts_empty_and_says_so() {
     assert_eq!(peek(&s, "example.com/x"), 0);
 }
 
-#[test]
-fn the_originals_sql_dump_restores_and_converts() {
-    let s3 = S3::start();
+/// The original's `url` table holding `rows` (`('key', count), ...`),
+/// dumped the way its backup script did (`sqlite3 DB .dump`).
+fn originals_dump(rows: &str) -> Vec<u8> {
     let sqlite3 = need("sqlite3", "sqlite3");
-    // The original's table, with the duplicate rows its racy insert left,
-    // dumped the way its backup script did (`sqlite3 DB .dump`).
     let dir = tempdir();
     let original = dir.path().join("data.db");
     let conn = rusqlite::Connection::open(&original).unwrap();
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "CREATE TABLE url (id INTEGER NOT NULL, url VARCHAR(1024), count INTEGER, PRIMARY KEY (id));
-         INSERT INTO url (url, count) VALUES ('github.com/me/repo', 40), ('github.com/me/repo', 42), ('blog.example/post;1', 7);",
-    )
+         INSERT INTO url (url, count) VALUES {rows};"
+    ))
     .unwrap();
     drop(conn);
     let dump = std::process::Command::new(sqlite3).arg(&original).arg(".dump").output().unwrap();
     assert!(dump.status.success());
+    dump.stdout
+}
+
+#[test]
+fn the_originals_sql_dump_restores_and_converts() {
+    let s3 = S3::start();
+    // With the duplicate rows the original's racy insert left.
+    let dump = originals_dump("('github.com/me/repo', 40), ('github.com/me/repo', 42), ('blog.example/post;1', 7)");
     // S3_BUCKET and S3_KEY_PREFIX, used as the original did.
-    std::fs::write(s3.bucket_dir.join("hits-latest.bak"), &dump.stdout).unwrap();
+    std::fs::write(s3.bucket_dir.join("hits-latest.bak"), &dump).unwrap();
     let mut env = s3.env();
     env.push(("S3_BUCKET", BUCKET.into()));
     env.push(("S3_KEY_PREFIX", "hits-".into()));
@@ -193,4 +201,80 @@ fn aws_profile_in_the_originals_wasabi_layout() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(timestamped(&s3.objects("wasabi")).len(), 1);
     assert!(s3.objects("wasabi").contains(&"latest.db".to_string()));
+}
+
+/// The second version of the original's backup script adds a `/` to a
+/// prefix without one: `S3_KEY_PREFIX=hits` wrote `hits/latest.bak`.
+#[test]
+fn the_originals_prefix_without_a_slash_restores_from_the_folder_too() {
+    let s3 = S3::start();
+    std::fs::create_dir(s3.bucket_dir.join("hits")).unwrap();
+    std::fs::write(s3.bucket_dir.join("hits/latest.bak"), originals_dump("('example.com/a', 9)")).unwrap();
+    let mut env = s3.env();
+    env.push(("S3_BUCKET", BUCKET.into()));
+    env.push(("S3_KEY_PREFIX", "hits".into()));
+    let s = Server::start_with(Opts { env: env_refs(&env), ..Opts::default() });
+    assert_eq!(peek(&s, "example.com/a"), 9);
+    let log = s.log_text();
+    assert!(log.contains("backups: every 900s to s3://backups/hits"), "{log}");
+    assert!(log.contains("restored 1 counters from s3://backups/hits/latest.bak into "), "{log}");
+}
+
+/// The original's environment without `S3_BUCKET` uses its bucket `sqlite`:
+/// restored from there on start, backed up there.
+#[test]
+fn the_originals_environment_without_a_bucket_uses_the_bucket_sqlite() {
+    let s3 = S3::start();
+    let default_bucket = s3.bucket_dir.parent().unwrap().join("sqlite");
+    std::fs::create_dir(&default_bucket).unwrap();
+    std::fs::write(default_bucket.join("latest.bak"), originals_dump("('example.com/b', 4)")).unwrap();
+    let mut env = s3.env();
+    env.push(("BKPINTERVAL", "1".into()));
+    let s = Server::start_with(Opts { env: env_refs(&env), ..Opts::default() });
+    assert_eq!(peek(&s, "example.com/b"), 4);
+    let log = s.log_text();
+    assert!(log.contains("backups: every 1s to s3://sqlite/"), "{log}");
+    assert!(log.contains("restored 1 counters from s3://sqlite/latest.bak into "), "{log}");
+    hit(&s, "example.com/b");
+    assert!(
+        eventually(Duration::from_secs(10), || default_bucket.join("latest.db").exists()),
+        "backed up to the bucket sqlite: {}",
+        s.log_text()
+    );
+}
+
+/// Start-up says why there are no backups: none asked for, or the
+/// original's environment without credentials.
+#[test]
+fn the_start_up_log_says_why_there_are_no_backups() {
+    let s = Server::start();
+    assert!(s.log_text().contains("backups: none (neither --backup-to nor S3_BUCKET is set)"), "{}", s.log_text());
+    let home = tempdir();
+    let env = vec![("HOME", home.path().to_str().unwrap()), ("S3_KEY_PREFIX", "hits/")];
+    let s = Server::start_with(Opts { env, ..Opts::default() });
+    let log = s.log_text();
+    assert!(log.contains("backups: none (S3_KEY_PREFIX is set, but there are no S3 credentials"), "{log}");
+}
+
+/// A prefix with `.` or `..` segments could name another bucket: refused
+/// with one line, nothing started.
+#[test]
+fn a_prefix_with_dot_segments_is_refused_with_one_line() {
+    let s3 = S3::start();
+    for (args, prefix) in
+        [(&[][..], "../other/"), (&[][..], "hits/./x"), (&["--backup-to", "s3://backups/a/../b"][..], "")]
+    {
+        let mut env = s3.env();
+        if !prefix.is_empty() {
+            env.push(("S3_BUCKET", BUCKET.into()));
+            env.push(("S3_KEY_PREFIX", prefix.into()));
+        }
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let (out, _) = run_env(&all, &env_refs(&env), Duration::from_secs(30));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {prefix}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+        assert!(err.contains("`.` or `..` segment"), "{err}");
+    }
 }

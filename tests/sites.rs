@@ -47,6 +47,21 @@ fn the_originals_regex_allow_list_is_accepted() {
     assert_eq!(s.stop().code(), Some(0));
 }
 
+/// The original applied `URL_WHITELIST_RE` with Python's `re.match`: at the
+/// start of the key, so a key that merely contains the site is refused;
+/// `--allow re:...` searches anywhere in the key, as documented.
+#[test]
+fn the_originals_regex_matches_at_the_start_of_the_key_and_re_searches() {
+    let mut s = Server::start_with(Opts { env: vec![("URL_WHITELIST_RE", r"github\.com")], ..Opts::default() });
+    assert_eq!(hit(&s, "github.com/x"), 1);
+    let r = s.get(&format!("/count?url={}", enc("evil.com/github.com")));
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(s.stop().code(), Some(0));
+    let mut s = Server::start_args(&["--allow", r"re:github\.com"]);
+    assert_eq!(hit(&s, "evil.com/github.com"), 1, "re: searches the whole key");
+    assert_eq!(s.stop().code(), Some(0));
+}
+
 #[test]
 fn a_bad_pattern_stops_the_start_with_one_line() {
     let out = run(&["serve", "--listen", "127.0.0.1:0", "--allow", "https://x.com/path"]);

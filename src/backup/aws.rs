@@ -96,24 +96,48 @@ fn profile(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Profile {
     out
 }
 
+/// A variable's value, trimmed; none when empty.
+fn var(env: &dyn Fn(&str) -> Option<String>, k: &str) -> Option<String> {
+    env(k).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string())
+}
+
+/// The profile's name (`AWS_PROFILE`, else `default`) and its keys.
+fn named_profile(env: &dyn Fn(&str) -> Option<String>) -> (String, Profile) {
+    let name = var(env, "AWS_PROFILE").unwrap_or_else(|| "default".into());
+    let p = profile(env, &name);
+    (name, p)
+}
+
+/// Key, secret and session token: the environment's, else the profile's.
+fn credentials(
+    env: &dyn Fn(&str) -> Option<String>,
+    (name, p): &(String, Profile),
+) -> Result<(String, String, Option<String>), String> {
+    let from_profile = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
+    match (var(env, "AWS_ACCESS_KEY_ID"), var(env, "AWS_SECRET_ACCESS_KEY")) {
+        (Some(k), Some(s)) => Ok((k, s, var(env, "AWS_SESSION_TOKEN"))),
+        _ => match (from_profile("aws_access_key_id"), from_profile("aws_secret_access_key")) {
+            (Some(k), Some(s)) => Ok((k, s, from_profile("aws_session_token"))),
+            _ => Err(format!(
+                "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (now {name:?}) \
+                 with keys in ~/.aws/credentials"
+            )),
+        },
+    }
+}
+
+/// Whether the environment or the profile holds S3 credentials.
+pub fn has_credentials(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    credentials(env, &named_profile(env)).is_ok()
+}
+
 /// Resolves the settings from the environment and the AWS files.
 pub fn resolve(env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
-    let var = |k: &str| env(k).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string());
-    let name = var("AWS_PROFILE").unwrap_or_else(|| "default".into());
-    let p = profile(env, &name);
+    let var = |k: &str| var(env, k);
+    let named = named_profile(env);
+    let (key, secret, token) = credentials(env, &named)?;
+    let p = &named.1;
     let from_profile = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
-    let (key, secret, token) = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(k), Some(s)) => (k, s, var("AWS_SESSION_TOKEN")),
-        _ => match (from_profile("aws_access_key_id"), from_profile("aws_secret_access_key")) {
-            (Some(k), Some(s)) => (k, s, from_profile("aws_session_token")),
-            _ => {
-                return Err(format!(
-                    "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (now {name:?}) \
-                     with keys in ~/.aws/credentials"
-                ))
-            }
-        },
-    };
     let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).or_else(|| from_profile("region"));
     let region = region.unwrap_or_else(|| "us-east-1".into());
     let custom = var("AWS_ENDPOINT_URL_S3")

@@ -27,6 +27,8 @@ mod s3;
 /// The name of the newest backup, and of the original service's.
 pub const LATEST: &str = "latest.db";
 pub const ORIGINAL_LATEST: &str = "latest.bak";
+/// The bucket the original's backup scripts use when `S3_BUCKET` is unset.
+pub const ORIGINAL_BUCKET: &str = "sqlite";
 
 /// Where backups go or come from, as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub enum Location {
     Dir(PathBuf),
     /// A bucket and a key prefix (empty, or ending in `/` unless it came
     /// from `S3_KEY_PREFIX`, which is used as it is, as the original did).
+    /// It has no `.` or `..` segment: in a path-style URL those would name
+    /// another folder or bucket.
     S3 { bucket: String, prefix: String },
 }
 
@@ -50,6 +54,7 @@ impl Location {
             }
             let prefix = prefix.trim_matches('/');
             let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+            check_prefix(&prefix)?;
             return Ok(Location::S3 { bucket: bucket.to_string(), prefix });
         }
         if s.is_empty() {
@@ -61,9 +66,52 @@ impl Location {
 
     /// The S3 location the original's environment names (`S3_BUCKET`,
     /// `S3_KEY_PREFIX`).
-    pub fn from_original_env(bucket: &str, prefix: &str) -> Location {
-        Location::S3 { bucket: bucket.to_string(), prefix: prefix.to_string() }
+    pub fn from_original_env(bucket: &str, prefix: &str) -> Result<Location, String> {
+        check_prefix(prefix)?;
+        Ok(Location::S3 { bucket: bucket.to_string(), prefix: prefix.to_string() })
     }
+
+    /// Where the object `name` of this location is, as a user would write
+    /// it (a file location is the object itself).
+    pub fn object(&self, name: &str) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Dir(p) => p.join(name).display().to_string(),
+            Location::S3 { .. } => format!("{self}{name}"),
+        }
+    }
+}
+
+/// Refuses a key prefix with a `.` or `..` segment.
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.split('/').any(|segment| segment == "." || segment == "..") {
+        return Err(format!("the S3 key prefix {prefix:?} has a `.` or `..` segment; name the folder plainly"));
+    }
+    Ok(())
+}
+
+/// The names a restore of the newest backup tries under `prefix`, in this
+/// order: ours, the original's and, when the prefix does not end in `/`
+/// (`S3_KEY_PREFIX=hits`), the original's under `hits/`, where the second
+/// version of its backup script wrote it.
+fn latest_names(prefix: &str) -> Vec<String> {
+    let mut names = vec![LATEST.to_string(), ORIGINAL_LATEST.to_string()];
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        names.push(format!("/{ORIGINAL_LATEST}"));
+    }
+    names
+}
+
+/// Whether S3 credentials can be found (in the environment or an AWS
+/// profile); never what they are.
+#[cfg(feature = "s3")]
+pub fn has_credentials(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    aws::has_credentials(env)
+}
+
+#[cfg(not(feature = "s3"))]
+pub fn has_credentials(_env: &dyn Fn(&str) -> Option<String>) -> bool {
+    false
 }
 
 impl std::fmt::Display for Location {
@@ -94,6 +142,10 @@ pub trait Objects: Send {
     /// The objects directly under the prefix (not in sub-folders).
     fn list(&self) -> Result<Vec<Object>, String>;
     fn delete(&self, name: &str) -> Result<(), String>;
+    /// The names a restore of the newest backup tries, in order.
+    fn latest_names(&self) -> Vec<String> {
+        latest_names("")
+    }
 }
 
 /// Opens the storage of a folder or S3 location (`None` for a file).
@@ -206,8 +258,8 @@ fn prune(objects: &dyn Objects, keep: usize) -> Result<usize, String> {
 /// Where a restore reads from.
 pub enum Source<'a> {
     File(&'a Path),
-    /// A named object, or the newest backup (`latest.db`, else the
-    /// original's `latest.bak`).
+    /// A named object, or the newest backup (the first of
+    /// [`Objects::latest_names`] there is).
     Objects(&'a dyn Objects, Option<&'a str>),
 }
 
@@ -228,7 +280,7 @@ fn within_limits(path: &Path, name: &str) -> Result<(), String> {
 /// What a restore did.
 #[derive(Debug)]
 pub struct Restored {
-    /// The object or file it came from.
+    /// The object (its name in the storage) or file it came from.
     pub from: String,
     pub counters: u64,
     /// Lines about converting the original's data, if it was that.
@@ -268,11 +320,12 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
             }
             name.to_string()
         }
-        Source::Objects(objects, None) => match [LATEST, ORIGINAL_LATEST]
+        Source::Objects(objects, None) => match objects
+            .latest_names()
             .into_iter()
-            .find_map(|name| objects.get(name, &fetched.0).map(|found| found.then_some(name)).transpose())
+            .find_map(|name| objects.get(&name, &fetched.0).map(|found| found.then_some(name)).transpose())
         {
-            Some(found) => found?.to_string(),
+            Some(found) => found?,
             None => return Ok(None),
         },
     };
@@ -312,6 +365,30 @@ mod tests {
         assert_eq!(Location::parse("/nonexistent/x.db").unwrap(), Location::File("/nonexistent/x.db".into()));
         assert_eq!(Location::parse("/tmp").unwrap(), Location::Dir("/tmp".into()));
         assert_eq!(Location::parse("s3://bkt/p").unwrap().to_string(), "s3://bkt/p/");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_and_objects_are_named_in_full() {
+        for bad in ["s3://bkt/..", "s3://bkt/a/../b", "s3://bkt/./x/"] {
+            assert!(Location::parse(bad).unwrap_err().contains("`.` or `..` segment"), "{bad}");
+        }
+        for bad in ["..", "../x", "a/./", "a/.."] {
+            assert!(Location::from_original_env("bkt", bad).is_err(), "{bad}");
+        }
+        for fine in ["", "hits", "hits-", "a..b/", ".hidden/"] {
+            assert!(Location::from_original_env("bkt", fine).is_ok(), "{fine}");
+        }
+        let hits = Location::from_original_env("sqlite", "hits").unwrap();
+        assert_eq!(hits.object("/latest.bak"), "s3://sqlite/hits/latest.bak");
+        assert_eq!(hits.object("latest.bak"), "s3://sqlite/hitslatest.bak");
+        assert_eq!(Location::Dir("/b".into()).object("latest.db"), "/b/latest.db");
+    }
+
+    #[test]
+    fn a_prefix_without_a_slash_also_looks_in_its_folder() {
+        assert_eq!(latest_names(""), ["latest.db", "latest.bak"]);
+        assert_eq!(latest_names("hits/"), ["latest.db", "latest.bak"]);
+        assert_eq!(latest_names("hits"), ["latest.db", "latest.bak", "/latest.bak"]);
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub struct Config {
     pub on_exit: bool,
 }
 
+/// Whether a server backs up, or why not (the start-up log says which).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backups {
+    On(Config),
+    Off(String),
+}
+
 pub struct Periodic {
     cfg: Config,
     objects: Box<dyn Objects>,

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::aws::Settings;
-use super::{Object, Objects};
+use super::{latest_names, Object, Objects};
 
 /// How long a signed request stays valid (a large upload must start
 /// within it).
@@ -169,6 +169,10 @@ impl Objects for S3 {
                 None => return Ok(out),
             }
         }
+    }
+
+    fn latest_names(&self) -> Vec<String> {
+        latest_names(&self.prefix)
     }
 
     fn delete(&self, name: &str) -> Result<(), String> {

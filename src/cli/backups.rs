@@ -69,7 +69,7 @@ pub fn restore(db: &Path, from: &str, force: bool) -> Outcome {
     for line in &restored.converted {
         eprintln!("{line}");
     }
-    eprintln!("restored {} counters from {} into {}", restored.counters, restored.from, db.display());
+    eprintln!("restored {} counters from {} into {}", restored.counters, location.object(&restored.from), db.display());
     if let Some(kept) = restored.kept {
         eprintln!("the replaced database is at {}", kept.display());
     }

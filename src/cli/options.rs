@@ -140,8 +140,8 @@ pub static OPTIONS: &[Opt] = &[
         default: None,
         help: &[
             "count only these sites: example.com,*.example.com",
-            "or re:REGEX searched in the key (URL_WHITELIST_RE",
-            "is a regex); others get 403",
+            "or re:REGEX searched in the key (URL_WHITELIST_RE:",
+            "a regex matched at the key's start); others get 403",
         ],
         subs: SITES,
     },

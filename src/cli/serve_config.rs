@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use super::values::{Given, Settings};
 use super::Env;
-use crate::backup::{periodic, Location};
+use crate::backup::periodic::{self, Backups};
+use crate::backup::{Location, ORIGINAL_BUCKET};
 use crate::decide::{Dedup, Policy};
 use crate::limits;
 use crate::settings::{Connections, ServeConfig};
@@ -60,23 +61,24 @@ fn stats_token(s: &Settings) -> Result<Option<crate::settings::Token>, String> {
     }
 }
 
-/// Sites left out of the top table, as a deny list; the original's
-/// `TOP_SITES_IGNORE_DOMAIN_RE_MATCH` is a regex matched at the start of
-/// the site (Python's `re.match`).
+/// The value of a site list option; when it came from `original`, one of
+/// the original's regex variables, it is a regex that the original applied
+/// with Python's `re.match`, so it is anchored at the start of the key
+/// (`re:` written by the user keeps its search anywhere in the key).
+fn site_list(s: &Settings, flag: &str, original: &str) -> Option<String> {
+    s.raw(flag).map(|(v, from)| if from == original && !v.starts_with("re:") { format!("re:^(?:{v})") } else { v })
+}
+
+/// Sites left out of the top table, as a deny list (the original's
+/// `TOP_SITES_IGNORE_DOMAIN_RE_MATCH`).
 fn top_ignore(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
-    let ignore = s.raw("top-ignore").map(|(v, from)| match from.as_str() {
-        "TOP_SITES_IGNORE_DOMAIN_RE_MATCH" if !v.starts_with("re:") => format!("re:^(?:{v})"),
-        _ => v,
-    });
+    let ignore = site_list(s, "top-ignore", "TOP_SITES_IGNORE_DOMAIN_RE_MATCH");
     crate::decide::sites::Sites::parse(None, ignore.as_deref()).map_err(|e| e.replace("--deny", "--top-ignore"))
 }
 
-/// The allow and deny lists; the original's `URL_WHITELIST_RE` is a regex.
+/// The allow and deny lists (the original's `URL_WHITELIST_RE` allows).
 pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
-    let allow = s.raw("allow").map(|(v, from)| match from.as_str() {
-        "URL_WHITELIST_RE" if !v.starts_with("re:") => format!("re:{v}"),
-        _ => v,
-    });
+    let allow = site_list(s, "allow", "URL_WHITELIST_RE");
     crate::decide::sites::Sites::parse(allow.as_deref(), s.text("deny").as_deref())
 }
 
@@ -222,15 +224,20 @@ fn connections(s: &Settings) -> Result<Connections, String> {
 }
 
 /// Periodic backups: `--backup-to`, or the original's `S3_BUCKET` (with
-/// `S3_KEY_PREFIX` used as it is, as the original did).
-fn backup_config(s: &Settings, db: &Database) -> Result<Option<periodic::Config>, String> {
+/// `S3_KEY_PREFIX` used as it is, as the original did), or the original's
+/// environment without it (see [`originals_default`]); else why none.
+fn backup_config(s: &Settings, db: &Database) -> Result<Backups, String> {
+    let prefix = s.text("s3-key-prefix").unwrap_or_default();
     let to = match (s.text("backup-to").filter(|t| !t.is_empty()), s.text("s3-bucket").filter(|b| !b.is_empty())) {
         (Some(t), _) => match Location::parse(&t)? {
             Location::File(p) => Location::Dir(p),
             other => other,
         },
-        (None, Some(bucket)) => Location::from_original_env(&bucket, &s.text("s3-key-prefix").unwrap_or_default()),
-        (None, None) => return Ok(None),
+        (None, Some(bucket)) => Location::from_original_env(&bucket, &prefix)?,
+        (None, None) => match originals_default(s, db) {
+            Ok(()) => Location::from_original_env(ORIGINAL_BUCKET, &prefix)?,
+            Err(why) => return Ok(Backups::Off(why)),
+        },
     };
     if db.file().is_none() {
         return Err("periodic backups copy a SQLite database file; back up PostgreSQL with its own tools \
@@ -241,12 +248,35 @@ fn backup_config(s: &Settings, db: &Database) -> Result<Option<periodic::Config>
     if secs == 0 {
         return Err("--backup-interval must be at least 1 second".into());
     }
-    Ok(Some(periodic::Config {
+    Ok(Backups::On(periodic::Config {
         to,
         interval: std::time::Duration::from_secs(secs),
         keep: s.number_or_default("backup-keep")?,
         on_exit: s.switch("backup-on-exit")?,
     }))
+}
+
+/// The original backs up to its bucket `sqlite` when `S3_BUCKET` is unset:
+/// so do we, given its environment (S3 credentials, and `S3_KEY_PREFIX` or
+/// `BKPINTERVAL`) and a database file. `Err` says why there are no backups.
+fn originals_default(s: &Settings, db: &Database) -> Result<(), String> {
+    let hint = s
+        .raw("s3-key-prefix")
+        .or_else(|| s.raw("backup-interval").filter(|(_, from)| from == "BKPINTERVAL"))
+        .map(|(_, from)| from);
+    let Some(hint) = hint else {
+        return Err("neither --backup-to nor S3_BUCKET is set".into());
+    };
+    if !crate::backup::has_credentials(s.env) {
+        return Err(format!(
+            "{hint} is set, but there are no S3 credentials for the original's bucket {ORIGINAL_BUCKET:?} \
+             (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+        ));
+    }
+    if db.file().is_none() {
+        return Err(format!("{hint} is set, but the database is not a SQLite file"));
+    }
+    Ok(())
 }
 
 fn check_public_url(u: &str) -> Result<String, String> {
@@ -258,5 +288,49 @@ fn check_public_url(u: &str) -> Result<String, String> {
         Ok(trimmed.to_string())
     } else {
         Err(format!("--public-url needs an http(s) origin like https://counter.example.com, got {u:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backups(vars: &[(&str, &str)]) -> Result<Backups, String> {
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let s = Settings { given: Given::default(), env: &env };
+        backup_config(&s, &Database::File("/x.db".into()))
+    }
+
+    fn to(vars: &[(&str, &str)]) -> String {
+        match backups(vars) {
+            Ok(Backups::On(c)) => c.to.to_string(),
+            other => panic!("{vars:?}: {other:?}"),
+        }
+    }
+
+    fn off(vars: &[(&str, &str)]) -> String {
+        match backups(vars) {
+            Ok(Backups::Off(why)) => why,
+            other => panic!("{vars:?}: {other:?}"),
+        }
+    }
+
+    const KEYS: [(&str, &str); 2] = [("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")];
+
+    #[test]
+    fn the_originals_environment_backs_up_to_its_default_bucket() {
+        assert_eq!(to(&[KEYS[0], KEYS[1], ("S3_KEY_PREFIX", "hits")]), "s3://sqlite/hits");
+        assert_eq!(to(&[KEYS[0], KEYS[1], ("BKPINTERVAL", "60")]), "s3://sqlite/");
+        assert_eq!(to(&[KEYS[0], KEYS[1], ("S3_BUCKET", "mine"), ("S3_KEY_PREFIX", "h/")]), "s3://mine/h/");
+        assert_eq!(off(&[]), "neither --backup-to nor S3_BUCKET is set");
+        assert_eq!(off(&KEYS), "neither --backup-to nor S3_BUCKET is set", "credentials alone ask for nothing");
+        assert_eq!(
+            off(&[KEYS[0], KEYS[1], ("HITCOUNTER_BACKUP_INTERVAL", "60")]),
+            "neither --backup-to nor S3_BUCKET is set"
+        );
+        assert!(off(&[("S3_KEY_PREFIX", "hits")]).starts_with("S3_KEY_PREFIX is set, but there are no S3 credentials"));
+        assert!(off(&[("BKPINTERVAL", "60"), KEYS[0]]).starts_with("BKPINTERVAL is set, but there are no S3"));
+        let err = backups(&[KEYS[0], KEYS[1], ("S3_KEY_PREFIX", "../x")]).unwrap_err();
+        assert!(err.contains("`..` segment"), "{err}");
     }
 }

@@ -3,13 +3,13 @@
 //! A list is either host patterns, comma-separated (`example.com` matches
 //! that host on any port, `*.example.com` any host under it), or, for users
 //! of the original's `URL_WHITELIST_RE`, one regular expression after `re:`,
-//! searched in the counter key as the original did. Host patterns are
-//! normalised like a key's host (`target::normalise_host`: UTS-46 to
+//! searched in the counter key (the original's variable arrives here
+//! anchored at the start of the key, as its `re.match` did). Host patterns
+//! are normalised like a key's host (`target::normalise_host`: UTS-46 to
 //! A-labels, lower case, one trailing dot dropped), so either spelling of a
 //! pattern matches either spelling of a host; a regex is left as written.
-//! Deny wins over allow;
-//! an empty allow list allows every site. Pure: parsed once at start,
-//! asked per request.
+//! Deny wins over allow; an empty allow list allows every site. Pure:
+//! parsed once at start, asked per request.
 
 use regex::Regex;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::backup::periodic::{self, Periodic};
+use crate::backup::periodic::{self, Backups, Periodic};
 use crate::backup::{self, Objects, Source};
 use crate::counter::flusher::{Flusher, Reopen};
 use crate::counter::Counter;
@@ -51,14 +51,18 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     // The command line allows backups with a database file only.
     let file = cfg.db.file().map(Path::to_path_buf);
     let backups = match (&cfg.backup, &file) {
-        (Some(b), Some(file)) => match start_backups(b, file) {
+        (Backups::On(b), Some(file)) => match start_backups(b, file) {
             Ok(objects) => Some((b.clone(), objects)),
             Err(e) => {
                 info(&format!("error: {e}"));
                 return 1;
             }
         },
-        _ => None,
+        (Backups::Off(why), _) => {
+            info(&format!("backups: none ({why})"));
+            None
+        }
+        (Backups::On(_), None) => None,
     };
     let prepare = || cfg.db.prepare(Role::Flusher, Some(target::original_key), cfg.adopt);
     let prepared = prepare().or_else(|e| {
@@ -202,6 +206,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
 /// credentials, a corrupt object) stops the server: starting empty would
 /// hide the owner's counts, and the next backup would overwrite `latest`.
 fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn Objects>, String> {
+    info(&format!("backups: every {}s to {}", b.interval.as_secs(), b.to));
     let objects =
         backup::objects(&b.to, &|k| std::env::var(k).ok()).map_err(|e| format!("backups to {}: {e}", b.to))?;
     if db.exists() {
@@ -212,7 +217,7 @@ fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn O
             for line in r.converted {
                 info(&line);
             }
-            info(&format!("restored {} counters from {} in {} into {}", r.counters, r.from, b.to, db.display()));
+            info(&format!("restored {} counters from {} into {}", r.counters, b.to.object(&r.from), db.display()));
         }
         Ok(None) => info(&format!("no backup in {} yet; starting with an empty database", b.to)),
         Err(e) => return Err(format!("restoring {} from {} failed: {e}", db.display(), b.to)),
