@@ -67,7 +67,9 @@ fn a_head_sent_byte_by_byte_gets_408_at_the_head_timeout() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let s = Server::start_args(&["--idle-timeout", "1"]);
+    // Long enough that the second request, sent at once, comes before it
+    // however busy the machine.
+    let s = Server::start_args(&["--idle-timeout", "5"]);
     let mut c = connect(&s);
     c.write_all(b"GET /nocount?url=a.example HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut first = [0u8; 4096];
@@ -123,9 +125,18 @@ fn a_request_line_over_the_read_limit_gets_414_and_is_not_read_further() {
 #[test]
 fn past_the_connection_cap_a_client_gets_503_and_others_are_served_again_later() {
     let s = Server::start_args(&["--max-connections", "3"]);
-    let held: Vec<TcpStream> = (0..3).map(|_| connect(&s)).collect();
-    // The server has accepted the three before the fourth arrives.
-    std::thread::sleep(Duration::from_millis(300));
+    // Each of the three has had an answer, so the server holds all three
+    // (kept alive) before the fourth arrives: the order of events, not a pause.
+    let held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut c = connect(&s);
+            c.write_all(b"GET /nocount?url=a.example HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut answer = [0u8; 4096];
+            let n = c.read(&mut answer).unwrap();
+            assert_eq!(status_of(&answer[..n]), Some(200), "{:?}", String::from_utf8_lossy(&answer[..n]));
+            c
+        })
+        .collect();
     let r = send_raw(&s.addr, b"GET /nocount?url=a.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .expect("a quick answer, not silence");
     assert_eq!(r.status, 503);

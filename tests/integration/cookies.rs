@@ -1,11 +1,10 @@
 //! The anti-refresh cookie: attributes, a name per key, no count while
 //! valid, /nocount never sets one, garbled and forged values, expiry after
-//! the window, window 0, never a 500.
+//! the window (on a clock the test moves), window 0, never a 500.
 
 use crate::support;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 use support::*;
 
 static SERVER: OnceLock<Server> = OnceLock::new();
@@ -160,16 +159,17 @@ fn garbled_or_expired_value_counts_as_no_cookie() {
 
 #[test]
 fn far_future_value_is_capped() {
-    // A window of 2 s so the test can watch the cap expire.
-    let s = Server::start_args(&["--cookie-window", "2"]);
+    // A window of 60 s on a clock the test moves, to watch the cap expire.
+    let clock = TestClock::start();
+    let s = Server::start_with(Opts { args: vec!["--cookie-window", "60"], env: vec![clock.env()], ..Opts::default() });
     let u = uniq_url("forged");
     let r = s.get(&format!("/count?url={}", enc(&u)));
     assert_eq!(r.text(), "1");
     let name = the_cookie(&r).name;
-    let forged = format!("{name}={}", now_secs() + 10 * 365 * 86400);
+    let forged = format!("{name}={}", clock.now() + 10 * 365 * 86400);
 
     // Capped to now+window: still valid right now, so not counted...
-    let t0 = now_secs();
+    let t0 = clock.now();
     let r = count_with_cookie(&s, "/count", &u, &forged);
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "1", "a far-future value is capped at now+window (still within it)");
@@ -179,10 +179,10 @@ fn far_future_value_is_capped() {
         let c = parse_set_cookie(&sc);
         if let Some(ma) = c.attrs.get("max-age") {
             let ma: i64 = ma.parse().expect("numeric Max-Age");
-            assert!(ma <= 2, "Max-Age {ma} above the window: {sc}");
+            assert!(ma <= 60, "Max-Age {ma} above the window: {sc}");
         }
         if let Ok(v) = c.value.parse::<u64>() {
-            assert!(v <= now_secs() + 2 + 1 && v >= t0, "re-issued value {v} beyond now+window");
+            assert!(v <= clock.now() + 60 + 1 && v >= t0, "re-issued value {v} beyond now+window");
         }
         if c.name == name {
             jar = if c.attrs.get("max-age").map(|m| m.as_str()) == Some("0") {
@@ -192,37 +192,37 @@ fn far_future_value_is_capped() {
             };
         }
     }
-    // A browser drops a cookie when its Max-Age runs out; after the window
-    // the same browser must be counted again (the original never counted it
-    // again: the forged value stopped counting forever).
-    std::thread::sleep(Duration::from_millis(3200));
-    let r = if jar == forged {
-        // the server did not replace the forged cookie, so the browser still
-        // sends it; unless it counts now, counting has stopped forever
-        count_with_cookie(&s, "/count", &u, &jar)
-    } else {
-        // the re-issued cookie (Max-Age <= window) has expired in the
-        // browser, or was deleted: it sends nothing
+    // After the window the same browser must be counted again (the
+    // original never counted it again: the forged value stopped counting
+    // forever). The browser still sends what it holds: the forged value if
+    // the server did not replace it (then, unless it counts now, counting
+    // has stopped forever), else the re-issued one, now in the past.
+    clock.advance(61);
+    let r = if jar.is_empty() {
         s.get(&format!("/count?url={}", enc(&u)))
+    } else {
+        count_with_cookie(&s, "/count", &u, &jar)
     };
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "2", "after the window the browser is counted again (jar was {jar:?})");
 }
 
 #[test]
-fn short_window_expires() {
-    // window 2 s (not 1) so a second boundary between the first two requests
-    // cannot expire the cookie early
-    let s = Server::start_args(&["--cookie-window", "2"]);
+fn the_window_expires() {
+    // On a clock the test moves: within the window however long the
+    // requests take, then past it at once.
+    let clock = TestClock::start();
+    let s = Server::start_with(Opts { args: vec!["--cookie-window", "60"], env: vec![clock.env()], ..Opts::default() });
     let u = uniq_url("expiry");
     let r = s.get(&format!("/count?url={}", enc(&u)));
     let c = the_cookie(&r);
-    assert_eq!(c.attrs.get("max-age").map(|s| s.as_str()), Some("2"));
+    assert_eq!(c.attrs.get("max-age").map(|s| s.as_str()), Some("60"));
     let jar = format!("{}={}", c.name, c.value);
-    assert_eq!(count_with_cookie(&s, "/count", &u, &jar).text(), "1");
-    std::thread::sleep(Duration::from_millis(3100));
+    clock.advance(30);
+    assert_eq!(count_with_cookie(&s, "/count", &u, &jar).text(), "1", "within the window");
+    clock.advance(31);
     // the value (epoch seconds) is now in the past: counts
-    assert_eq!(count_with_cookie(&s, "/count", &u, &jar).text(), "2");
+    assert_eq!(count_with_cookie(&s, "/count", &u, &jar).text(), "2", "after the window");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 #[test]
@@ -30,43 +30,38 @@ fn healthz_reports_503_while_the_database_is_locked() {
     conn.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
     // A hit that cannot be written while the lock is held.
     assert_eq!(s.get(&format!("/count?url={}", enc(&url))).count(), 1);
-    let held = Instant::now();
-    let mut unhealthy: Option<(Duration, Resp)> = None;
+    // The order of events, with no clock: the lock is held until /healthz
+    // says 503 (however long a busy machine takes to try a flush), and only
+    // then released.
     let mut statuses = Vec::new();
-    while held.elapsed() < Duration::from_millis(2000) {
+    let mut unhealthy = None;
+    eventually(Duration::from_secs(30), || {
         let r = s.get("/healthz");
         statuses.push(r.status);
-        if r.status == 503 {
-            unhealthy = Some((held.elapsed(), r));
-            break;
+        let bad = r.status == 503;
+        if bad {
+            unhealthy = Some(r);
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        bad
+    });
     conn.execute_batch("COMMIT").expect("release the write lock");
     drop(conn);
-    let released = Instant::now();
-    let mut recovered = None;
-    let back = eventually(Duration::from_secs(15), || {
-        let r = s.get("/healthz");
-        let ok = r.status == 200 && r.text().trim() == "ok";
-        if ok && recovered.is_none() {
-            recovered = Some(released.elapsed());
-        }
-        ok
-    });
-    assert!(back, "/healthz did not return to 200 ok within 15 s of releasing the lock");
-    assert!(
-        eventually(Duration::from_secs(10), || get_count(&s.db, &url) == 1),
-        "the hit held back by the lock was written after the release"
-    );
-    let (after, r) = unhealthy.unwrap_or_else(|| {
+    let r = unhealthy.unwrap_or_else(|| {
         panic!(
-            "/healthz never answered 503 during 2 s of a held write lock with --flush-interval 50 \
+            "/healthz never answered 503 during 30 s of a held write lock with --flush-interval 50 \
              (statuses seen: {statuses:?}); log:\n{}",
             s.log_text()
         )
     });
-    eprintln!("503 after {after:?}; back to 200 {recovered:?} after release");
+    let back = eventually(Duration::from_secs(30), || {
+        let r = s.get("/healthz");
+        r.status == 200 && r.text().trim() == "ok"
+    });
+    assert!(back, "/healthz did not return to 200 ok within 30 s of releasing the lock");
+    assert!(
+        eventually(Duration::from_secs(30), || get_count(&s.db, &url) == 1),
+        "the hit held back by the lock was written after the release"
+    );
     assert_one_line_plain(&r, "/healthz 503");
     assert_ne!(r.text().trim(), "ok", "503 carries a reason");
 }

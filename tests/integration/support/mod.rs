@@ -8,6 +8,7 @@
 //! lookup of external tools). The rest lives in sub-files, each owning one
 //! concern:
 //!
+//! - `clock.rs`: a clock the test moves, for the server's windows.
 //! - `process.rs`: running the binary (the one list of environment variables
 //!   cleared before every run), bounded waits, signals, process groups.
 //! - `server.rs`: the one server launcher (`Server`, `Opts`), its log, and the
@@ -33,6 +34,7 @@
 
 pub mod badge;
 pub mod browser;
+pub mod clock;
 pub mod db;
 pub mod deploy;
 pub mod history;
@@ -49,6 +51,7 @@ pub mod shields;
 pub mod width;
 
 pub use badge::*;
+pub use clock::TestClock;
 pub use db::*;
 pub use http::*;
 pub use load::*;
