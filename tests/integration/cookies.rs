@@ -161,7 +161,7 @@ fn garbled_or_expired_value_counts_as_no_cookie() {
 fn far_future_value_is_capped() {
     // A window of 60 s on a clock the test moves, to watch the cap expire.
     let clock = TestClock::start();
-    let s = Server::start_with(Opts { args: vec!["--cookie-window", "60"], env: vec![clock.env()], ..Opts::default() });
+    let s = clock.server(&["--cookie-window", "60"]);
     let u = uniq_url("forged");
     let r = s.get(&format!("/count?url={}", enc(&u)));
     assert_eq!(r.text(), "1");
@@ -212,7 +212,7 @@ fn the_window_expires() {
     // On a clock the test moves: within the window however long the
     // requests take, then past it at once.
     let clock = TestClock::start();
-    let s = Server::start_with(Opts { args: vec!["--cookie-window", "60"], env: vec![clock.env()], ..Opts::default() });
+    let s = clock.server(&["--cookie-window", "60"]);
     let u = uniq_url("expiry");
     let r = s.get(&format!("/count?url={}", enc(&u)));
     let c = the_cookie(&r);

@@ -51,11 +51,7 @@ fn dedup_off_counts_every_request_and_a_short_window_ends() {
     }
     assert_eq!(count(&s, &url), 4);
     let clock = TestClock::start();
-    let w = Server::start_with(Opts {
-        args: vec!["--dedup", "hash", "--cookie-window", "60"],
-        env: vec![clock.env()],
-        ..Opts::default()
-    });
+    let w = clock.server(&["--dedup", "hash", "--cookie-window", "60"]);
     badge(&w, &url, FIREFOX, &[]);
     // Halfway (a busy machine adds its own seconds): still within it.
     clock.advance(30);

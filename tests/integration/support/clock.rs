@@ -4,6 +4,7 @@
 //! debug builds only, see `src/clock.rs`). A test steps past a window at
 //! once instead of sleeping through it, which a busy machine can stretch.
 
+use super::server::{Opts, Server};
 use super::tempdir;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,11 @@ impl TestClock {
     /// The variable a server needs to follow this clock (for `Opts::env`).
     pub fn env(&self) -> (&'static str, &str) {
         ("HITCOUNTER_TEST_CLOCK", &self.file)
+    }
+
+    /// A server (as `Server::start_args(args)`) that follows this clock.
+    pub fn server(&self, args: &[&str]) -> Server {
+        Server::start_with(Opts { args: args.to_vec(), env: vec![self.env()], ..Opts::default() })
     }
 
     /// Moves the server's clock `secs` further ahead.
