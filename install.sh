@@ -395,8 +395,8 @@ WantedBy=multi-user.target"
 write_file "$UNIT_PATH" 644 "$unit" && changed=1
 
 # ---------------------------------------------------------------- nginx site
-# The one nginx template: tests/nginx.rs runs this script with DESTDIR and
-# serves the site it writes.
+# The one nginx template: tests/integration/nginx.rs runs this script with
+# DESTDIR and serves the site it writes.
 nginx_site() {
 	cat <<'EOF' | sed -e "s/@DOMAIN@/$1/g" -e "s/@PORT@/$2/g"
 # hitcounter: written by install.sh; re-running it rewrites this file unless

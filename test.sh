@@ -3,10 +3,11 @@
 # real, installs the missing ones (as root, on Debian) or says how, then runs
 # the whole test suite with missing tools failing their tests.
 #
-#   ./test.sh               every test
-#   ./test.sh browser       only the tests whose name contains "browser"
-#   ./test.sh --test nginx  only tests/nginx.rs (any `cargo test` arguments
-#                           pass through)
+#   ./test.sh              every test
+#   ./test.sh browser      only the tests whose name contains "browser"
+#   ./test.sh nginx::      only tests/integration/nginx.rs (a test's name
+#                          starts with its file's module; any `cargo test`
+#                          arguments pass through)
 set -euo pipefail
 
 # What the tests need, one "command:package" pair a line; an entry starting

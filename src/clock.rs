@@ -2,9 +2,27 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch: the clock of the cookie and dedup windows
+/// and the per-client limits.
 pub fn now_secs() -> u64 {
-    Utc::now().timestamp().max(0) as u64
+    (Utc::now().timestamp().max(0) as u64).saturating_add(test_offset())
+}
+
+/// Test builds only (debug assertions on, as `cargo test` builds the binary):
+/// `HITCOUNTER_TEST_CLOCK=FILE` moves [`now_secs`] ahead by the seconds
+/// written in FILE, read on each call, so the integration tests see a window
+/// end without waiting for it, however busy the machine. A release build
+/// has no such variable.
+#[cfg(debug_assertions)]
+fn test_offset() -> u64 {
+    static FILE: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let Some(file) = FILE.get_or_init(|| std::env::var_os("HITCOUNTER_TEST_CLOCK")) else { return 0 };
+    std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+#[cfg(not(debug_assertions))]
+fn test_offset() -> u64 {
+    0
 }
 
 /// Where days begin and end (`--timezone`): a fixed offset from UTC, or
