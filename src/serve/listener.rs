@@ -3,7 +3,7 @@
 //! limit), closing it at shutdown, and a watchdog that notices when
 //! tiny_http stops accepting connections.
 //!
-//! Our tiny_http waits out failed `accept()`s and the cap keeps descriptors
+//! hitcounter-http waits out failed `accept()`s and the cap keeps descriptors
 //! from running out, but a listener that stops answering anyway must not
 //! leave a process alive that refuses everyone: the watchdog makes it exit
 //! so a supervisor restarts it.
@@ -21,7 +21,7 @@ use crate::settings::Connections;
 
 /// A bound tiny_http server and the raw descriptor of its listening socket.
 pub struct Bound {
-    pub server: tiny_http::Server,
+    pub server: hitcounter_http::Server,
     pub addr: SocketAddr,
     fd: RawFd,
 }
@@ -82,7 +82,7 @@ pub fn bind(
     socket: Socket,
     tls: Option<&(PathBuf, PathBuf)>,
     conns: &Connections,
-    handler: tiny_http::Handler,
+    handler: hitcounter_http::Handler,
 ) -> Result<Bound, String> {
     let Socket { listener, addr: local } = socket;
     let fd = listener.as_raw_fd();
@@ -91,8 +91,8 @@ pub fn bind(
         Some((cert, key)) => Some(ssl_config(cert, key)?),
         None => None,
     };
-    let limits = tiny_http::Limits {
-        timeouts: tiny_http::Timeouts {
+    let limits = hitcounter_http::Limits {
+        timeouts: hitcounter_http::Timeouts {
             head: Some(conns.head_timeout),
             idle: Some(conns.idle_timeout),
             write: Some(conns.write_timeout),
@@ -126,21 +126,21 @@ fn set_nodelay(fd: RawFd) {
 }
 
 /// Reads the certificate chain and key files (PEM).
-pub fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, String> {
+pub fn ssl_config(cert: &Path, key: &Path) -> Result<hitcounter_http::SslConfig, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    Ok(tiny_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
+    Ok(hitcounter_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
 }
 
 fn from_listener(
     listener: TcpListener,
-    ssl: Option<tiny_http::SslConfig>,
-    limits: tiny_http::Limits,
-    handler: tiny_http::Handler,
-) -> Result<tiny_http::Server, String> {
+    ssl: Option<hitcounter_http::SslConfig>,
+    limits: hitcounter_http::Limits,
+    handler: hitcounter_http::Handler,
+) -> Result<hitcounter_http::Server, String> {
     if cfg!(not(feature = "tls")) && ssl.is_some() {
         return Err("this build has no TLS support (built with --no-default-features)".into());
     }
-    tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
+    hitcounter_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
 }
 
 /// The soft open-file limit (after `raise_fd_limit`).
