@@ -192,6 +192,7 @@ pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
 /// hitcounter patch: replaces a running server's TLS certificate.
 #[derive(Clone)]
+#[cfg_attr(not(feature = "ssl-rustls"), allow(dead_code))] // never built without TLS
 pub struct SslReloader(Arc<SslContext>);
 
 impl SslReloader {
