@@ -103,10 +103,9 @@ export PATH="$PATH:$HOME/.cargo/bin"
 export CI=1
 unset HITCOUNTER_SKIP_BROWSER
 
-# Our tiny_http's own unit tests (request parsing, framing, deadlines),
-# then the project's.
+# The HTTP server's own unit tests (crates/hitcounter-http: request
+# parsing, framing, deadlines), then the project's.
 if [ $# -eq 0 ]; then
-	cargo test -q --manifest-path vendor/tiny_http/Cargo.toml --features ssl-rustls --lib \
-		--target-dir target/vendor-tiny-http
+	cargo test -q -p hitcounter-http --all-features --lib
 fi
 cargo test --all-features "$@"

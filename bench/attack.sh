@@ -550,7 +550,7 @@ export HEAD_TIMEOUT IDLE_TIMEOUT SLOW IDLE REQUESTS TLS_STALLS TLS_REQUESTS TLS_
 
 MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain -- src vendor Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+if [[ -n $(git -C "$ROOT" status --porcelain -- src crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
 	COMMIT="$COMMIT + uncommitted changes"
 fi
 [[ -z $HC_OVERRIDE ]] || COMMIT="$COMMIT (hitcounter binary given by --hitcounter)"

@@ -4,7 +4,7 @@
 # Builds release, starts hitcounter (temporary database, --quiet) and three
 # baselines on free loopback ports, each answering a fixed badge and
 # counting nothing:
-#   baseline    examples/bare.rs, on our patched tiny_http (vendor/), with
+#   baseline    examples/bare.rs, on our tiny_http fork (hitcounter-http), with
 #               the bytes of hitcounter's counted badge, answering on each
 #               connection's thread under hitcounter's default limits, as
 #               hitcounter does: the ratio is the cost of counting;
@@ -23,7 +23,7 @@
 # preceded by a priming: 40 keep-alive connections opened one after
 # another, each answered, then closed, so that stock tiny_http's pool has a
 # thread for each of wrk's connections. Without it, its pool bug (fixed in
-# our copy: vendor/tiny_http/PATCHES.md, "Thread pool") leaves some of
+# our fork: crates/hitcounter-http/CHANGELOG.md, "Thread pool") leaves some of
 # wrk's connections unserved for a whole run whenever the pool's extra
 # threads have died (5 s idle): measured 5,000-7,000 req/s instead of
 # 25,000-30,000, which would flatter hitcounter (see --no-prime).
@@ -531,7 +531,7 @@ fi
 
 MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain -- src vendor Cargo.toml Cargo.lock 2>/dev/null) ]]; then
+if [[ -n $(git -C "$ROOT" status --porcelain -- src crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
 	COMMIT="$COMMIT + uncommitted changes"
 fi
 if [[ -n $HC_OVERRIDE ]]; then

@@ -1,8 +1,8 @@
 //! Benchmark baselines: a bare tiny_http server with no counting. One
 //! source, two builds: `examples/bare` (cargo build --example bare) uses our
-//! patched tiny_http (vendor/tiny_http); `bare-stock` (the project in
-//! bench/bare, whose binary is this file) uses tiny_http 0.12.0 from
-//! crates.io, so a baseline is not sped up (or slowed down) by our patches.
+//! fork, hitcounter-http (crates/hitcounter-http); `bare-stock` (the project
+//! in bench/bare, whose binary is this file) uses tiny_http 0.12.0 from
+//! crates.io, so a baseline is not sped up (or slowed down) by our changes.
 //!
 //! Two responses, chosen by a flag:
 //! * `--same-bytes` (the default): exactly hitcounter's counted badge for the
@@ -19,7 +19,7 @@
 //! the second until the client's delayed ACK (~40 ms): about 25 responses a
 //! second per connection. `--no-nodelay` shows that case.
 //!
-//! Built on our tiny_http, it answers on each connection's own thread (the
+//! Built on hitcounter-http, it answers on each connection's own thread (the
 //! handler patch) under hitcounter's default limits, as hitcounter does, so
 //! that the ratio against it is only the cost of counting; `--recv` makes `--workers N` threads call
 //! `recv()` instead, tiny_http's usual way and the only one stock tiny_http
@@ -34,6 +34,12 @@ use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::thread;
+
+// The same API under one name: the fork, or stock tiny_http for bare-stock.
+#[cfg(not(stock_tiny_http))]
+use hitcounter_http as http;
+#[cfg(stock_tiny_http)]
+use tiny_http as http;
 
 /// hitcounter's badge for the count 123, byte for byte.
 const BODY: &[u8] = br##"<svg xmlns="http://www.w3.org/2000/svg" width="62" height="20" role="img" aria-label="hits: 123"><title>hits: 123</title><linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-color="#000" stop-opacity=".1"/></linearGradient><clipPath id="r"><rect width="62" height="20" rx="3" fill="#fff"/></clipPath><g clip-path="url(#r)"><rect width="31" height="20" fill="#555"/><rect x="31" width="31" height="20" fill="#4c1"/><rect width="62" height="20" fill="url(#s)"/></g><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" text-rendering="geometricPrecision" font-size="110"><text aria-hidden="true" x="165" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">hits</text><text x="165" y="140" transform="scale(.1)" fill="#fff" textLength="210">hits</text><text aria-hidden="true" x="455" y="150" fill="#010101" fill-opacity=".3" transform="scale(.1)" textLength="210">123</text><text x="455" y="140" transform="scale(.1)" fill="#fff" textLength="210">123</text></g></svg>"##;
@@ -96,10 +102,10 @@ fn main() {
     if nodelay {
         set_nodelay(&listener);
     }
-    let headers: Vec<tiny_http::Header> =
-        header_list.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).expect("valid header")).collect();
-    let respond = move |rq: tiny_http::Request| {
-        let resp = tiny_http::Response::new(tiny_http::StatusCode(200), headers.clone(), body, Some(body.len()), None);
+    let headers: Vec<http::Header> =
+        header_list.iter().map(|(k, v)| http::Header::from_bytes(*k, *v).expect("valid header")).collect();
+    let respond = move |rq: http::Request| {
+        let resp = http::Response::new(http::StatusCode(200), headers.clone(), body, Some(body.len()), None);
         let _ = rq.respond(resp);
     };
     let server = match serve(listener, recv, respond.clone()) {
@@ -132,12 +138,12 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 fn serve(
     listener: TcpListener,
     recv: bool,
-    respond: impl Fn(tiny_http::Request) + Send + Sync + 'static,
-) -> Result<tiny_http::Server, Error> {
+    respond: impl Fn(http::Request) + Send + Sync + 'static,
+) -> Result<http::Server, Error> {
     // hitcounter's default limits (src/limits.rs), whose checks cost a little.
     let secs = |s| Some(std::time::Duration::from_secs(s));
-    let limits = tiny_http::Limits {
-        timeouts: tiny_http::Timeouts { head: secs(10), idle: secs(60), write: secs(10) },
+    let limits = http::Limits {
+        timeouts: http::Timeouts { head: secs(10), idle: secs(60), write: secs(10) },
         max_request_line: Some(16 * 1024),
         max_head: Some(48 * 1024),
         max_connections: Some(10_000),
@@ -145,18 +151,18 @@ fn serve(
         discard_body: Some(16 * 1024),
     };
     if recv {
-        return tiny_http::Server::from_listener_with_limits(listener, None, limits);
+        return http::Server::from_listener_with_limits(listener, None, limits);
     }
-    tiny_http::Server::from_listener_with_handler(listener, None, limits, Arc::new(respond))
+    http::Server::from_listener_with_handler(listener, None, limits, Arc::new(respond))
 }
 
 #[cfg(stock_tiny_http)]
 fn serve(
     listener: TcpListener,
     _recv: bool,
-    _respond: impl Fn(tiny_http::Request) + Send + Sync + 'static,
-) -> Result<tiny_http::Server, Error> {
-    tiny_http::Server::from_listener(listener, None)
+    _respond: impl Fn(http::Request) + Send + Sync + 'static,
+) -> Result<http::Server, Error> {
+    http::Server::from_listener(listener, None)
 }
 
 /// Sets TCP_NODELAY on the listener; accepted sockets inherit it on Linux.

@@ -1,7 +1,7 @@
 //! Every limit the server enforces, in one place: sizes, time limits and
 //! counts.
 //!
-//! Request sizes are checked twice. While reading, our tiny_http stops at
+//! Request sizes are checked twice. While reading, hitcounter-http stops at
 //! the hard caps (`READ_*`) and refuses the request (`414`/`431`, the
 //! connection closed), so no client makes the server buffer more. Within
 //! them, each parsed request is checked against the limits below before

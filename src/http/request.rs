@@ -1,7 +1,7 @@
 //! A request as the routes see it: plain values, parsed once from a
 //! tiny_http request (or, in CGI mode, from the CGI variables).
 
-use tiny_http::Method as TinyMethod;
+use hitcounter_http::Method as TinyMethod;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Method {
@@ -58,7 +58,7 @@ impl Method {
     }
 }
 
-pub fn parse(rq: &tiny_http::Request) -> Req {
+pub fn parse(rq: &hitcounter_http::Request) -> Req {
     let url = rq.url();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let mut req = Req {

@@ -126,7 +126,7 @@ fn not_writable(db: &Path, why: &str) -> Resp {
 
 /// The CGI response bytes.
 pub fn encode(resp: Resp, head_only: bool) -> Vec<u8> {
-    let reason = tiny_http::StatusCode(resp.status).default_reason_phrase();
+    let reason = hitcounter_http::StatusCode(resp.status).default_reason_phrase();
     let mut out = format!("Status: {} {reason}\r\nContent-Type: {}\r\n", resp.status, resp.content_type);
     out.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
     for (name, value) in crate::http::response::sendable(&resp.headers) {

@@ -4,7 +4,7 @@
 //! tiny_http stops accepting connections.
 //!
 //! The default cap leaves room for every other descriptor the process
-//! holds (`limits::default_max_connections`), and our tiny_http survives
+//! holds (`limits::default_max_connections`), and hitcounter-http survives
 //! running out anyway (it refuses clients and waits). A listener that stops
 //! answering for another reason must not leave a process alive that
 //! refuses everyone: the watchdog makes it exit so a supervisor restarts
@@ -26,7 +26,7 @@ use crate::settings::Connections;
 
 /// A bound tiny_http server and the raw descriptor of its listening socket.
 pub struct Bound {
-    pub server: tiny_http::Server,
+    pub server: hitcounter_http::Server,
     pub addr: SocketAddr,
     fd: RawFd,
 }
@@ -89,7 +89,7 @@ pub fn bind(
     tls: Option<&(PathBuf, PathBuf)>,
     conns: &Connections,
     workers: usize,
-    handler: tiny_http::Handler,
+    handler: hitcounter_http::Handler,
 ) -> Result<Bound, String> {
     let Socket { listener, addr: local } = socket;
     let fd = listener.as_raw_fd();
@@ -99,8 +99,8 @@ pub fn bind(
         None => None,
     };
     let (cap, note) = connection_cap(conns.max, workers);
-    let limits = tiny_http::Limits {
-        timeouts: tiny_http::Timeouts {
+    let limits = hitcounter_http::Limits {
+        timeouts: hitcounter_http::Timeouts {
             head: Some(conns.head_timeout),
             idle: Some(conns.idle_timeout),
             write: Some(conns.write_timeout),
@@ -139,21 +139,21 @@ fn set_nodelay(fd: RawFd) {
 }
 
 /// Reads the certificate chain and key files (PEM).
-pub fn ssl_config(cert: &Path, key: &Path) -> Result<tiny_http::SslConfig, String> {
+pub fn ssl_config(cert: &Path, key: &Path) -> Result<hitcounter_http::SslConfig, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    Ok(tiny_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
+    Ok(hitcounter_http::SslConfig { certificate: read(cert)?, private_key: read(key)? })
 }
 
 fn from_listener(
     listener: TcpListener,
-    ssl: Option<tiny_http::SslConfig>,
-    limits: tiny_http::Limits,
-    handler: tiny_http::Handler,
-) -> Result<tiny_http::Server, String> {
+    ssl: Option<hitcounter_http::SslConfig>,
+    limits: hitcounter_http::Limits,
+    handler: hitcounter_http::Handler,
+) -> Result<hitcounter_http::Server, String> {
     if cfg!(not(feature = "tls")) && ssl.is_some() {
         return Err("this build has no TLS support (built with --no-default-features)".into());
     }
-    tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
+    hitcounter_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
 }
 
 /// The cap on open connections: `--max-connections`, else what the

@@ -127,7 +127,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     ctx.counters.store(store.counter_rows().unwrap_or(0), Ordering::Relaxed);
     let generation = Arc::new(AtomicU64::new(0));
     let workers = Arc::new(Workers::new(stores, cfg.db.clone(), generation.clone()));
-    let handler: tiny_http::Handler = {
+    let handler: hitcounter_http::Handler = {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
     };
@@ -271,7 +271,7 @@ fn supervise(bound: &listener::Bound, stop: &Stop) {
 /// after the shutdown's last answer is left unanswered (its client sees
 /// the connection close when the process exits, as with any server that
 /// stops), never answered with a count that might not be stored.
-fn answer(rq: tiny_http::Request, ctx: &Ctx, workers: &Workers) {
+fn answer(rq: hitcounter_http::Request, ctx: &Ctx, workers: &Workers) {
     let start = Instant::now();
     let req = request::parse(&rq);
     let Some(mut worker) = workers.enter() else {
@@ -291,11 +291,11 @@ fn answer(rq: tiny_http::Request, ctx: &Ctx, workers: &Workers) {
     }
 }
 
-fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
-    let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
-    let content_type = tiny_http::Header::from_bytes("Content-Type", resp.content_type);
+fn to_tiny(resp: Resp) -> hitcounter_http::Response<Cursor<Vec<u8>>> {
+    let mut r = hitcounter_http::Response::from_data(resp.body).with_status_code(resp.status);
+    let content_type = hitcounter_http::Header::from_bytes("Content-Type", resp.content_type);
     for header in std::iter::once(content_type)
-        .chain(response::sendable(&resp.headers).map(|(k, v)| tiny_http::Header::from_bytes(k, v.as_bytes())))
+        .chain(response::sendable(&resp.headers).map(|(k, v)| hitcounter_http::Header::from_bytes(k, v.as_bytes())))
         .flatten()
     {
         r.add_header(header);
@@ -310,7 +310,7 @@ fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
 fn watch_signals(
     stop: Arc<Stop>,
     stopper: Stopper,
-    tls: Option<(tiny_http::SslReloader, (PathBuf, PathBuf))>,
+    tls: Option<(hitcounter_http::SslReloader, (PathBuf, PathBuf))>,
     counter: Arc<Counter>,
 ) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -340,7 +340,7 @@ fn watch_signals(
     });
 }
 
-fn reload_tls(tls: Option<&(tiny_http::SslReloader, (PathBuf, PathBuf))>) {
+fn reload_tls(tls: Option<&(hitcounter_http::SslReloader, (PathBuf, PathBuf))>) {
     let Some((reloader, (cert, key))) = tls else {
         info("received SIGHUP; no TLS certificate to reload (without --tls-cert)");
         return;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::util::deadline::{Deadline, TimedSocket};
 
 use crate::connection::Connection;
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+#[cfg(feature = "ssl-rustls")]
 use crate::ssl::SslStream;
 
 pub(crate) enum Stream {
@@ -14,7 +14,7 @@ pub(crate) enum Stream {
     // hitcounter patch: the read side of a plain connection, under its
     // deadline (see `util/deadline.rs`)
     Timed(TimedSocket),
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+    #[cfg(feature = "ssl-rustls")]
     Https(SslStream),
 }
 
@@ -25,7 +25,7 @@ impl Stream {
         Ok(match self {
             Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone()?),
             Stream::Timed(timed) => Stream::Http(timed.sock.try_clone()?),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
         })
     }
@@ -41,7 +41,7 @@ impl Stream {
     fn secure(&self) -> bool {
         match self {
             Stream::Http(_) | Stream::Timed(_) => false,
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(_) => true,
         }
     }
@@ -50,7 +50,7 @@ impl Stream {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
             Stream::Timed(timed) => timed.sock.peer_addr(),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
         }
     }
@@ -59,7 +59,7 @@ impl Stream {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.shutdown(how),
             Stream::Timed(timed) => timed.sock.shutdown(how),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => ssl_stream.shutdown(how),
         }
     }
@@ -70,7 +70,7 @@ impl Read for Stream {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.read(buf),
             Stream::Timed(timed) => timed.read(buf),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
     }
@@ -81,7 +81,7 @@ impl Write for Stream {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.write(buf),
             Stream::Timed(timed) => timed.write(buf),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
     }
@@ -90,7 +90,7 @@ impl Write for Stream {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.flush(),
             Stream::Timed(timed) => timed.flush(),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
     }

@@ -65,7 +65,7 @@ enum ReadError {
     WrongHeader(HTTPVersion),
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
-    ReadIoError(IoError),
+    ReadIoError(#[allow(dead_code)] IoError), // shown by Debug
     // hitcounter patch: limits and framing, checked while reading
     /// the request line is longer than allowed (414)
     LineTooLong,

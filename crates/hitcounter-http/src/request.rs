@@ -344,12 +344,12 @@ impl Request {
     ///
     /// ```no_run
     /// # extern crate rustc_serialize;
-    /// # extern crate tiny_http;
+    /// # extern crate hitcounter_http;
     /// # use rustc_serialize::json::Json;
     /// # use std::io::Read;
-    /// # fn get_content_type(_: &tiny_http::Request) -> &'static str { "" }
+    /// # fn get_content_type(_: &hitcounter_http::Request) -> &'static str { "" }
     /// # fn main() {
-    /// # let server = tiny_http::Server::http("0.0.0.0:0").unwrap();
+    /// # let server = hitcounter_http::Server::http("0.0.0.0:0").unwrap();
     /// let mut request = server.recv().unwrap();
     ///
     /// if get_content_type(&request) == "application/json" {

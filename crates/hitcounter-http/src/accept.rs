@@ -173,14 +173,14 @@ impl Accept {
         deadline.set_in(self.limits.timeouts.head);
         let streams = match self.ssl {
             None => RefinedTcpStream::new(sock, Some(deadline.clone())),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
             Some(ref ssl) => {
                 // trying to apply SSL over the connection
                 // if an error occurs, we just close the socket and resume listening
                 let sock = ssl.accept(sock, deadline.clone()).ok()?;
                 RefinedTcpStream::new(sock, None)
             }
-            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+            #[cfg(not(feature = "ssl-rustls"))]
             Some(ref _ssl) => unreachable!(),
         };
         let (read, write) = streams.ok()?;
