@@ -29,19 +29,27 @@ use chrono::NaiveDate;
 use std::path::Path;
 use std::time::Duration;
 
+#[path = "sqlite/admin.rs"]
 mod admin;
 pub mod copy;
+#[path = "sqlite/disk.rs"]
 pub mod disk;
 mod error;
 mod location;
+#[path = "sqlite/log.rs"]
 mod log;
+#[path = "sqlite/original.rs"]
 pub mod original;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[path = "sqlite/read.rs"]
 mod read;
+#[path = "sqlite/schema.rs"]
 mod schema;
+#[path = "sqlite/snapshot.rs"]
 mod snapshot;
 mod sqlite;
+#[path = "sqlite/write.rs"]
 mod write;
 
 pub use error::{is_disk_full, is_read_only, Error, Result};
