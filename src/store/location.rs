@@ -1,7 +1,8 @@
 //! Where the database is: a SQLite file, or (with the `postgres` feature)
 //! a PostgreSQL server named by a `postgres://` URL. Parsed once from
 //! `--db`, and the one thing the rest of the program needs to open a
-//! [`Store`] with the same methods either way.
+//! [`Store`] over either backend: the backend is built here and handed to
+//! the store.
 
 use std::path::{Path, PathBuf};
 
@@ -70,7 +71,7 @@ impl Database {
         match self {
             Database::File(p) => Store::open(p, role),
             #[cfg(feature = "postgres")]
-            Database::Postgres(url) => Store::postgres(url, role),
+            Database::Postgres(url) => Ok(Store::new(super::postgres::Pg::connect(url)?)),
         }
     }
 
@@ -88,7 +89,9 @@ impl Database {
             (Database::File(p), Some(keys)) => Store::prepare_converting(p, role, keys, adopt),
             (Database::File(p), None) => Store::prepare(p, role),
             #[cfg(feature = "postgres")]
-            (Database::Postgres(url), _) => Store::prepare_postgres(url, role),
+            (Database::Postgres(url), _) => {
+                super::postgres::Pg::prepare(url).map(|(pg, notes)| (Store::new(pg), notes))
+            }
         }
     }
 
@@ -97,7 +100,7 @@ impl Database {
         match self {
             Database::File(p) => Store::open_read_only(p),
             #[cfg(feature = "postgres")]
-            Database::Postgres(url) => Store::postgres_read_only(url),
+            Database::Postgres(url) => super::postgres::Pg::open_read_only(url).map(Store::new),
         }
     }
 }

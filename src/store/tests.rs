@@ -125,7 +125,7 @@ fn version_1_daily_rows_survive_the_upgrade_and_read_without_it() {
     assert_eq!(store.history("e.com/a", &days).unwrap(), want);
     let c = store.counts("e.com/a", days[2]).unwrap();
     assert_eq!((c.total, c.today), (7, 4));
-    assert_eq!(version(&path), schema::SCHEMA_VERSION);
+    assert_eq!(version(&path), sqlite::schema::SCHEMA_VERSION);
 }
 
 #[test]

@@ -1,19 +1,42 @@
 //! SQLite: opening a database file with the settings each role needs,
 //! making it ready (creating, converting the original's, upgrading the
 //! schema), and the upkeep only a file needs (WAL checkpoints). The reads,
-//! writes and admin changes are in `read.rs`, `write.rs` and `admin.rs`.
+//! writes and admin changes are in `read.rs`, `write.rs` and `admin.rs`,
+//! the hit log in `log.rs`, the schema in `schema.rs`; `backend.rs` is
+//! where they meet the store contract. Also SQLite's alone: whole-file
+//! copies (`copy.rs`, `snapshot.rs`), the original service's databases
+//! (`original.rs`) and the filesystem under a database file (`disk.rs`).
 
 use rusqlite::{Connection, Error, OpenFlags, Result};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{disk, log, original, schema, OpenError, Role, BUSY_TIMEOUT};
+use super::{count, now, sql, Day, DayRow, Event, Imported, OpenError, Pending, Role, Stored, Written};
+
+mod admin;
+mod backend;
+mod copy;
+pub mod disk;
+mod log;
+pub mod original;
+mod read;
+pub(super) mod schema;
+pub(super) mod snapshot;
+mod write;
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Days are stored as ISO dates, readable in `sqlite3`.
+fn day_text(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
 
 /// A connection to a SQLite database file.
 pub(crate) struct Sqlite {
     pub(super) conn: Connection,
     /// The fold in progress (see `log.rs`).
-    pub(super) fold: log::Round,
+    fold: log::Round,
 }
 
 /// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
@@ -130,22 +153,7 @@ impl Sqlite {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
-    /// SQLite keeps no stamps of what changed: another writer's commit
-    /// means a reload (see [`super::Store::changed_since`]).
-    pub(super) fn change_mark(&self) -> Result<Option<i64>> {
-        Ok(None)
-    }
-
-    pub(super) fn changed_since(
-        &self,
-        _mark: i64,
-        _day: chrono::NaiveDate,
-        _f: impl FnMut(i64, &str, u64, u64, u64),
-    ) -> Result<Option<i64>> {
-        Ok(None)
-    }
-
-    /// Starts the read transaction of [`super::Store::snapshot`].
+    /// Starts the read transaction of `Store::snapshot`.
     pub(super) fn begin_read(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN DEFERRED")
     }
