@@ -90,29 +90,3 @@ impl Store {
         self.snapshot(|store| store.backend.dump())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::{Day, Pending, Role};
-    use super::*;
-
-    #[test]
-    fn a_copy_between_files_keeps_every_count_and_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut from, _) = Store::prepare(&dir.path().join("a.db"), Role::Admin).unwrap();
-        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let days = vec![
-            Day { day: day("2026-01-01"), hits: 2, uniques: 1 },
-            Day { day: day("2026-01-02"), hits: 3, uniques: 0 },
-        ];
-        let mut batch = vec![Pending { key: "e.com/a".into(), hits: 5, days, id: None, known: None }];
-        from.flush(&mut batch, &mut 0, |_, _| 0).unwrap();
-        from.set("e.com/b", 7).unwrap();
-        let rows = from.dump().unwrap();
-        assert_eq!(Totals::of(&rows), Totals { counters: 2, hits: 12, day_rows: 2, day_hits: 5 });
-        let (mut to, _) = Store::prepare(&dir.path().join("b.db"), Role::Admin).unwrap();
-        to.load(&rows).unwrap();
-        assert_eq!(to.dump().unwrap(), rows);
-        assert_eq!(to.history("e.com/a", &[day("2026-01-02")]).unwrap(), vec![(day("2026-01-02"), 3, Some(0))]);
-    }
-}

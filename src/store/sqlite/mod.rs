@@ -22,6 +22,8 @@ pub mod original;
 mod read;
 pub(super) mod schema;
 pub(super) mod snapshot;
+#[cfg(test)]
+mod tests;
 mod write;
 
 /// How long a connection waits for another writer before giving up.
