@@ -16,6 +16,9 @@ use std::path::Path;
 use super::copy::Copied;
 use super::{DayRow, Event, Imported, Pending, Result, Snapshot, Stored, Written};
 
+/// What [`Backend::each_with_days`] calls: `f(key, total, day)`.
+pub type EachDay<'a> = dyn FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()> + 'a;
+
 /// A database the counts live in. Object safe: closures are passed as
 /// `&mut dyn FnMut` (the [`super::Store`] methods of the same names take
 /// any closure).
@@ -61,10 +64,7 @@ pub trait Backend: std::any::Any + Send {
     /// --history`: `f(key, total, day)` once per day row, or once with
     /// `None` for a counter without any. Streams like
     /// [`Backend::each_by_count`].
-    fn each_with_days(
-        &self,
-        f: &mut dyn FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
-    ) -> std::result::Result<(), String>;
+    fn each_with_days(&self, f: &mut EachDay<'_>) -> std::result::Result<(), String>;
 
     /// Views summed per domain (the key before its first `/`), biggest
     /// first. Fetches `limit` domains; the caller filters out local hosts.

@@ -7,8 +7,9 @@
 use chrono::NaiveDate;
 use std::path::Path;
 
+use super::super::contract::EachDay;
 use super::super::copy::{self, Copied};
-use super::super::{Backend, DayRow, Event, Imported, Pending, Result, Snapshot, Stored, Written};
+use super::super::{Backend, Event, Imported, Pending, Result, Snapshot, Stored, Written};
 use super::Pg;
 
 impl Backend for Pg {
@@ -44,10 +45,7 @@ impl Backend for Pg {
         Pg::each_by_count(self, limit, f)
     }
 
-    fn each_with_days(
-        &self,
-        f: &mut dyn FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
-    ) -> std::result::Result<(), String> {
+    fn each_with_days(&self, f: &mut EachDay<'_>) -> std::result::Result<(), String> {
         Pg::each_with_days(self, f)
     }
 

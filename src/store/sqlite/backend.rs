@@ -7,9 +7,10 @@
 use chrono::NaiveDate;
 use std::path::Path;
 
+use super::super::contract::EachDay;
 use super::super::copy::Copied;
 use super::super::{Backend, Result, Snapshot};
-use super::{DayRow, Event, Imported, Pending, Sqlite, Stored, Written};
+use super::{Event, Imported, Pending, Sqlite, Stored, Written};
 
 impl Backend for Sqlite {
     fn begin_read(&self) -> Result<()> {
@@ -44,10 +45,7 @@ impl Backend for Sqlite {
         Sqlite::each_by_count(self, limit, f)
     }
 
-    fn each_with_days(
-        &self,
-        f: &mut dyn FnMut(&str, u64, Option<DayRow>) -> std::io::Result<()>,
-    ) -> std::result::Result<(), String> {
+    fn each_with_days(&self, f: &mut EachDay<'_>) -> std::result::Result<(), String> {
         Sqlite::each_with_days(self, f)
     }
 
