@@ -130,6 +130,30 @@ fn flush_one(store: &mut Store, p: Pending) -> Written {
     store.flush(&mut vec![p], &mut i64::MAX.clone(), |_, _| 0).unwrap().0[0]
 }
 
+/// What `export --history` gets: `(key, total, day)` rows.
+fn exported(store: &Store) -> Vec<(String, u64, Option<DayRow>)> {
+    let mut rows = Vec::new();
+    store
+        .each_with_days(|k, total, day| {
+            rows.push((k.to_string(), total, day));
+            Ok(())
+        })
+        .unwrap();
+    rows
+}
+
+/// What `export` and the top list get: `(key, total)` rows.
+fn by_count(store: &Store, limit: Option<u64>) -> Vec<(String, u64)> {
+    let mut rows = Vec::new();
+    store
+        .each_by_count(limit, |k, n| {
+            rows.push((k.to_string(), n));
+            Ok(())
+        })
+        .unwrap();
+    rows
+}
+
 fn a_flush_creates_then_increments_one_row(place: &Place) {
     let (_db, mut store) = place.store();
     for _ in 0..3 {
@@ -209,23 +233,10 @@ fn reads_are_exact_after_a_flush_of_counters_the_caller_knows(place: &Place) {
             .counters_after(0, days[0], 10, |i, k, total, on_day, v| loaded.push((i, k.to_string(), total, on_day, v)))
             .unwrap();
         assert_eq!(loaded, vec![(id, "e.com/a".to_string(), 6, 4, 2)]);
-        let mut exported = Vec::new();
-        store
-            .each_with_days(|k, total, d| {
-                exported.push((k.to_string(), total, d));
-                Ok(())
-            })
-            .unwrap();
         let row = |day, hits| Some(DayRow { day, hits, uniques: Some(1) });
-        assert_eq!(exported, vec![("e.com/a".into(), 6, row(days[0], 4)), ("e.com/a".into(), 6, row(days[1], 2))]);
-        let mut by_count = Vec::new();
-        store
-            .each_by_count(None, |k, n| {
-                by_count.push((k.to_string(), n));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(by_count, vec![("e.com/a".to_string(), 6)]);
+        let want = vec![("e.com/a".into(), 6, row(days[0], 4)), ("e.com/a".into(), 6, row(days[1], 2))];
+        assert_eq!(exported(store), want);
+        assert_eq!(by_count(store, None), vec![("e.com/a".to_string(), 6)]);
     };
     check(&store);
     let mut steps = 0;
@@ -360,13 +371,6 @@ fn exports_list_every_counter_in_byte_order(place: &Place) {
             Imported { key: "e.com/a".into(), count: 7, days: Vec::new() },
         ])
         .unwrap();
-    let mut rows = Vec::new();
-    store
-        .each_with_days(|k, total, day| {
-            rows.push((k.to_string(), total, day));
-            Ok(())
-        })
-        .unwrap();
     let row = |day, hits, uniques| Some(DayRow { day, hits, uniques });
     let want = vec![
         ("e.com/B".to_string(), 7, row(d[0], 3, Some(2))),
@@ -374,20 +378,10 @@ fn exports_list_every_counter_in_byte_order(place: &Place) {
         ("e.com/a".to_string(), 7, None),
         ("e.com/\u{e4}".to_string(), 1, None),
     ];
-    assert_eq!(rows, want);
-    let by_count = |limit| {
-        let mut out = Vec::new();
-        store
-            .each_by_count(limit, |k, n| {
-                out.push((k.to_string(), n));
-                Ok(())
-            })
-            .unwrap();
-        out
-    };
+    assert_eq!(exported(&store), want);
     let all = vec![("e.com/B".to_string(), 7), ("e.com/a".to_string(), 7), ("e.com/\u{e4}".to_string(), 1)];
-    assert_eq!(by_count(None), all);
-    assert_eq!(by_count(Some(1)), all[..1]);
+    assert_eq!(by_count(&store, None), all);
+    assert_eq!(by_count(&store, Some(1)), all[..1]);
     let mut calls = 0;
     let e = store
         .each_by_count(None, |_, _| {
