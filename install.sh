@@ -412,6 +412,8 @@ server {
         proxy_pass http://127.0.0.1:@PORT@;
         # $http_host keeps a non-standard port, so generated links work.
         proxy_set_header Host $http_host;
+        # The client's address, replacing any X-Real-IP the client sent.
+        proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Forwarded-Host $http_host;

@@ -141,6 +141,8 @@ fn serve(
         max_request_line: Some(16 * 1024),
         max_head: Some(48 * 1024),
         max_connections: Some(10_000),
+        refused_lingering: 64,
+        discard_body: Some(16 * 1024),
     };
     if recv {
         return tiny_http::Server::from_listener_with_limits(listener, None, limits);

@@ -27,7 +27,10 @@ pub const READ_REQUEST_LINE: usize = 2 * MAX_REQUEST_TARGET;
 /// further: `431`, closed.
 pub const READ_HEAD: usize = READ_REQUEST_LINE + 2 * MAX_HEADER_BYTES;
 
-/// Declared request body size accepted (no route reads a body); more gets 413.
+/// Request body size accepted (no route reads a body): a larger declared
+/// one gets 413. A body up to this on GET, HEAD or OPTIONS is read and
+/// dropped, so that a request pipelined after it is answered; past it the
+/// answer carries `Connection: close` and the rest is not read.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Cookie header bytes inspected for the anti-refresh cookie.
@@ -70,14 +73,31 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const RATE_LIMIT: u32 = 100;
 pub const NEW_COUNTERS_PER_HOUR: u32 = 1_000;
 pub const MAX_COUNTERS: u64 = 10_000_000;
-/// Clients remembered for those limits at most (~100 bytes each).
+/// Clients remembered for `--new-counters-per-hour` at most; past it new
+/// clients share one budget. An entry is a 16-byte address and 8 bytes of
+/// counts; docs/operations.md has the memory it takes.
 pub const MAX_CLIENTS: usize = 100_000;
+/// IPv6 addresses sharing their first 64 bits are one client for the
+/// limits (`--ipv6-prefix`): a /64 is what one host or home network gets.
+pub const IPV6_PREFIX: u8 = 64;
 
 /// Import refuses files with more rows than this (a typo guard, not a
 /// capacity limit: 10 million rows import in well under a minute).
 pub const MAX_IMPORT_ROWS: usize = 10_000_000;
 /// Errors shown for an invalid import file before giving up listing them.
 pub const MAX_REPORTED_ERRORS: usize = 10;
+
+/// `restore` refuses a backup larger than this before any work: an SQLite
+/// file (ours or the original's), or the original's SQL dump, whose rows
+/// are converted in memory. Far above what a hit counter's data takes
+/// (the dump of ten million counters is under 1 GiB).
+pub const MAX_RESTORE_BYTES: u64 = 16 << 30;
+pub const MAX_DUMP_BYTES: u64 = 2 << 30;
+
+/// Longest statement read from the original's SQL dump: one row, whose
+/// URL may be longer than [`MAX_URL`] (such a row is dropped and
+/// reported), but never a statement that would fill memory.
+pub const MAX_DUMP_STATEMENT: usize = 64 * 1024;
 
 /// Free space below the smaller of these (bytes, and percent of the
 /// filesystem) is "low": `/healthz` answers 503 before writes fail.
@@ -96,14 +116,42 @@ pub const RESERVE_PERCENT: u64 = 5;
 pub const WAL_CHECKPOINT_BYTES: u64 = 32 << 20;
 
 /// Most simultaneous connections by default (`--max-connections`); lower
-/// when the open-file limit is: each connection holds two descriptors
-/// (and a thread), and `FDS_RESERVED` stay for the database and the rest.
+/// when the open-file limit is: see `default_max_connections`.
 pub const MAX_CONNECTIONS: usize = 10_000;
-pub const FDS_RESERVED: u64 = 64;
+/// Descriptors an open connection holds: its socket and tiny_http's clone
+/// of it for writing.
+pub const FDS_PER_CONNECTION: u64 = 2;
+/// Connections refused past the cap kept open at once, one descriptor
+/// each, for up to a second after their `503` so that the client reads it.
+pub const REFUSED_LINGERING: usize = 64;
+/// Descriptors of one database connection (each worker's, the flusher's
+/// and the backup's): the database file, its WAL and its index, and a
+/// temporary file SQLite may open for a large sort. Over PostgreSQL each
+/// is one socket.
+pub const FDS_PER_DATABASE: u64 = 4;
+/// Database connections besides the workers': the flusher's and the
+/// backup's.
+pub const DATABASES_BESIDES_WORKERS: u64 = 2;
+/// Everything else the process may hold at once, with room to spare:
+/// standard streams, the listener, the signal pipe, the database's lock
+/// file, the watchdog's probe, the accept loop's spare descriptor, the
+/// request log, a backup in progress (its snapshot file and S3 socket), a
+/// certificate being reloaded, a DNS lookup.
+pub const FDS_BASE: u64 = 32;
 
-/// The default cap on connections under an open-file limit of `nofile`.
-pub fn default_max_connections(nofile: u64) -> usize {
-    let by_fds = nofile.saturating_sub(FDS_RESERVED) / 2;
+/// Descriptors set aside for everything but open connections, with
+/// `workers` database connections for requests.
+pub fn fds_reserved(workers: usize) -> u64 {
+    let databases = u64::try_from(workers).unwrap_or(u64::MAX).saturating_add(DATABASES_BESIDES_WORKERS);
+    (FDS_BASE + REFUSED_LINGERING as u64).saturating_add(databases.saturating_mul(FDS_PER_DATABASE))
+}
+
+/// The default cap on connections under an open-file limit of `nofile`:
+/// what `fds_reserved` leaves, `FDS_PER_CONNECTION` each, at least 1 and
+/// at most `MAX_CONNECTIONS`. The process then never runs out of
+/// descriptors by serving clients.
+pub fn default_max_connections(nofile: u64, workers: usize) -> usize {
+    let by_fds = nofile.saturating_sub(fds_reserved(workers)) / FDS_PER_CONNECTION;
     usize::try_from(by_fds).unwrap_or(usize::MAX).clamp(1, MAX_CONNECTIONS)
 }
 
@@ -113,9 +161,26 @@ mod tests {
 
     #[test]
     fn the_default_cap_follows_the_open_file_limit() {
-        assert_eq!(default_max_connections(65_536), 10_000);
-        assert_eq!(default_max_connections(1024), 480);
-        assert_eq!(default_max_connections(10), 1);
-        assert_eq!(default_max_connections(u64::MAX), 10_000);
+        // 16 workers: 32 + 64 lingering + 18 databases x 4 = 168 set aside.
+        assert_eq!(fds_reserved(16), 168);
+        assert_eq!(default_max_connections(1024, 16), 428);
+        assert_eq!(default_max_connections(256, 16), 44);
+        assert_eq!(default_max_connections(65_536, 16), 10_000);
+        assert_eq!(default_max_connections(1024, 1), 458);
+        assert_eq!(default_max_connections(100, 16), 1, "never below one");
+        assert_eq!(default_max_connections(u64::MAX, usize::MAX), 1);
+        assert_eq!(default_max_connections(u64::MAX, 16), 10_000);
+    }
+
+    #[test]
+    fn the_cap_and_the_reserve_fit_the_open_file_limit() {
+        for nofile in [256, 1024, 4096, 20_000] {
+            for workers in [1, 16, 64] {
+                let conns = default_max_connections(nofile, workers) as u64;
+                if conns > 1 {
+                    assert!(conns * FDS_PER_CONNECTION + fds_reserved(workers) <= nofile, "{nofile} {workers}");
+                }
+            }
+        }
     }
 }

@@ -73,9 +73,10 @@ fn main() {
             .collect();
             let features = if features.is_empty() { "none".to_string() } else { features.join(", ") };
             println!(
-                "hitcounter {} (commit {}; features: {features})",
+                "hitcounter {} (commit {}; SQLite {}; features: {features})",
                 env!("CARGO_PKG_VERSION"),
-                env!("HITCOUNTER_COMMIT")
+                env!("HITCOUNTER_COMMIT"),
+                store::sqlite_version()
             );
             Ok(())
         }

@@ -45,6 +45,9 @@ pub struct ServeConfig {
     pub backup: Option<crate::backup::periodic::Config>,
     /// Time limits and the cap on connections (serve only).
     pub connections: Connections,
+    /// What `serve` warns about once at start (a secret on the command
+    /// line, an option `--private` overrides); never a secret itself.
+    pub warnings: Vec<String>,
 }
 
 /// A secret compared in constant time; its `Debug` never shows it.
@@ -68,12 +71,14 @@ impl Token {
 }
 
 /// `--rate-limit`, `--new-counters-per-hour`, `--max-counters` (0: off;
-/// defaults in `limits.rs`).
+/// defaults in `limits.rs`), and `--ipv6-prefix`, the bits of an IPv6
+/// address that name one client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientLimits {
     pub rate: u32,
     pub new_per_hour: u32,
     pub max_counters: u64,
+    pub ipv6_prefix: u8,
 }
 
 /// What the listener allows its clients (defaults in `limits.rs`).

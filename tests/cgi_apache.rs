@@ -2,7 +2,9 @@
 //! way shared hosts run it: the real binary copied in as `hitcounter.cgi`,
 //! configured with `SetEnv` (in the server config or `.htaccess`), with a
 //! `hitcounter.toml` next to it, or with the default database next to it.
-//! Apache runs the CGI as www-data when started as root.
+//! Apache runs the CGI as www-data when started as root. Also the binary
+//! run directly with CGI variables, as any web server runs it, for what
+//! it echoes from the request.
 
 mod support;
 
@@ -225,6 +227,9 @@ fn cgi_counts_badges_cookies_and_serves_the_page() {
     assert_eq!(r.count(), 1);
     assert_eq!(r.header("access-control-allow-origin"), Some("https://ref.example"));
     assert_eq!(a.count(&format!("{base}/nocount?url=ref.example/a")), 1);
+    // Apache passes on any Origin as it came; one that is no origin is not echoed.
+    let r = a.get_h(&format!("{base}/nocount?url=ref.example/a"), &[("Origin", "https://evil.example/p a<x>")]);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 
     // Badges.
     let badge = a.get(&format!("{base}/count/tag.svg?url=cgi.example/post"));
@@ -374,4 +379,39 @@ fn default_database_next_to_the_binary() {
     assert!(a.t.join("htdocs/plain/hitcounter.db").is_file());
     // The .htaccess keeps the database from being downloaded.
     assert_eq!(a.get("/plain/hitcounter.db").status, 403);
+}
+
+/// The response to one CGI request answered by the binary itself (no web
+/// server), with `vars` on top of a `/nocount` request.
+fn cgi_direct(db: &Path, vars: &[(&str, &str)]) -> String {
+    let mut env = vec![
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("REQUEST_METHOD", "GET"),
+        ("PATH_INFO", "/nocount"),
+        ("QUERY_STRING", "url=cgi.example/echo"),
+        ("DATABASE_FILE_PATH", db.to_str().unwrap()),
+    ];
+    env.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
+    env.extend_from_slice(vars);
+    let (out, killed) = run_env(&[], &env, std::time::Duration::from_secs(15));
+    assert!(!killed && out.status.success(), "CGI run failed: {}", stderr_of(&out));
+    stdout_of(&out)
+}
+
+#[test]
+fn cgi_echoes_only_a_real_origin_and_no_control_character() {
+    let dir = tempdir();
+    let db = dir.path().join("hitcounter.db");
+    let ok = cgi_direct(&db, &[("HTTP_ORIGIN", "https://ok.example")]);
+    assert!(ok.contains("\r\nAccess-Control-Allow-Origin: https://ok.example\r\n"), "{ok}");
+    let hostile = cgi_direct(&db, &[("HTTP_ORIGIN", "https://evil.example/p a<x>")]);
+    assert!(hostile.contains("\r\nAccess-Control-Allow-Origin: *\r\n") && !hostile.contains("evil"), "{hostile}");
+
+    let preflight = |headers: &str| {
+        let vars = [("REQUEST_METHOD", "OPTIONS"), ("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", headers)];
+        cgi_direct(&db, &vars)
+    };
+    assert!(preflight("content-type").contains("\r\nAccess-Control-Allow-Headers: content-type\r\n"));
+    let del = preflight("x-a\u{7f}");
+    assert!(del.starts_with("Status: 204") && !del.contains("Access-Control-Allow-Headers") && !del.contains('\u{7f}'));
 }

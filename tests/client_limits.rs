@@ -1,5 +1,7 @@
 //! Limits per client and on the number of counters: the badge is always
-//! served, what is over a limit is not counted, `/metrics` says why.
+//! served, what is over a limit is not counted, `/metrics` says why. A
+//! client is an IPv4 address or an IPv6 /64 (`--ipv6-prefix`); behind a
+//! trusted proxy, the address the proxy vouches for.
 
 mod support;
 
@@ -62,4 +64,64 @@ fn past_max_counters_new_urls_are_served_but_not_stored() {
     assert_eq!(admin_list(&s.db, &[]).len(), 2);
     let lines = s.log_text().matches("--max-counters").count();
     assert_eq!(lines, 1, "logged once: {}", s.log_text());
+}
+
+/// Twenty new counters from twenty addresses (only a header value) as `--trust-proxy` sees them.
+fn twenty_new_counters(
+    s: &Server,
+    address: impl Fn(usize) -> String,
+    headers: impl Fn(&str) -> Vec<(&'static str, String)>,
+) {
+    for i in 0..20 {
+        let ip = address(i);
+        let headers = headers(&ip);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(s.get_h(&format!("/count?url={}", enc(&uniq_url("v6"))), &headers).status, 200);
+    }
+}
+
+#[test]
+fn the_addresses_of_one_ipv6_64_are_one_client() {
+    let in_one_64 = |i: usize| format!("2001:db8:aa:bb:{i:x}::{:x}", i * 7 + 1);
+    let forwarded = |ip: &str| vec![("X-Forwarded-For", ip.to_string())];
+    let mut s = Server::start_args(&["--new-counters-per-hour", "3", "--trust-proxy", "--metrics"]);
+    twenty_new_counters(&s, in_one_64, forwarded);
+    assert_eq!(not_counted(&s, "new_counters"), 17);
+    assert_eq!(s.stop().code(), Some(0));
+    assert_eq!(admin_list(&s.db, &[]).len(), 3, "one /64, three new counters");
+
+    let args = ["--new-counters-per-hour", "3", "--trust-proxy", "--ipv6-prefix", "128"];
+    let mut s = Server::start_args(&args);
+    twenty_new_counters(&s, in_one_64, forwarded);
+    assert_eq!(s.stop().code(), Some(0));
+    assert_eq!(admin_list(&s.db, &[]).len(), 20, "--ipv6-prefix 128: each address is a client");
+}
+
+#[test]
+fn x_real_ip_from_the_proxy_beats_a_forwarded_for_the_client_wrote() {
+    let mut s = Server::start_args(&["--new-counters-per-hour", "3", "--trust-proxy", "--metrics"]);
+    // A proxy that sets only X-Real-IP passes on whatever X-Forwarded-For the client sent.
+    let written_by_client = |i: usize| format!("198.51.100.{}", i + 1);
+    let proxied = |ip: &str| vec![("X-Forwarded-For", ip.to_string()), ("X-Real-IP", "203.0.113.50".to_string())];
+    twenty_new_counters(&s, written_by_client, proxied);
+    assert_eq!(not_counted(&s, "new_counters"), 17);
+    assert_eq!(s.stop().code(), Some(0));
+    assert_eq!(admin_list(&s.db, &[]).len(), 3, "one client: the one the proxy named");
+}
+
+#[test]
+fn ipv6_prefix_is_checked() {
+    for bad in ["0", "129"] {
+        let out = run(&["serve", "--ipv6-prefix", bad, "--db", "/nonexistent/x.db"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert_eq!(stderr_of(&out).trim().lines().count(), 1, "{}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("--ipv6-prefix must be between 1 and 128"), "{}", stderr_of(&out));
+    }
+    let out = run_env(
+        &["serve", "--db", "/nonexistent/x.db"],
+        &[("HITCOUNTER_IPV6_PREFIX", "200")],
+        std::time::Duration::from_secs(30),
+    )
+    .0;
+    assert!(stderr_of(&out).contains("--ipv6-prefix must be between 1 and 128, got 200"), "{}", stderr_of(&out));
 }

@@ -1,7 +1,7 @@
 //! The HTTP layer under clients that misbehave, over real TCP: the head
-//! and idle timeouts, heads larger than the limit, the connection cap, and
-//! requests whose framing or headers are ambiguous (request smuggling,
-//! header injection). Time limits are set small with the real flags; the
+//! and idle timeouts, heads larger than the limit, the connection cap,
+//! bodies on requests that have no use for one, and requests whose framing
+//! or headers are ambiguous (request smuggling, header injection). Time limits are set small with the real flags; the
 //! tests wait for the server to act, never measure how fast it is.
 
 mod support;
@@ -61,6 +61,15 @@ fn a_head_sent_byte_by_byte_gets_408_at_the_head_timeout() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let got = read_until_closed(&mut c);
+    assert_eq!(status_of(&got), Some(408), "{:?}", String::from_utf8_lossy(&got));
+}
+
+#[test]
+fn a_request_line_cut_short_gets_408_at_the_head_timeout() {
+    let s = Server::start_args(&["--head-timeout", "1"]);
+    let mut c = connect(&s);
+    c.write_all(b"GET /nocount?url=a.exa").unwrap();
     let got = read_until_closed(&mut c);
     assert_eq!(status_of(&got), Some(408), "{:?}", String::from_utf8_lossy(&got));
 }
@@ -194,4 +203,98 @@ fn an_origin_that_is_not_one_is_never_echoed() {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{bad}");
     }
+}
+
+/// The status and head of each answer in `bytes`, in order.
+fn answers(bytes: &[u8]) -> Vec<(u16, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let starts: Vec<usize> = text.match_indices("HTTP/1.1 ").map(|(i, _)| i).collect();
+    starts
+        .iter()
+        .map(|&i| {
+            let head = text[i..].split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+            (head[9..12].parse().unwrap_or(0), head)
+        })
+        .collect()
+}
+
+/// Sends `first`, then a plain GET on the same connection; returns the
+/// answers the server sent before it closed the connection.
+fn with_one_pipelined(s: &Server, first: &[u8]) -> Vec<(u16, String)> {
+    let mut c = connect(s);
+    c.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut bytes = first.to_vec();
+    bytes.extend_from_slice(b"GET /nocount?url=a.example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    c.write_all(&bytes).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    answers(&read_until_closed(&mut c))
+}
+
+fn chunked(data: &[u8], chunk: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in data.chunks(chunk) {
+        body.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        body.extend_from_slice(part);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    body
+}
+
+fn with_body(method: &str, framing: &str, body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!("{method} /nocount?url=a.example HTTP/1.1\r\nHost: x\r\n{framing}\r\n").into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[test]
+fn a_body_on_a_get_head_or_options_is_dropped_and_the_next_request_answered() {
+    let s = Server::start();
+    let data = vec![b'a'; 10_000];
+    let cases = [
+        ("chunked GET", with_body("GET", "Transfer-Encoding: chunked\r\n", &chunked(b"hello", 5)), 200),
+        ("chunked GET in many chunks", with_body("GET", "Transfer-Encoding: chunked\r\n", &chunked(&data, 700)), 200),
+        ("GET with Content-Length", with_body("GET", "Content-Length: 5\r\n", b"hello"), 200),
+        ("GET with a larger body", with_body("GET", "Content-Length: 10000\r\n", &data), 200),
+        ("HEAD with Content-Length", with_body("HEAD", "Content-Length: 5\r\n", b"hello"), 200),
+        ("chunked OPTIONS", with_body("OPTIONS", "Transfer-Encoding: chunked\r\n", &chunked(b"hello", 2)), 204),
+    ];
+    for (what, first, status) in cases {
+        let got = with_one_pipelined(&s, &first);
+        let statuses: Vec<u16> = got.iter().map(|(st, _)| *st).collect();
+        assert_eq!(statuses, [status, 200], "{what}: {got:#?}");
+        assert!(!got[0].1.contains("connection: close"), "{what}: the connection goes on: {}", got[0].1);
+    }
+}
+
+#[test]
+fn a_body_past_the_limit_gets_its_answer_with_connection_close() {
+    let s = Server::start();
+    let big = vec![b'a'; 20_000];
+    let cases = [
+        ("declared", with_body("GET", "Content-Length: 20000\r\n", &big), 413),
+        ("chunked", with_body("GET", "Transfer-Encoding: chunked\r\n", &chunked(&big, 4096)), 200),
+        ("declared, never sent", with_body("GET", "Content-Length: 99999999999999999\r\n", b""), 413),
+        ("a chunk size line without end", with_body("GET", "Transfer-Encoding: chunked\r\n", &big), 200),
+    ];
+    for (what, first, status) in cases {
+        let got = with_one_pipelined(&s, &first);
+        assert_eq!(got.len(), 1, "{what}: one answer, then closed: {got:#?}");
+        assert_eq!(got[0].0, status, "{what}: {got:#?}");
+        assert!(got[0].1.contains("connection: close"), "{what}: {}", got[0].1);
+    }
+    // A declared body past the limit is not waited for: the answer comes
+    // while the client has yet to send it (the connection's reads could
+    // wait 600 s here; the client waits 20 s for the answer).
+    let s = Server::start_args(&["--head-timeout", "600"]);
+    let mut c = connect(&s);
+    c.write_all(&with_body("GET", "Content-Length: 99999999999999999\r\n", b"")).unwrap();
+    let mut first = [0u8; 4096];
+    let n = c.read(&mut first).expect("an answer before the body");
+    assert_eq!(status_of(&first[..n]), Some(413), "{:?}", String::from_utf8_lossy(&first[..n]));
+    // A body no route reads, on another method, of a length no buffer
+    // could hold: answered, and the server lives on.
+    let got = with_one_pipelined(&s, &with_body("POST", "Content-Length: 99999999999999999\r\n", b""));
+    assert_eq!(got.first().map(|a| a.0), Some(413), "{got:#?}");
+    assert_eq!(s.get("/nocount?url=a.example").status, 200, "still serving");
 }

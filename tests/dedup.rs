@@ -82,8 +82,8 @@ fn clients_behind_nginx_are_told_apart() {
     let proxy = p.plain.clone();
     let url = uniq_url("nginx");
     let path = format!("/count/tag.svg?url={}", enc(&url));
-    let send = |from: [u8; 4], xff: &str| {
-        let headers = [("User-Agent", FIREFOX), ("X-Forwarded-For", xff)];
+    let send = |from: [u8; 4], claimed: &str| {
+        let headers = [("User-Agent", FIREFOX), ("X-Forwarded-For", claimed), ("X-Real-IP", claimed)];
         let r = Request::get(&path)
             .host(Some(&support::proxy::host_of(&proxy)))
             .headers(&headers)
@@ -91,7 +91,8 @@ fn clients_behind_nginx_are_told_apart() {
             .send(&proxy);
         assert_eq!(r.status, 200);
     };
-    // One client forging different addresses: nginx appends the real one.
+    // One client forging different addresses: nginx appends the real one
+    // to X-Forwarded-For and replaces X-Real-IP with it.
     send([127, 0, 0, 1], "203.0.113.1");
     send([127, 0, 0, 1], "203.0.113.2");
     // Another client, from another address.

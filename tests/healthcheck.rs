@@ -36,7 +36,10 @@ fn healthcheck_exits_0_on_ok_and_1_otherwise() {
 fn version_names_the_commit_and_features() {
     let out = run(&["--version"]);
     let v = stdout_of(&out);
-    assert!(v.starts_with("hitcounter ") && v.contains("(commit ") && v.contains("features: "), "{v}");
+    assert!(
+        v.starts_with("hitcounter ") && v.contains("(commit ") && v.contains("; SQLite 3.") && v.contains("features: "),
+        "{v}"
+    );
 }
 
 #[test]

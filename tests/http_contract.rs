@@ -141,6 +141,23 @@ fn cors_echoes_origin_with_vary() {
 }
 
 #[test]
+fn only_well_formed_origins_and_header_lists_are_echoed() {
+    let s = srv();
+    let path = format!("/nocount?url={}", enc(&uniq_url("echo")));
+    let r = s.get_h(&path, &[("Origin", "https://evil.example/p a<x>")]);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"), "not an origin: not echoed");
+    let preflight = |headers: &str| {
+        let r =
+            s.req("OPTIONS", &path, &[("Origin", "https://a.example"), ("Access-Control-Request-Headers", headers)]);
+        assert_eq!(r.status, 204);
+        r.header("access-control-allow-headers").map(str::to_string)
+    };
+    assert_eq!(preflight("content-type, x-a").as_deref(), Some("content-type, x-a"));
+    assert_eq!(preflight("x-a\u{7f}"), None, "DEL is never echoed");
+    assert_eq!(preflight("x-a\u{1b}[31m"), None, "nor another control character");
+}
+
+#[test]
 fn options_is_204_with_allow_methods_and_does_not_count() {
     let s = srv();
     let u = uniq_url("options");

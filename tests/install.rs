@@ -129,6 +129,7 @@ fn writes_exactly_the_documented_files() {
         "server_name counter.example.com;",
         "proxy_pass http://127.0.0.1:9123;",
         "proxy_set_header Host $http_host;",
+        "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header X-Forwarded-Proto $scheme;",
         "proxy_set_header X-Forwarded-Host $http_host;",

@@ -1,8 +1,9 @@
 //! PostgreSQL as the shared store: several real instances on one real
 //! database (a private cluster per test, `support/postgres.rs`), counted
 //! over real HTTP. Exact totals, one row per URL, per-day rows that agree,
-//! admin changes seen by every instance, and the database going away and
-//! coming back without a counted hit lost.
+//! admin changes seen by every instance, the database going away and
+//! coming back without a counted hit lost, and a password on the command
+//! line warned about, never shown.
 #![cfg(feature = "postgres")]
 
 mod support;
@@ -384,4 +385,25 @@ fn hits_counted_by_one_instance_show_on_the_other_within_a_flush_or_so() {
     assert!(shows_within(&a, &known, 6, Duration::from_secs(5)), "{}", peek(&a, &known));
     assert!(shows_within(&a, &new, 5, Duration::from_secs(5)), "{}", peek(&a, &new));
     assert_eq!(hit(&a, &new), 6);
+}
+
+#[test]
+fn a_password_in_the_db_url_is_warned_about_once_and_never_shown() {
+    let Some(pg) = Postgres::start() else { return };
+    let url = pg.database("warned").replace("postgres@", "postgres:s3cret-pw@");
+    let mut s = instance(&url, &[]);
+    assert_eq!(hit(&s, "e.com/warned"), 1);
+    assert_eq!(s.stop().code(), Some(0));
+    let log = s.log_text();
+    assert_eq!(log.matches("password in the --db URL").count(), 1, "{log}");
+    assert!(log.contains("--db-password-file") && !log.contains("s3cret-pw"), "{log}");
+    let first = log.lines().next().unwrap_or_default();
+    assert!(first.contains("password in the --db URL"), "warned before anything else: {log}");
+
+    // Given in the environment, it is not on the command line.
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"];
+    args.extend(["--new-counters-per-hour", "0"]);
+    let mut s = Server::start_with(Opts { args, exact: true, env: vec![("HITCOUNTER_DB", &url)], ..Opts::default() });
+    assert_eq!(s.stop().code(), Some(0));
+    assert!(!s.log_text().contains("--db URL"), "{}", s.log_text());
 }

@@ -132,12 +132,17 @@ fn temp_beside(near: &Path, what: &str) -> PathBuf {
     dir.join(format!(".{name}.{what}-{}.tmp", std::process::id()))
 }
 
-/// Removes a temporary file when dropped.
+/// Removes a temporary file, and the journal files SQLite may have made
+/// beside it, when dropped.
 struct Temp(PathBuf);
 
 impl Drop for Temp {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = self.0.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
     }
 }
 
@@ -206,6 +211,20 @@ pub enum Source<'a> {
     Objects(&'a dyn Objects, Option<&'a str>),
 }
 
+/// Refuses a backup larger than the limits before any work: an SQLite
+/// file past [`crate::limits::MAX_RESTORE_BYTES`], a dump past
+/// [`crate::limits::MAX_DUMP_BYTES`].
+fn within_limits(path: &Path, name: &str) -> Result<(), String> {
+    use crate::limits::{MAX_DUMP_BYTES, MAX_RESTORE_BYTES};
+    let size = std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?.len();
+    let sqlite = store::is_sqlite_file(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let (limit, what) = if sqlite { (MAX_RESTORE_BYTES, "an SQLite backup") } else { (MAX_DUMP_BYTES, "an SQL dump") };
+    if size > limit {
+        return Err(format!("{name} is {size} bytes, more than {what} may be ({limit} bytes): refused"));
+    }
+    Ok(())
+}
+
 /// What a restore did.
 #[derive(Debug)]
 pub struct Restored {
@@ -239,6 +258,7 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
     let fetched = Temp(temp_beside(db, "download"));
     let from = match from {
         Source::File(path) => {
+            within_limits(path, &path.display().to_string())?;
             std::fs::copy(path, &fetched.0).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             path.display().to_string()
         }
@@ -256,14 +276,15 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
             None => return Ok(None),
         },
     };
+    within_limits(&fetched.0, &from)?;
     let loaded = Temp(temp_beside(db, "restore"));
     let _ = std::fs::remove_file(&loaded.0);
     if store::is_sqlite_file(&fetched.0).map_err(|e| e.to_string())? {
         std::fs::rename(&fetched.0, &loaded.0).map_err(|e| e.to_string())?;
+        store::check(&loaded.0).map_err(|e| format!("{from} is not a usable snapshot: {e}"))?;
+        store::settle(&loaded.0).map_err(|e| format!("{from}: {e}"))?;
     } else {
-        let text = std::fs::read_to_string(&fetched.0)
-            .map_err(|_| format!("{from} is neither an SQLite database nor a text SQL dump"))?;
-        store::load_dump(&text, &loaded.0).map_err(|e| format!("{from}: {e}"))?;
+        store::load_dump(&fetched.0, &loaded.0).map_err(|e| format!("{from}: {e}"))?;
     }
     let converted = store::adopt(&loaded.0, keys).map_err(|e| format!("{from}: {e}"))?;
     let counters = match store::inspect(&loaded.0).map_err(|e| format!("{from}: {e}"))? {

@@ -49,6 +49,11 @@ pub fn restore(db: &Path, from: &str, force: bool) -> Outcome {
         Some((prefix, name)) => (Location::parse(prefix).map_err(fail)?, Some(name)),
         None => (Location::parse(from).map_err(fail)?, None),
     };
+    if let Location::Dir(dir) = &location {
+        if !dir.is_dir() {
+            return Err(fail(format!("the folder {} does not exist", dir.display())));
+        }
+    }
     let objects = match &location {
         Location::File(_) => None,
         other => Some(backup::objects(other, &real_env).map_err(fail)?),

@@ -380,6 +380,39 @@ mod tests {
     }
 
     #[test]
+    fn secrets_on_the_command_line_are_warned_about() {
+        let token = "0123456789abcdef";
+        let warnings = |args: &[&str], vars: &[(&str, &str)]| serve(args, vars).warnings;
+        assert_eq!(warnings(&[], &[]), Vec::<String>::new());
+        let on_line = warnings(&["--stats-token", token], &[]);
+        assert!(on_line.len() == 1 && on_line[0].contains("--stats-token-file"), "{on_line:?}");
+        assert!(!on_line[0].contains(token));
+        assert!(warnings(&[], &[("HITCOUNTER_STATS_TOKEN", token)]).is_empty(), "not on the command line");
+        let private = warnings(&["--private", "--metrics-per-page", "5"], &[("HITCOUNTER_STATS_TOKEN", token)]);
+        assert!(private.len() == 1 && private[0].contains("per-page"), "{private:?}");
+        #[cfg(feature = "postgres")]
+        {
+            let with = warnings(&["--db", "postgres://u:s3cret@db.example/h"], &[]);
+            assert!(with.len() == 1 && with[0].contains("--db-password-file") && !with[0].contains("s3cret"));
+            let in_query = warnings(&["--db", "postgres://u@db.example/h?password=s3cret"], &[]);
+            assert_eq!(in_query.len(), 1, "{in_query:?}");
+            assert!(warnings(&["--db", "postgres://u@db.example/h"], &[]).is_empty());
+            assert!(warnings(&[], &[("HITCOUNTER_DB", "postgres://u:s3cret@db.example/h")]).is_empty());
+        }
+    }
+
+    #[test]
+    fn ipv6_prefix_is_1_to_128() {
+        assert_eq!(serve(&[], &[]).clients.ipv6_prefix, 64);
+        assert_eq!(serve(&["--ipv6-prefix", "128"], &[]).clients.ipv6_prefix, 128);
+        assert_eq!(serve(&[], &[("HITCOUNTER_IPV6_PREFIX", "48")]).clients.ipv6_prefix, 48);
+        for bad in ["0", "129", "256"] {
+            let err = parse_with(&["--ipv6-prefix", bad], &[]).unwrap_err();
+            assert_eq!(err, format!("--ipv6-prefix must be between 1 and 128, got {bad}"));
+        }
+    }
+
+    #[test]
     fn ssl_env_switch() {
         assert!(serve(&[], &[("ENABLE_SSL", "true")]).enable_ssl);
         assert!(!serve(&[], &[("ENABLE_SSL", "false")]).enable_ssl);

@@ -120,7 +120,8 @@ pub static OPTIONS: &[Opt] = &[
             "SQLite database file; serve and migrate convert a",
             "database of the original Python hit counter (a copy",
             "is kept first); or postgres://USER@HOST/DBNAME",
-            "(builds with the postgres feature)",
+            "(builds with the postgres feature); a password in",
+            "the URL shows in ps: use --db-password-file",
         ],
         subs: EVERY,
     },
@@ -236,7 +237,11 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Switch,
         env: &["HITCOUNTER_PRIVATE"],
         default: None,
-        help: &["top tables, /stats, stats.json and graph.svg", "need the stats token; badges stay public"],
+        help: &[
+            "top tables, /stats, stats.json and graph.svg",
+            "need the stats token; badges stay public; /metrics",
+            "leaves out the per-page series",
+        ],
         subs: SERVER,
     },
     Opt {
@@ -276,7 +281,7 @@ pub static OPTIONS: &[Opt] = &[
         kind: Kind::Number("N"),
         env: &["HITCOUNTER_METRICS_PER_PAGE"],
         default: Some("0"),
-        help: &["/metrics: hits_total{site,path} for the N", "biggest counters (0: none)"],
+        help: &["/metrics: hits_total{site,path} for the N", "biggest counters (0: none; none under --private)"],
         subs: SERVER,
     },
     Opt {
@@ -293,6 +298,14 @@ pub static OPTIONS: &[Opt] = &[
         env: &["HITCOUNTER_NEW_COUNTERS_PER_HOUR"],
         default: Some("1000"),
         help: &["most new counters per client per hour (0: off)"],
+        subs: SERVER,
+    },
+    Opt {
+        flag: "ipv6-prefix",
+        kind: Kind::Number("N"),
+        env: &["HITCOUNTER_IPV6_PREFIX"],
+        default: Some("64"),
+        help: &["for the limits per client, IPv6 addresses in one", "/N are one client (1-128; IPv4: each address)"],
         subs: SERVER,
     },
     Opt {
@@ -329,8 +342,8 @@ pub static OPTIONS: &[Opt] = &[
         default: None,
         help: &[
             "most connections open at once; past it a client",
-            "gets 503 (default: half the open-file limit, at",
-            "most 10000)",
+            "gets 503 (default: what the open-file limit leaves",
+            "for them, at most 10000)",
         ],
         subs: &[Sub::Serve],
     },
@@ -412,8 +425,9 @@ pub static OPTIONS: &[Opt] = &[
         env: &["HITCOUNTER_TRUST_PROXY"],
         default: None,
         help: &[
-            "believe X-Forwarded-Proto and X-Forwarded-Host from a",
-            "reverse proxy (nginx) for https detection and links",
+            "believe a reverse proxy (nginx): the client address",
+            "from X-Real-IP, else the last X-Forwarded-For entry;",
+            "X-Forwarded-Proto and -Host for https and links",
         ],
         subs: SERVER,
     },
@@ -517,11 +531,12 @@ mod tests {
 
     #[test]
     fn client_limit_defaults_are_the_ones_in_limits() {
-        use crate::limits::{MAX_COUNTERS, NEW_COUNTERS_PER_HOUR, RATE_LIMIT};
+        use crate::limits::{IPV6_PREFIX, MAX_COUNTERS, NEW_COUNTERS_PER_HOUR, RATE_LIMIT};
         let want = [
             ("rate-limit", RATE_LIMIT.to_string()),
             ("new-counters-per-hour", NEW_COUNTERS_PER_HOUR.to_string()),
             ("max-counters", MAX_COUNTERS.to_string()),
+            ("ipv6-prefix", IPV6_PREFIX.to_string()),
         ];
         for (flag, limit) in want {
             let o = OPTIONS.iter().find(|o| o.flag == flag).expect(flag);

@@ -125,6 +125,7 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
+    let warnings = warnings(s, &db)?;
     Ok(ServeConfig {
         listen,
         timezone,
@@ -144,6 +145,7 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
             rate: s.number("rate-limit")?.unwrap_or(limits::RATE_LIMIT),
             new_per_hour: s.number("new-counters-per-hour")?.unwrap_or(limits::NEW_COUNTERS_PER_HOUR),
             max_counters: s.number("max-counters")?.unwrap_or(limits::MAX_COUNTERS),
+            ipv6_prefix: ipv6_prefix(s)?,
         },
         policy: Policy {
             dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
@@ -166,7 +168,35 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
         top_urls: s.number_or_default("top-urls")?,
         quiet: s.switch("quiet")?,
         connections: connections(s)?,
+        warnings,
     })
+}
+
+/// The start-up warnings: secrets on the command line, where every user
+/// of the host sees them (`ps`), and `--metrics-per-page` under `--private`.
+fn warnings(s: &Settings, db: &Database) -> Result<Vec<String>, String> {
+    let on_command_line = |flag: &str| s.raw(flag).is_some_and(|(_, from)| from.starts_with("--"));
+    let visible = "is visible to every user of this host (ps)";
+    let mut warnings = Vec::new();
+    if on_command_line("db") && db.password_in_url() {
+        warnings
+            .push(format!("warning: the password in the --db URL {visible}: use --db-password-file (or PGPASSWORD)"));
+    }
+    if on_command_line("stats-token") {
+        warnings.push(format!("warning: --stats-token {visible}: use --stats-token-file (or HITCOUNTER_STATS_TOKEN)"));
+    }
+    if s.switch("private")? && s.number_or_default::<u64>("metrics-per-page")? > 0 {
+        warnings.push("warning: --private: /metrics leaves out the per-page series of --metrics-per-page".into());
+    }
+    Ok(warnings)
+}
+
+/// `--ipv6-prefix`: a prefix length, 1 to 128.
+fn ipv6_prefix(s: &Settings) -> Result<u8, String> {
+    match s.number::<u64>("ipv6-prefix")?.unwrap_or(u64::from(limits::IPV6_PREFIX)) {
+        n @ 1..=128 => Ok(n as u8),
+        n => Err(format!("--ipv6-prefix must be between 1 and 128, got {n}")),
+    }
 }
 
 fn connections(s: &Settings) -> Result<Connections, String> {

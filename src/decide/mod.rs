@@ -83,7 +83,7 @@ pub struct Request<'a> {
     /// The request's `Cookie` header.
     pub cookie: Option<&'a str>,
     /// The client's address (the socket peer, or what a trusted proxy says).
-    pub client: &'a str,
+    pub client: std::net::IpAddr,
     pub user_agent: Option<&'a str>,
     pub https: bool,
     /// A badge (else the plain-text `/count`).
@@ -168,7 +168,7 @@ mod tests {
         Request {
             key: "e.com/a",
             cookie: None,
-            client,
+            client: client.parse().unwrap(),
             user_agent: Some(ua),
             https: true,
             badge,

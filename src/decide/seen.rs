@@ -11,6 +11,7 @@
 use chrono::NaiveDate;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 pub use crate::limits::MAX_VISITORS;
@@ -76,7 +77,7 @@ impl Seen {
     /// Looks the visitor up on `day` at `now` (seconds) and records a
     /// counted hit. With `dedup`, a hit within `window` seconds of the
     /// visitor's last counted one is a [`Visit::Repeat`] (and not recorded).
-    pub fn visit(&self, day: NaiveDate, now: u64, who: (&str, &str, &str), window: u64, dedup: bool) -> Visit {
+    pub fn visit(&self, day: NaiveDate, now: u64, who: (IpAddr, &str, &str), window: u64, dedup: bool) -> Visit {
         let h = {
             let mut salt = self.salt.lock().unwrap_or_else(|e| e.into_inner());
             if salt.day != day {
@@ -122,7 +123,10 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 12, d).unwrap()
     }
 
-    const A: (&str, &str, &str) = ("203.0.113.7", "Firefox", "e.com/a");
+    use std::net::Ipv4Addr;
+
+    const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+    const A: (IpAddr, &str, &str) = (IP, "Firefox", "e.com/a");
 
     #[test]
     fn a_repeat_within_the_window_is_not_counted() {
@@ -132,9 +136,9 @@ mod tests {
         assert_eq!(seen.visit(day(1), 1300, A, 300, true), Visit::Count { unique: false }, "the window ended");
         assert_eq!(seen.visit(day(1), 1301, A, 300, true), Visit::Repeat, "a new window from the counted hit");
         assert_eq!(seen.visit(day(1), 1302, A, 300, false), Visit::Count { unique: false }, "without dedup: counted");
-        let other_ua = ("203.0.113.7", "Chrome", "e.com/a");
+        let other_ua = (IP, "Chrome", "e.com/a");
         assert_eq!(seen.visit(day(1), 1303, other_ua, 300, true), Visit::Count { unique: true });
-        let other_key = ("203.0.113.7", "Firefox", "e.com/b");
+        let other_key = (IP, "Firefox", "e.com/b");
         assert_eq!(seen.visit(day(1), 1303, other_key, 300, true), Visit::Count { unique: true });
     }
 
@@ -152,11 +156,11 @@ mod tests {
         let seen = Seen::new(SHARDS * 4);
         let keys: Vec<String> = (0..1000).map(|i| format!("e.com/{i}")).collect();
         for k in &keys {
-            seen.visit(day(1), 1, ("ip", "ua", k), 300, true);
+            seen.visit(day(1), 1, (IP, "ua", k), 300, true);
         }
         assert!(seen.len() <= SHARDS * 4, "{}", seen.len());
         // The newest are still known; the first ones were dropped.
-        assert_eq!(seen.visit(day(1), 2, ("ip", "ua", &keys[999]), 300, true), Visit::Repeat);
-        assert_eq!(seen.visit(day(1), 2, ("ip", "ua", &keys[0]), 300, true), Visit::Count { unique: true });
+        assert_eq!(seen.visit(day(1), 2, (IP, "ua", &keys[999]), 300, true), Visit::Repeat);
+        assert_eq!(seen.visit(day(1), 2, (IP, "ua", &keys[0]), 300, true), Visit::Count { unique: true });
     }
 }

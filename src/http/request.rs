@@ -115,9 +115,19 @@ pub fn parse(rq: &tiny_http::Request) -> Req {
         };
         *slot = Some(value.to_string());
     }
-    // Echoed into Access-Control-Allow-Origin: only a real origin is.
-    req.origin = req.origin.filter(|o| is_origin(o));
-    req
+    req.keep_echoable()
+}
+
+impl Req {
+    /// Drops the values a response echoes (`Origin` into
+    /// `Access-Control-Allow-Origin`, `Access-Control-Request-Headers`
+    /// into `Access-Control-Allow-Headers`) unless they are what a browser
+    /// sends. Both the server and CGI build their requests through this.
+    pub fn keep_echoable(mut self) -> Req {
+        self.origin = self.origin.filter(|o| is_origin(o));
+        self.access_control_request_headers = self.access_control_request_headers.filter(|h| is_header_list(h));
+        self
+    }
 }
 
 /// A serialised origin as browsers send it: `null`, or a scheme, `://`
@@ -135,6 +145,14 @@ pub fn is_origin(v: &str) -> bool {
         && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
+/// A list of header names as `Access-Control-Request-Headers` carries it
+/// (`content-type, x-a`): tokens, commas and spaces, nothing else.
+fn is_header_list(v: &str) -> bool {
+    v.len() <= 1024
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b" ,\t!#$%&'*+-.^_`|~".contains(&b))
+        && v.split(',').all(|name| !name.trim_matches([' ', '\t']).is_empty())
+}
+
 /// The raw value of the first query parameter called `name`.
 pub fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|pair| {
@@ -145,7 +163,7 @@ pub fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_origin, param};
+    use super::{is_header_list, is_origin, param};
 
     #[test]
     fn only_real_origins_are_echoed() {
@@ -159,6 +177,18 @@ mod tests {
             assert!(!is_origin(bad), "{bad:?}");
         }
         assert!(!is_origin(&format!("https://{}", "a".repeat(600))));
+        assert!(!is_origin("https://evil.example/p a<x>") && !is_origin("https://a.example\u{7f}"));
+    }
+
+    #[test]
+    fn only_header_lists_are_echoed() {
+        for ok in ["content-type", "Content-Type, X-Requested-With", "x-a,x-b"] {
+            assert!(is_header_list(ok), "{ok}");
+        }
+        for bad in ["", "x-a\u{7f}", "x-a\r\nSet-Cookie: x", "x-a, , x-b", "x-a;b", "x(a)", "\u{e9}"] {
+            assert!(!is_header_list(bad), "{bad:?}");
+        }
+        assert!(!is_header_list(&"a,".repeat(600)));
     }
 
     #[test]

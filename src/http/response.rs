@@ -42,3 +42,31 @@ impl Resp {
         self
     }
 }
+
+/// The headers of a response to send, by the server and by CGI alike: a
+/// value with anything but visible ASCII, spaces and tabs (a control
+/// character such as CR, LF or DEL) is left out, so no value a request
+/// influenced can add a header or break the response head.
+pub fn sendable<'a>(headers: &'a [(&'static str, Cow<'static, str>)]) -> impl Iterator<Item = (&'static str, &'a str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (*name, &**value))
+        .filter(|(_, value)| value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sendable, Resp};
+
+    #[test]
+    fn no_control_character_is_sent_in_a_header() {
+        let resp = Resp::text(200, "")
+            .header("A", "fine value\twith a tab")
+            .header("B", "a\r\nInjected: yes")
+            .header("C", "del\u{7f}")
+            .header("D", "nul\0")
+            .header("E", "caf\u{e9}");
+        let sent: Vec<&str> = sendable(&resp.headers).map(|(name, _)| name).collect();
+        assert_eq!(sent, ["A"]);
+    }
+}

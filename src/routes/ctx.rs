@@ -2,6 +2,7 @@
 //! where links should point.
 
 use crate::decide::clients::Clients;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -43,7 +44,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
         let decider = Decider::new(cfg.policy);
-        let clients = Clients::new(cfg.clients.rate, cfg.clients.new_per_hour);
+        let clients = Clients::new(cfg.clients.rate, cfg.clients.new_per_hour, cfg.clients.ipv6_prefix);
         Ctx {
             cfg,
             counter,
@@ -71,11 +72,11 @@ impl Ctx {
     /// Once: a limit per client refused a loopback or private address
     /// while proxy headers are not believed, so the client is probably a
     /// reverse proxy that every visitor shares.
-    pub fn proxy_hint(&self, client: &str) {
-        let shared = client.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
-            std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-            std::net::IpAddr::V6(v6) => v6.is_loopback(),
-        });
+    pub fn proxy_hint(&self, client: IpAddr) {
+        let shared = match client.to_canonical() {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            IpAddr::V6(v6) => v6.is_loopback(),
+        };
         if shared && !self.cfg.trust_proxy && !self.proxy_hinted.swap(true, std::sync::atomic::Ordering::Relaxed) {
             crate::logging::info(&format!(
                 "warning: a limit per client refused {client}, probably a reverse proxy shared by every visitor: pass --trust-proxy behind a proxy"
@@ -97,16 +98,18 @@ impl Ctx {
     }
 
     /// The client's address: the socket peer, or with `--trust-proxy` what
-    /// the proxy says (the last `X-Forwarded-For` entry, which the proxy in
-    /// front added, else `X-Real-IP`).
-    pub fn client<'a>(&self, req: &'a Req) -> &'a str {
-        if self.cfg.trust_proxy {
-            let forwarded = req.forwarded_for.as_deref().and_then(|f| f.rsplit(',').next()).map(str::trim);
-            if let Some(ip) = forwarded.or(req.real_ip.as_deref().map(str::trim)).filter(|ip| !ip.is_empty()) {
-                return ip;
-            }
-        }
-        &req.peer
+    /// the proxy says: `X-Real-IP`, which a proxy sets (replacing what the
+    /// client sent), else the last `X-Forwarded-For` entry, which the proxy
+    /// appended. A value that is not an address is not believed. A peer
+    /// that is none (a CGI server's odd `REMOTE_ADDR`) is the unspecified
+    /// address, one client for all of them.
+    pub fn client(&self, req: &Req) -> IpAddr {
+        let forwarded = || {
+            let real_ip = req.real_ip.as_deref().and_then(parse_address);
+            real_ip.or_else(|| req.forwarded_for.as_deref().and_then(|f| f.rsplit(',').next()).and_then(parse_address))
+        };
+        let proxied = if self.cfg.trust_proxy { forwarded() } else { None };
+        proxied.or_else(|| parse_address(&req.peer)).unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED))
     }
 
     /// Whether the client talks https to us (or to the proxy in front).
@@ -126,6 +129,33 @@ impl Ctx {
             origin
         } else {
             format!("{origin}{}", req.base_path)
+        }
+    }
+}
+
+/// An address as a proxy or a web server writes it: `192.0.2.1`,
+/// `2001:db8::1`, or either with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    text.parse().ok().or_else(|| text.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_address;
+
+    #[test]
+    fn addresses_with_or_without_a_port() {
+        for (text, want) in [
+            ("192.0.2.1", "192.0.2.1"),
+            (" 192.0.2.1:4711 ", "192.0.2.1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+        ] {
+            assert_eq!(parse_address(text), Some(want.parse().unwrap()), "{text}");
+        }
+        for bad in ["", "unknown", "192.0.2", "_hidden", "2001:db8::1%eth0x"] {
+            assert_eq!(parse_address(bad), None, "{bad}");
         }
     }
 }

@@ -40,7 +40,8 @@ pub fn metrics(ctx: &Ctx, store: &Store) -> Resp {
     let (pending, in_memory) = (ctx.counter.pending_hits(), ctx.counter.table_counters() as u64);
     let visitors = ctx.decider.visitors_held();
     let mut text = ctx.metrics.render(&ctx.cfg.metrics_prefix, pending, counters, in_memory, visitors);
-    if ctx.cfg.metrics_per_page > 0 {
+    // The series name pages and sites, which `--private` hides.
+    if ctx.cfg.metrics_per_page > 0 && !ctx.cfg.private {
         per_page(&mut text, &ctx.cfg.metrics_prefix, store, ctx.cfg.metrics_per_page);
     }
     Resp::new(200, PROMETHEUS, text)

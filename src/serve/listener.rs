@@ -3,10 +3,13 @@
 //! limit), closing it at shutdown, and a watchdog that notices when
 //! tiny_http stops accepting connections.
 //!
-//! Our tiny_http waits out failed `accept()`s and the cap keeps descriptors
-//! from running out, but a listener that stops answering anyway must not
-//! leave a process alive that refuses everyone: the watchdog makes it exit
-//! so a supervisor restarts it.
+//! The default cap leaves room for every other descriptor the process
+//! holds (`limits::default_max_connections`), and our tiny_http survives
+//! running out anyway (it refuses clients and waits). A listener that stops
+//! answering for another reason must not leave a process alive that
+//! refuses everyone: the watchdog makes it exit so a supervisor restarts
+//! it. Out of descriptors for its own probe, it says so once and waits: the
+//! listener is not deaf then, the process is full.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::limits::{default_max_connections, READ_HEAD, READ_REQUEST_LINE};
+use crate::limits::{
+    default_max_connections, MAX_BODY_BYTES, MAX_CONNECTIONS, READ_HEAD, READ_REQUEST_LINE, REFUSED_LINGERING,
+};
 use crate::logging::info;
 use crate::settings::Connections;
 
@@ -77,11 +82,13 @@ pub fn open(addr: &str) -> Result<Socket, String> {
 }
 
 /// Serves `socket` with `handler`, with TLS when `tls` names a certificate
-/// chain and key, under the time limits and connection cap of `conns`.
+/// chain and key, under the time limits and connection cap of `conns`
+/// (by default from the open-file limit and the `workers`' databases).
 pub fn bind(
     socket: Socket,
     tls: Option<&(PathBuf, PathBuf)>,
     conns: &Connections,
+    workers: usize,
     handler: tiny_http::Handler,
 ) -> Result<Bound, String> {
     let Socket { listener, addr: local } = socket;
@@ -91,6 +98,7 @@ pub fn bind(
         Some((cert, key)) => Some(ssl_config(cert, key)?),
         None => None,
     };
+    let (cap, note) = connection_cap(conns.max, workers);
     let limits = tiny_http::Limits {
         timeouts: tiny_http::Timeouts {
             head: Some(conns.head_timeout),
@@ -99,9 +107,14 @@ pub fn bind(
         },
         max_request_line: Some(READ_REQUEST_LINE),
         max_head: Some(READ_HEAD),
-        max_connections: Some(conns.max.unwrap_or_else(|| default_max_connections(fd_limit()))),
+        max_connections: Some(cap),
+        refused_lingering: REFUSED_LINGERING,
+        discard_body: Some(MAX_BODY_BYTES),
     };
     let server = from_listener(listener, ssl, limits, handler)?;
+    if let Some(note) = note {
+        info(&note);
+    }
     Ok(Bound { server, addr: local, fd })
 }
 
@@ -143,6 +156,27 @@ fn from_listener(
     tiny_http::Server::from_listener_with_handler(listener, ssl, limits, handler).map_err(|e| e.to_string())
 }
 
+/// The cap on open connections: `--max-connections`, else what the
+/// open-file limit leaves; with a line for the log when the limit is what
+/// holds the cap down, or when the given cap needs more descriptors than
+/// there are (clients past them are refused while descriptors are short).
+fn connection_cap(given: Option<usize>, workers: usize) -> (usize, Option<String>) {
+    let nofile = fd_limit();
+    let fits = default_max_connections(nofile, workers);
+    let note = match given {
+        Some(max) if max > fits => Some(format!(
+            "warning: --max-connections {max} needs more descriptors than the open-file limit ({nofile}) \
+             leaves room for ({fits} connections); raise it (e.g. LimitNOFILE=65536)"
+        )),
+        None if fits < MAX_CONNECTIONS => Some(format!(
+            "the open-file limit ({nofile}) leaves room for {fits} connections at once \
+             (raise it, e.g. LimitNOFILE=65536, for up to {MAX_CONNECTIONS})"
+        )),
+        _ => None,
+    };
+    (given.unwrap_or(fits), note)
+}
+
 /// The soft open-file limit (after `raise_fd_limit`).
 fn fd_limit() -> u64 {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -174,12 +208,22 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 const PROBE_FAILURES: u32 = 3;
 
+/// Why a probe failed.
+enum Failure {
+    /// The watchdog could not make a socket (EMFILE, ENFILE): the process
+    /// or the system is out of descriptors, which says nothing about the
+    /// listener.
+    NoDescriptor(std::io::Error),
+    /// No connection or no answer.
+    Deaf(String),
+}
+
 /// Probes the listener until `shutdown`; returns the reason once it has
 /// stopped answering. The probe is a malformed request line, which
 /// tiny_http's connection thread answers with 400 on its own: it proves that
 /// connections are accepted and served, without reaching the workers or
 /// the request log. (Over TLS the handshake fails and the server closes the
-/// connection, which proves the same.)
+/// connection, which proves the same; past the cap the `503` does.)
 pub fn watch(addr: SocketAddr, shutdown: &AtomicBool) -> Option<String> {
     let target = match addr {
         SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
@@ -187,6 +231,7 @@ pub fn watch(addr: SocketAddr, shutdown: &AtomicBool) -> Option<String> {
         other => other,
     };
     let mut failures = 0;
+    let mut short_of_descriptors = false;
     loop {
         let mut slept = Duration::ZERO;
         while slept < PROBE_EVERY {
@@ -197,12 +242,20 @@ pub fn watch(addr: SocketAddr, shutdown: &AtomicBool) -> Option<String> {
             slept += Duration::from_millis(50);
         }
         match probe(target) {
-            Ok(()) => failures = 0,
-            Err(e) if shutdown.load(Ordering::SeqCst) => {
-                let _ = e;
-                return None;
+            Ok(()) => {
+                failures = 0;
+                short_of_descriptors = false;
             }
-            Err(e) => {
+            Err(_) if shutdown.load(Ordering::SeqCst) => return None,
+            Err(Failure::NoDescriptor(e)) => {
+                if !std::mem::replace(&mut short_of_descriptors, true) {
+                    info(&format!(
+                        "warning: out of descriptors ({e}): new clients are refused until connections close; \
+                         raise the open-file limit (e.g. LimitNOFILE=65536) or lower --max-connections"
+                    ));
+                }
+            }
+            Err(Failure::Deaf(e)) => {
                 failures += 1;
                 if failures >= PROBE_FAILURES {
                     return Some(e);
@@ -212,16 +265,23 @@ pub fn watch(addr: SocketAddr, shutdown: &AtomicBool) -> Option<String> {
     }
 }
 
-fn probe(target: SocketAddr) -> Result<(), String> {
-    let mut s = TcpStream::connect_timeout(&target, PROBE_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
-    s.write_all(b"PROBE\r\n\r\n").map_err(|e| format!("write: {e}"))?;
+fn probe(target: SocketAddr) -> Result<(), Failure> {
+    let mut s = TcpStream::connect_timeout(&target, PROBE_TIMEOUT).map_err(|e| {
+        if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+            Failure::NoDescriptor(e)
+        } else {
+            Failure::Deaf(format!("connect: {e}"))
+        }
+    })?;
+    let deaf = |e: std::io::Error| Failure::Deaf(e.to_string());
+    s.set_read_timeout(Some(PROBE_TIMEOUT)).map_err(deaf)?;
+    s.set_write_timeout(Some(PROBE_TIMEOUT)).map_err(deaf)?;
+    s.write_all(b"PROBE\r\n\r\n").map_err(|e| Failure::Deaf(format!("write: {e}")))?;
     let mut byte = [0u8; 1];
     match s.read(&mut byte) {
         // Any answer, or a close, shows a live connection thread.
         Ok(_) => Ok(()),
         Err(e) if matches!(e.kind(), std::io::ErrorKind::ConnectionReset) => Ok(()),
-        Err(e) => Err(format!("no answer within {}s ({e})", PROBE_TIMEOUT.as_secs())),
+        Err(e) => Err(Failure::Deaf(format!("no answer within {}s ({e})", PROBE_TIMEOUT.as_secs()))),
     }
 }

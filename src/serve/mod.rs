@@ -15,7 +15,7 @@ use crate::backup::periodic::{self, Periodic};
 use crate::backup::{self, Objects, Source};
 use crate::counter::flusher::{Flusher, Reopen};
 use crate::counter::Counter;
-use crate::http::{request, Resp};
+use crate::http::{request, response, Resp};
 use crate::logging::{self, info};
 use crate::metrics::Metrics;
 use crate::routes::{self, Ctx};
@@ -45,6 +45,7 @@ struct Stop {
 }
 
 pub fn serve(cfg: ServeConfig) -> i32 {
+    cfg.warnings.iter().for_each(|w| info(w));
     listener::raise_fd_limit();
     limit_malloc_arenas();
     // The command line allows backups with a database file only.
@@ -126,7 +127,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
     };
-    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, handler) {
+    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.workers, handler) {
         Ok(b) => b,
         Err(e) => {
             info(&format!("error: cannot listen on {}: {e}", cfg.listen));
@@ -289,7 +290,7 @@ fn to_tiny(resp: Resp) -> tiny_http::Response<Cursor<Vec<u8>>> {
     let mut r = tiny_http::Response::from_data(resp.body).with_status_code(resp.status);
     let content_type = tiny_http::Header::from_bytes("Content-Type", resp.content_type);
     for header in std::iter::once(content_type)
-        .chain(resp.headers.iter().map(|(k, v)| tiny_http::Header::from_bytes(*k, v.as_bytes())))
+        .chain(response::sendable(&resp.headers).map(|(k, v)| tiny_http::Header::from_bytes(k, v.as_bytes())))
         .flatten()
     {
         r.add_header(header);

@@ -56,6 +56,16 @@ impl Database {
         }
     }
 
+    /// Whether the text it was parsed from held a password (a
+    /// `postgres://` URL's `user:password@` or `password=`).
+    pub fn password_in_url(&self) -> bool {
+        match self {
+            Database::File(_) => false,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(url) => url.password_in_url(),
+        }
+    }
+
     /// The SQLite file, if the database is one.
     pub fn file(&self) -> Option<&Path> {
         match self {

@@ -135,6 +135,7 @@ impl Upstream {
                  proxy_http_version 1.1;\n\
                  proxy_set_header Connection \"\";\n\
                  proxy_set_header Host $host;\n\
+                 proxy_set_header X-Real-IP $remote_addr;\n\
                  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
                  proxy_set_header X-Forwarded-Proto $scheme;\n\
                }}\n\

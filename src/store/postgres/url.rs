@@ -24,6 +24,8 @@ pub struct Url {
     root_cert: Option<PathBuf>,
     /// The URL with its password replaced: for logs and messages.
     shown: String,
+    /// The URL itself held the password (`user:password@` or `password=`).
+    password_in_url: bool,
 }
 
 impl Url {
@@ -31,7 +33,8 @@ impl Url {
         let shown = redact(text);
         let (text, root_cert) = take_param(text, "sslrootcert");
         let mut config = Config::from_str(&text).map_err(|e| format!("--db {shown}: {e}"))?;
-        if config.get_password().is_none() {
+        let password_in_url = config.get_password().is_some();
+        if !password_in_url {
             let password = match password_file {
                 Some(path) => Some(
                     std::fs::read_to_string(path)
@@ -53,7 +56,12 @@ impl Url {
         if config.get_application_name().is_none() {
             config.application_name("hitcounter");
         }
-        Ok(Url { config, tls, root_cert, shown })
+        Ok(Url { config, tls, root_cert, shown, password_in_url })
+    }
+
+    /// Whether the URL itself held the password.
+    pub fn password_in_url(&self) -> bool {
+        self.password_in_url
     }
 }
 

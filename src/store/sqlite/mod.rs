@@ -5,7 +5,8 @@
 //! the hit log in `log.rs`, the schema in `schema.rs`; `backend.rs` is
 //! where they meet the store contract. Also SQLite's alone: whole-file
 //! copies (`copy.rs`, `snapshot.rs`), the original service's databases
-//! (`original.rs`) and the filesystem under a database file (`disk.rs`).
+//! and SQL dumps (`original.rs`, `dump.rs`) and the filesystem under a
+//! database file (`disk.rs`).
 
 use rusqlite::{Connection, Error, OpenFlags, Result};
 use std::path::Path;
@@ -17,6 +18,7 @@ mod admin;
 mod backend;
 mod copy;
 pub mod disk;
+mod dump;
 mod log;
 pub mod original;
 mod read;
@@ -32,6 +34,11 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Days are stored as ISO dates, readable in `sqlite3`.
 fn day_text(day: chrono::NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
+}
+
+/// The version (`3.x.y`) the SQLite library linked in reports at run time.
+pub fn library_version() -> &'static str {
+    rusqlite::version()
 }
 
 /// A connection to a SQLite database file.
@@ -92,12 +99,10 @@ impl Sqlite {
         adopt: bool,
     ) -> std::result::Result<(Sqlite, Vec<String>), String> {
         disk::writable(path).map_err(|e| format!("cannot write database {}: {e}", path.display()))?;
-        if !adopt {
-            refuse_foreign(path)?;
-        }
+        refuse_foreign(path, adopt)?;
         let mut store =
             Sqlite::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
-        if store.conn.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(true) {
+        if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
         }
         let mut notes = Vec::new();
@@ -167,21 +172,53 @@ impl Sqlite {
 }
 
 /// Looks at an existing file before anything switches it to WAL or adds a
-/// table: one that holds another application's tables is not ours to take.
-fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
+/// table: one that holds another application's tables is not ours to take
+/// (unless adopted), and triggers or views would run foreign SQL inside
+/// our writes and reads.
+fn refuse_foreign(path: &Path, adopt: bool) -> std::result::Result<(), String> {
     if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
         return Ok(());
     }
     let unreadable = |e: Error| format!("cannot read database {}: {e}", path.display());
     let conn = open_for_reading(path).map_err(unreadable)?;
-    match schema::foreign_table(&conn).map_err(unreadable)? {
-        Some(table) => Err(format!(
-            "{} holds table `{table}`, which is neither hitcounter's nor the original hit counter's: \
-             it looks like another application's database; pass --adopt to add hitcounter's tables to it anyway",
-            path.display()
-        )),
-        None => Ok(()),
+    let found = schema::foreign_objects(&conn, adopt).map_err(unreadable)?;
+    if found.is_empty() {
+        return Ok(());
     }
+    if found.iter().all(|f| f.kind == "table") {
+        return Err(format!(
+            "{} holds {}, which is neither hitcounter's nor the original hit counter's: \
+             it looks like another application's database; pass --adopt to add hitcounter's tables to it anyway",
+            path.display(),
+            schema::Foreign::list(&found)
+        ));
+    }
+    Err(format!("{}: {}", path.display(), schema::Foreign::refusal(&found)))
+}
+
+/// Opens a connection that runs only what hitcounter asks: no foreign
+/// SQL from the file's schema (`trusted_schema` off, defensive mode, so
+/// no writable schema or shadow tables) and no `ATTACH` (only
+/// [`vacuum_into`] lifts that, for its own statement).
+pub(super) fn open_guarded<P: AsRef<Path>>(path: P, flags: OpenFlags) -> Result<Connection> {
+    use rusqlite::config::DbConfig;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    // An `i32` in rusqlite 0.32, a `Result` later; 0 is always in range.
+    let _ = conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0);
+    Ok(conn)
+}
+
+/// `VACUUM INTO dest`, which SQLite runs through an `ATTACH`: the one
+/// statement for which a connection may attach a database.
+pub(super) fn vacuum_into(conn: &Connection, dest: &Path) -> Result<()> {
+    use rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED;
+    let dest = dest.to_str().ok_or_else(|| Error::InvalidPath(dest.to_path_buf()))?;
+    let _ = conn.set_limit(SQLITE_LIMIT_ATTACHED, 1);
+    let done = conn.execute("VACUUM INTO ?1", [dest]).map(|_| ());
+    let _ = conn.set_limit(SQLITE_LIMIT_ATTACHED, 0);
+    done
 }
 
 /// A read-only connection. Reading a WAL database needs its `-shm` file,
@@ -190,13 +227,13 @@ fn refuse_foreign(path: &Path) -> std::result::Result<(), String> {
 /// complete and is opened as immutable instead.
 fn open_for_reading(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let first = Connection::open_with_flags(path, flags).and_then(|conn| {
+    let first = open_guarded(path, flags).and_then(|mut conn| {
         conn.busy_handler(Some(wait_for_lock))?;
         conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
         Ok(conn)
     });
     match first {
-        Err(e) if disk::wal_bytes(path) == 0 => Connection::open_with_flags(immutable_uri(path), flags).map_err(|_| e),
+        Err(e) if disk::wal_bytes(path) == 0 => open_guarded(immutable_uri(path), flags).map_err(|_| e),
         other => other,
     }
 }
@@ -232,7 +269,7 @@ fn open_retrying(path: &Path) -> Result<Connection> {
 }
 
 fn open_once(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = open_guarded(path, OpenFlags::default())?;
     conn.busy_handler(Some(wait_for_lock))?;
     // WAL lets readers run beside the single writer; NORMAL sync is durable
     // against process crashes (the WAL is fsynced at checkpoints).

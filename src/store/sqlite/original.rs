@@ -107,6 +107,11 @@ pub fn plan(conn: &Connection, keys: KeyRule) -> Result<Report, String> {
             report.dropped.push((id, "the URL is empty".into()));
             continue;
         }
+        if url.len() > crate::limits::MAX_URL {
+            let why = format!("the URL is longer than {} bytes ({} bytes)", crate::limits::MAX_URL, url.len());
+            report.dropped.push((id, why));
+            continue;
+        }
         let count = match row.get_ref(2).map_err(fail)? {
             ValueRef::Null => Some(0),
             ValueRef::Integer(n) => Some(n),
@@ -159,7 +164,7 @@ pub fn plan(conn: &Connection, keys: KeyRule) -> Result<Report, String> {
 /// [`plan`] for the file at `path`, opened read-only.
 pub fn plan_file(path: &Path, keys: KeyRule) -> Result<Report, String> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let conn = super::open_guarded(path, flags).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     plan(&conn, keys)
 }
 
@@ -178,8 +183,7 @@ fn backup_path(db: &Path) -> PathBuf {
 pub fn convert(conn: &mut Connection, db: &Path, keys: KeyRule) -> Result<Report, String> {
     let mut report = plan(conn, keys)?;
     let backup = backup_path(db);
-    let backup_str = backup.to_str().ok_or("the backup path is not UTF-8")?;
-    conn.execute("VACUUM INTO ?1", [backup_str])
+    super::vacuum_into(conn, &backup)
         .map_err(|e| format!("cannot back up the original database to {}: {e}", backup.display()))?;
     match write(conn, &report) {
         Ok(()) => {
@@ -252,7 +256,8 @@ mod tests {
     fn every_odd_row_is_kept_zeroed_or_dropped_and_reported() {
         let (_d, _p, conn) = original(
             "INSERT INTO url (id, url, count) VALUES (1, '  ', 4), (2, '/only/path', 2), (3, 'x.com', -3),
-             (4, NULL, 9), (5, 'y.com', 'lots'), (6, 'z.com', NULL), (7, 'w.com', '12');",
+             (4, NULL, 9), (5, 'y.com', 'lots'), (6, 'z.com', NULL), (7, 'w.com', '12'),
+             (8, 'v.com/' || hex(zeroblob(1100)), 3);",
         );
         let r = plan(&conn, keys).unwrap();
         assert_eq!(r.counters.get("/only/path"), Some(&2));
@@ -262,7 +267,8 @@ mod tests {
         );
         assert_eq!((r.kept_raw, r.zeroed), (1, 2));
         let ids: Vec<i64> = r.dropped.iter().map(|(id, _)| *id).collect();
-        assert_eq!(ids, [1, 4, 5]);
+        assert_eq!(ids, [1, 4, 5, 8]);
+        assert!(r.dropped[3].1.contains("longer than 2048 bytes"), "{:?}", r.dropped);
         assert!(r.dropped[2].1.contains("not a number"), "{:?}", r.dropped);
         assert!(r.lines().iter().any(|l| l.contains("row id 4: the URL is NULL")));
     }

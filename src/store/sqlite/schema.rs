@@ -34,19 +34,69 @@ fn plain(message: String) -> rusqlite::Error {
 /// `serve` converts).
 const KNOWN_TABLES: &[&str] = &["counters", "daily", "admin_events", "hit_log", "daily_v2", "url"];
 
-/// The first table that is neither hitcounter's nor the original's
-/// (SQLite's own `sqlite_*` tables aside): the file belongs to another
-/// application.
-pub fn foreign_table(conn: &Connection) -> Result<Option<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
-    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    for name in names {
-        let name = name?;
-        if !name.starts_with("sqlite_") && !KNOWN_TABLES.contains(&name.as_str()) {
-            return Ok(Some(name));
+/// Something in a database's schema that hitcounter did not make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    /// `table`, `view` or `trigger`.
+    pub kind: String,
+    pub name: String,
+    /// The table a trigger is on.
+    pub on: String,
+}
+
+impl Foreign {
+    /// `trigger `t` on `hit_log`, view `v``: each named once.
+    pub fn list(found: &[Foreign]) -> String {
+        let one = |f: &Foreign| match f.kind.as_str() {
+            "trigger" => format!("trigger `{}` on `{}`", f.name, f.on),
+            kind => format!("{kind} `{}`", f.name),
+        };
+        found.iter().map(one).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The one line that refuses a file holding `found`.
+    pub fn refusal(found: &[Foreign]) -> String {
+        format!(
+            "it holds {}, which hitcounter neither made nor runs: remove {} (sqlite3's DROP TRIGGER, DROP VIEW, \
+             DROP TABLE) or use a clean copy",
+            Foreign::list(found),
+            if found.len() == 1 { "it" } else { "them" }
+        )
+    }
+}
+
+/// Whether a view's SQL names one of our (or the original's) tables.
+fn reads_ours(sql: &str) -> bool {
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| KNOWN_TABLES.iter().any(|t| word.eq_ignore_ascii_case(t)))
+}
+
+/// Triggers, views and tables that are neither hitcounter's nor the
+/// original's (SQLite's own `sqlite_*` tables aside). A trigger runs its
+/// SQL inside our writes and a view can stand in for a table, so neither
+/// is accepted; with `adopt` (a file another application shares) only
+/// those on our tables are, and its tables are left alone.
+pub fn foreign_objects(conn: &Connection, adopt: bool) -> Result<Vec<Foreign>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master
+         WHERE type IN ('table', 'view', 'trigger')
+         ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, name",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)))?;
+    let mut found = Vec::new();
+    for row in rows {
+        let (kind, name, on, sql): (String, String, String, String) = row?;
+        let ours = |n: &str| KNOWN_TABLES.iter().any(|t| n.eq_ignore_ascii_case(t));
+        let foreign = match kind.as_str() {
+            "table" => !adopt && !name.starts_with("sqlite_") && !ours(&name),
+            "view" => !adopt || ours(&name) || reads_ours(&sql),
+            _ => !adopt || ours(&on),
+        };
+        if foreign {
+            found.push(Foreign { kind, name, on });
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Checks that a read-only connection can read this database with the

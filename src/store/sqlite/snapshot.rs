@@ -4,15 +4,17 @@
 //! read transaction: every count and per-day row committed when it began,
 //! whatever the WAL still holds, while the server goes on writing. Before a
 //! snapshot is installed it is checked (`integrity_check`, and either our
-//! schema or the original service's `url` table); the original's text SQL
-//! dumps (`latest.bak`) are loaded into a file first, statement by checked
-//! statement.
+//! schema or the original service's `url` table, and nothing else: no
+//! trigger, view or foreign table); the original's text SQL dumps
+//! (`latest.bak`) are read as data (`dump.rs`) into a file of ours first.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use super::dump::{self, Dump};
+use super::{open_guarded, vacuum_into};
 use super::{original, schema, Sqlite};
 
 /// What a checked snapshot holds.
@@ -28,21 +30,31 @@ impl Sqlite {
     /// Writes a consistent copy of the database to `dest` (which must not
     /// exist yet) and checks it. Folds nothing and writes nothing here.
     pub fn snapshot_to(&self, dest: &Path) -> Result<Snapshot, String> {
-        let dest_str = dest.to_str().ok_or("the snapshot path is not UTF-8")?;
-        self.conn.execute("VACUUM INTO ?1", [dest_str]).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        vacuum_into(&self.conn, dest).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
         inspect(dest)
     }
 }
 
 /// Opens a snapshot read-only, runs `integrity_check` and says what it
-/// holds; anything else is an error naming the reason.
+/// holds; anything else (a trigger, a view, another table too) is an
+/// error naming the file and the reason.
 pub fn inspect(path: &Path) -> Result<Snapshot, String> {
-    let bad = |why: String| format!("{} is not a usable snapshot: {why}", path.display());
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    check(path).map_err(|why| format!("{} is not a usable snapshot: {why}", path.display()))
+}
+
+/// [`inspect`], the error saying only why (for a file under a temporary
+/// name).
+pub fn check(path: &Path) -> Result<Snapshot, String> {
+    let bad = |why: String| why;
+    let conn = open_guarded(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| bad(e.to_string()))?;
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| bad(e.to_string()))?;
     if check != "ok" {
         return Err(bad(format!("integrity_check says {check}")));
+    }
+    let found = schema::foreign_objects(&conn, false).map_err(|e| bad(e.to_string()))?;
+    if !found.is_empty() {
+        return Err(bad(schema::Foreign::refusal(&found)));
     }
     if original::is_original(&conn).map_err(|e| bad(e.to_string()))? {
         let rows =
@@ -55,56 +67,45 @@ pub fn inspect(path: &Path) -> Result<Snapshot, String> {
     Ok(Snapshot::Ours { counters: counters.max(0) as u64 })
 }
 
-/// Statements a dump of the original's database may hold; anything else
-/// (ATTACH, VACUUM INTO, triggers...) is refused, since a dump is run as
-/// SQL.
-const DUMP_STATEMENTS: [&str; 7] = [
-    "PRAGMA FOREIGN_KEYS",
-    "BEGIN TRANSACTION",
-    "COMMIT",
-    "CREATE TABLE",
-    "CREATE INDEX",
-    "CREATE UNIQUE INDEX",
-    "INSERT INTO",
-];
-
-/// Loads a text SQL dump (`sqlite3 DB .dump`, the original service's
-/// backup format) into a new database file at `dest`.
-pub fn load_dump(sql: &str, dest: &Path) -> Result<(), String> {
-    let conn = Connection::open(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    let mut rest = sql;
-    let mut n = 0;
-    while !rest.trim().is_empty() {
-        n += 1;
-        let end = statement_end(rest).ok_or_else(|| format!("the dump's statement {n} does not end"))?;
-        let stmt = rest[..end].trim();
-        rest = &rest[end..];
-        let upper = stmt.get(..stmt.len().min(24)).unwrap_or("").to_ascii_uppercase();
-        if !DUMP_STATEMENTS.iter().any(|p| upper.starts_with(p)) {
-            return Err(format!("the dump's statement {n} is not allowed in a backup: {:.60}", stmt));
+/// Loads the original service's SQL dump (`sqlite3 DB .dump`, its backup
+/// format) at `from` into a new database file at `dest`, holding its
+/// `url` table. The dump is read as data, statement by statement
+/// (`dump.rs`), and each row written with bound parameters: nothing of it
+/// runs as SQL. On a refusal `dest` may hold part of the rows; the caller
+/// removes it.
+pub fn load_dump(from: &Path, dest: &Path) -> Result<(), String> {
+    let file = File::open(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let mut dump = Dump::new(std::io::BufReader::new(file), crate::limits::MAX_DUMP_STATEMENT);
+    let mut conn =
+        open_guarded(dest, OpenFlags::default()).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    let fail = |e: rusqlite::Error| format!("cannot write {}: {e}", dest.display());
+    let tx = conn.transaction().map_err(fail)?;
+    tx.execute_batch("CREATE TABLE url (id INTEGER PRIMARY KEY, url TEXT, count INTEGER)").map_err(fail)?;
+    {
+        let mut insert = tx.prepare("INSERT INTO url (id, url, count) VALUES (?1, ?2, ?3)").map_err(fail)?;
+        while let Some(row) = dump.next_row().map_err(|r| r.to_string())? {
+            let value = |v: dump::Value| match v {
+                dump::Value::Null => rusqlite::types::Value::Null,
+                dump::Value::Integer(n) => rusqlite::types::Value::Integer(n),
+                dump::Value::Real(f) => rusqlite::types::Value::Real(f),
+                dump::Value::Text(t) => rusqlite::types::Value::Text(t),
+            };
+            insert.execute(rusqlite::params![value(row.id), value(row.url), value(row.count)]).map_err(|e| {
+                format!("the dump's statement {} (line {}) is refused: {e}", dump.statement(), dump.line())
+            })?;
         }
-        if upper.starts_with("BEGIN") || upper.starts_with("COMMIT") {
-            continue;
-        }
-        conn.execute_batch(stmt).map_err(|e| format!("the dump's statement {n} failed: {e}"))?;
     }
-    Ok(())
+    tx.commit().map_err(fail)
 }
 
-/// The byte offset just past the `;` that ends the first statement, minding
-/// quoted strings and identifiers.
-fn statement_end(sql: &str) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, b) in sql.bytes().enumerate() {
-        match (quote, b) {
-            (None, b'\'' | b'"' | b'`') => quote = Some(b),
-            (None, b'[') => quote = Some(b']'),
-            (Some(q), b) if b == q => quote = None,
-            (None, b';') => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
+/// Leaves the file at `path` in rollback-journal mode, its WAL (if any)
+/// copied in and gone: a file made by `VACUUM INTO` from a WAL database is
+/// in WAL mode, and each later open would leave a `-wal` and `-shm` beside
+/// a temporary name. `serve` switches the database to WAL again.
+pub fn settle(path: &Path) -> Result<(), String> {
+    let conn = open_guarded(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| format!("cannot settle {}: {e}", path.display()))
 }
 
 /// Whether a file starts like an SQLite database (else it may be a dump).
@@ -121,7 +122,7 @@ pub fn adopt(path: &Path, keys: original::KeyRule) -> Result<Option<original::Re
     match inspect(path)? {
         Snapshot::Ours { .. } => Ok(None),
         Snapshot::Original { .. } => {
-            let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+            let mut conn = open_guarded(path, OpenFlags::default()).map_err(|e| e.to_string())?;
             original::convert_without_copy(&mut conn, keys).map(Some)
         }
     }
@@ -149,18 +150,33 @@ pub fn in_use(db: &Path) -> bool {
     unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) != 0 }
 }
 
+/// Where the database replaced by a restore goes: `<db>.before-restore`,
+/// else the first free `<db>.before-restore.N`, so that no earlier copy is
+/// ever overwritten.
+fn kept_path(db: &Path) -> PathBuf {
+    let free = |p: &PathBuf| !p.exists() && !side(p, "-wal").exists();
+    let first = side(db, ".before-restore");
+    if free(&first) {
+        return first;
+    }
+    (2u64..).map(|n| side(db, &format!(".before-restore.{n}"))).find(free).unwrap_or(first)
+}
+
+/// `path` with `suffix` added to its name.
+fn side(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Puts the snapshot at `from` in the place of `db`: the old file (with
-/// its `-wal`) is kept as `<db>.before-restore`, a stale `-shm` removed.
+/// its `-wal`) is kept (see [`kept_path`]), a stale `-shm` removed.
 /// Returns where the old file went, if there was one.
 pub fn swap_in(from: &Path, db: &Path) -> Result<Option<PathBuf>, String> {
-    let side = |p: &Path, suffix: &str| PathBuf::from(format!("{}{suffix}", p.display()));
-    let kept = side(db, ".before-restore");
+    let kept = kept_path(db);
     let io = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
     let had_db = db.exists();
     if had_db {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(side(&kept, suffix));
-        }
         std::fs::rename(db, &kept).map_err(|e| io(&format!("move {} aside", db.display()), e))?;
         let wal = side(db, "-wal");
         if wal.exists() {
@@ -181,25 +197,35 @@ pub fn swap_in(from: &Path, db: &Path) -> Result<Option<PathBuf>, String> {
 mod tests {
     use super::*;
     use crate::store::Store;
+    use rusqlite::Connection;
 
     #[test]
-    fn statements_end_at_semicolons_outside_quotes() {
-        assert_eq!(statement_end("INSERT INTO url VALUES(1,'a;b',3);\nCOMMIT;"), Some(34));
-        assert_eq!(statement_end("CREATE TABLE \"x;y\" (a);"), Some(23));
-        assert_eq!(statement_end("INSERT INTO url VALUES('no end"), None);
+    fn a_dump_loads_as_data_and_anything_else_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE url (id INTEGER NOT NULL, url VARCHAR(1024), count INTEGER, PRIMARY KEY (id));\nINSERT INTO url VALUES(1,'a.com/x;y',5);\nINSERT INTO url VALUES(2,'a.com/x;y',7);\nCOMMIT;\n";
+        let (sql, dest) = (dir.path().join("ok.sql"), dir.path().join("d.db"));
+        std::fs::write(&sql, ok).unwrap();
+        load_dump(&sql, &dest).unwrap();
+        assert_eq!(inspect(&dest).unwrap(), Snapshot::Original { rows: 2 });
+        std::fs::write(&sql, "BEGIN TRANSACTION;\nATTACH DATABASE '/tmp/x' AS x;\nCOMMIT;").unwrap();
+        let err = load_dump(&sql, &dir.path().join("e.db")).unwrap_err();
+        assert!(err.contains("statement 2 (line 2) is refused: ATTACH DATABASE"), "{err}");
     }
 
     #[test]
-    fn a_dump_loads_and_dangerous_statements_are_refused() {
+    fn triggers_views_and_foreign_tables_make_a_file_unusable() {
         let dir = tempfile::tempdir().unwrap();
-        let ok = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE url (id INTEGER NOT NULL, url VARCHAR(1024), count INTEGER, PRIMARY KEY (id));\nINSERT INTO url VALUES(1,'a.com/x;y',5);\nINSERT INTO url VALUES(2,'a.com/x;y',7);\nCOMMIT;\n";
-        let dest = dir.path().join("d.db");
-        load_dump(ok, &dest).unwrap();
-        assert_eq!(inspect(&dest).unwrap(), Snapshot::Original { rows: 2 });
-        let evil = "BEGIN TRANSACTION;\nATTACH DATABASE '/tmp/x' AS x;\nCOMMIT;";
-        let err = load_dump(evil, &dir.path().join("e.db")).unwrap_err();
-        assert!(err.contains("statement 2 is not allowed"), "{err}");
-        assert!(load_dump("VACUUM INTO '/tmp/y';", &dir.path().join("f.db")).is_err());
+        let path = dir.path().join("o.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE url (id INTEGER PRIMARY KEY, url TEXT, count INTEGER);").unwrap();
+        assert_eq!(inspect(&path).unwrap(), Snapshot::Original { rows: 0 });
+        conn.execute_batch(
+            "CREATE TRIGGER boom AFTER INSERT ON url BEGIN SELECT 1; END; CREATE VIEW v AS SELECT 1; CREATE TABLE k(x);",
+        )
+        .unwrap();
+        let err = inspect(&path).unwrap_err();
+        assert!(err.contains("trigger `boom` on `url`, view `v`, table `k`"), "{err}");
+        assert_eq!(err.lines().count(), 1);
     }
 
     #[test]
@@ -215,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn swapping_keeps_the_old_file_and_its_wal() {
+    fn swapping_keeps_every_old_file_and_its_wal() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("t.db");
         std::fs::write(&db, b"old").unwrap();
@@ -228,5 +254,9 @@ mod tests {
         assert_eq!(std::fs::read(&kept).unwrap(), b"old");
         assert_eq!(std::fs::read(dir.path().join("t.db.before-restore-wal")).unwrap(), b"old wal");
         assert!(!dir.path().join("t.db-shm").exists() && !dir.path().join("t.db-wal").exists());
+        std::fs::write(&new, b"newer").unwrap();
+        let again = swap_in(&new, &db).unwrap().unwrap();
+        assert_eq!(again, dir.path().join("t.db.before-restore.2"));
+        assert_eq!((std::fs::read(&kept).unwrap(), std::fs::read(&again).unwrap()), (b"old".to_vec(), b"new".to_vec()));
     }
 }

@@ -9,9 +9,15 @@
 //! the cap a plain-HTTP client gets a quick `503`), and each connection
 //! starts with the head timeout running, so a TLS handshake or a first
 //! request that never comes cannot hold its thread.
+//!
+//! Out of descriptors, the loop frees what it holds itself before waiting:
+//! the oldest refused connection still lingering, else a spare descriptor
+//! kept for this, with which one waiting client is accepted and refused.
+//! Clients then get `503`s instead of hanging in the kernel's queue.
 
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Write};
+use std::fs::File;
+use std::io::{Error, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -32,9 +38,12 @@ too many connections; try again soon\n";
 /// Refused connections are kept open (write side shut) this long before
 /// they are closed, so that a request arriving after the `503` does not
 /// make the kernel reset the connection before the client read the answer.
+/// At most `Limits::refused_lingering` linger at once.
 const LINGER: Duration = Duration::from_secs(1);
-/// At most this many refused connections linger at once.
-const LINGERING: usize = 64;
+/// Out of descriptors with nothing to free, `accept()` is tried again
+/// after a wait that doubles up to this.
+const BACKOFF_MAX: Duration = Duration::from_millis(200);
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
 
 pub(crate) struct Accept {
     pub(crate) listener: Listener,
@@ -68,6 +77,8 @@ impl Accept {
         // a tasks pool is used to dispatch the connections into threads
         let tasks_pool = TaskPool::new();
         let mut lingering: VecDeque<(Instant, Connection)> = VecDeque::new();
+        let mut spare = Spare::new();
+        let mut backoff = BACKOFF_MIN;
 
         log::debug!("Running accept thread");
         while !self.close.load(Relaxed) {
@@ -80,18 +91,31 @@ impl Accept {
                     self.messages.push(e.into());
                     break;
                 }
-                // Out of descriptors or memory, a connection reset before it
-                // was accepted, a signal: wait a little and go on.
+                // Out of descriptors: free one of ours and go on at once;
+                // with nothing left to free, wait.
+                Err(e) if out_of_descriptors(&e) => {
+                    if lingering.pop_front().is_none() && !spare.refuse_one(&self) {
+                        log::warn!("Out of descriptors; accepting again in {:?}", backoff);
+                        thread::sleep(backoff);
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        spare.take();
+                    }
+                    continue;
+                }
+                // A connection reset before it was accepted, a signal, out
+                // of memory: wait a little and go on.
                 Err(e) => {
                     log::warn!("Error accepting new client: {}", e);
                     if e.kind() != ErrorKind::Interrupted
                         && e.kind() != ErrorKind::ConnectionAborted
                     {
-                        thread::sleep(Duration::from_millis(10));
+                        thread::sleep(BACKOFF_MIN);
                     }
                     continue;
                 }
             };
+            backoff = BACKOFF_MIN;
+            spare.take();
             let now = Instant::now();
             while lingering.front().map_or(false, |(at, _)| now >= *at) {
                 lingering.pop_front();
@@ -104,11 +128,11 @@ impl Accept {
                 .map_or(false, |max| before >= max)
             {
                 drop(open);
-                if self.ssl.is_none() {
-                    refuse(&mut sock);
+                self.refuse(&mut sock);
+                if self.limits.refused_lingering == 0 {
+                    continue;
                 }
-                let _ = sock.shutdown(Shutdown::Write);
-                if lingering.len() >= LINGERING {
+                if lingering.len() >= self.limits.refused_lingering {
                     lingering.pop_front();
                 }
                 lingering.push_back((now + LINGER, sock));
@@ -130,6 +154,15 @@ impl Accept {
             }
         }
         log::debug!("Terminating accept thread");
+    }
+
+    /// Answers a plain-HTTP connection `503` (a TLS one gets nothing: no
+    /// answer can be sent before a handshake) and shuts its write side.
+    fn refuse(&self, sock: &mut Connection) {
+        if self.ssl.is_none() {
+            refuse(sock);
+        }
+        let _ = sock.shutdown(Shutdown::Write);
     }
 
     /// Wraps a new socket (TLS when configured), its deadline running.
@@ -160,6 +193,55 @@ impl Accept {
 fn refuse(sock: &mut Connection) {
     if sock.set_nonblocking(true).is_ok() {
         let _ = sock.write(BUSY);
+    }
+}
+
+/// `accept()` failed because the process (EMFILE) or the system (ENFILE)
+/// has no descriptor left.
+fn out_of_descriptors(e: &Error) -> bool {
+    #[cfg(unix)]
+    return matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE));
+    #[cfg(not(unix))]
+    return false;
+}
+
+/// A descriptor held in reserve for when there are none left.
+struct Spare(Option<File>);
+
+impl Spare {
+    fn new() -> Spare {
+        let mut spare = Spare(None);
+        spare.take();
+        spare
+    }
+
+    /// Holds a descriptor again, if there is one to be had.
+    fn take(&mut self) {
+        #[cfg(unix)]
+        if self.0.is_none() {
+            self.0 = File::open("/dev/null").ok();
+        }
+    }
+
+    /// Gives up the spare descriptor to accept one waiting connection,
+    /// refuses it and closes it at once. False when no spare was held or
+    /// another thread took the freed descriptor first.
+    fn refuse_one(&mut self, accept: &Accept) -> bool {
+        if self.0.take().is_none() {
+            return false;
+        }
+        let Ok((mut sock, _)) = accept.listener.accept() else {
+            return false;
+        };
+        accept.refuse(&mut sock);
+        let _ = sock.set_nonblocking(true);
+        // What the client sent is read first: closing a socket with unread
+        // input resets the connection, and the client may lose the `503`.
+        let mut scratch = [0u8; 4096];
+        let _ = sock.read(&mut scratch);
+        drop(sock);
+        self.take();
+        true
     }
 }
 

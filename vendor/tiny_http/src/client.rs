@@ -49,11 +49,13 @@ pub struct ClientConnection {
     secure: bool,
 
     // hitcounter patch: when the next bytes must arrive (shared with the
-    // socket's reader), the limits, and whether a request was read yet
-    // (until then the head timeout runs from the accept).
+    // socket's reader), the limits, whether a request was read yet (until
+    // then the head timeout runs from the accept), and whether the client
+    // may still be sending when the connection ends (an unread body).
     deadline: Arc<Deadline>,
     limits: Limits,
     first: bool,
+    drain_at_end: bool,
 }
 
 /// Error that can happen when reading a request.
@@ -79,6 +81,8 @@ enum ReadError {
 enum Line {
     Done(Vec<u8>),
     TooLong,
+    /// the deadline passed with part of the line read
+    Cut,
 }
 
 impl ClientConnection {
@@ -108,6 +112,7 @@ impl ClientConnection {
             deadline,
             limits,
             first: true,
+            drain_at_end: false,
         }
     }
 
@@ -128,7 +133,11 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
+                Some(Ok(b)) => b,
+                Some(Err(e)) if e.kind() == ErrorKind::TimedOut && !buf.is_empty() => {
+                    return Ok(Line::Cut)
+                }
+                Some(Err(e)) => return Err(e),
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
             if starts_request && buf.is_empty() && !self.first {
@@ -165,6 +174,7 @@ impl ClientConnection {
             Ok(Line::Done(line)) => line,
             Ok(Line::TooLong) if max_line <= head_left => return Err(ReadError::LineTooLong),
             Ok(Line::TooLong) => return Err(ReadError::HeadTooLarge(HTTPVersion(1, 1))),
+            Ok(Line::Cut) => return Err(ReadError::HeadTimeout),
             // nothing of a request arrived: close without an answer
             Err(e) => return Err(ReadError::ReadIoError(e)),
         };
@@ -185,6 +195,7 @@ impl ClientConnection {
             let line = match self.read_next_raw_line(head_left, false) {
                 Ok(Line::Done(line)) => line,
                 Ok(Line::TooLong) => return Err(ReadError::HeadTooLarge(version.clone())),
+                Ok(Line::Cut) => return Err(ReadError::HeadTimeout),
                 Err(e) if e.kind() == ErrorKind::TimedOut => return Err(ReadError::HeadTimeout),
                 Err(e) => return Err(ReadError::ReadIoError(e)),
             };
@@ -208,8 +219,29 @@ impl ClientConnection {
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
+        // hitcounter patch: the body of a GET, HEAD or OPTIONS request is
+        // read and dropped (below), and no further than its limit with
+        // room for chunked framing: a chunk-size line has no limit of its
+        // own in the decoder. A declared body past the limit is not read
+        // at all (the reader of a declared length reads the rest of it
+        // when dropped); up to 1 KiB `new_request` reads it ahead.
+        let discard = self
+            .limits
+            .discard_body
+            .filter(|_| matches!(method, Method::Get | Method::Head | Method::Options));
+        let declared = headers
+            .iter()
+            .find(|h| h.field.equiv("Content-Length"))
+            .and_then(|h| h.value.as_str().trim().parse::<u64>().ok());
+        let raw_limit = match discard {
+            None => u64::MAX,
+            Some(max) if declared.map_or(false, |len| len > max.max(1024) as u64) => 0,
+            Some(max) => (max as u64).saturating_mul(2).saturating_add(1024),
+        };
+        let data_source = data_source.take(raw_limit);
+
         // building the next reader
-        let request = crate::request::new_request(
+        let mut request = crate::request::new_request(
             self.secure,
             method,
             path,
@@ -229,14 +261,21 @@ impl ClientConnection {
             }
         })?;
 
+        // hitcounter patch: a body the handler has no use for must not be
+        // read as the next request
+        if let Some(max) = discard {
+            if !request.discard_body(max) {
+                self.no_more_requests = true;
+                self.drain_at_end = true;
+            }
+        }
+
         // return the request
         Ok(request)
     }
 
-    /// hitcounter patch: answers a request that cannot be served with an
-    /// empty response of `status`, then reads and drops what the client
-    /// still sends (within `DRAIN_BYTES` and `DRAIN_TIME`) so that closing
-    /// does not reset the connection before the client has read it.
+    /// hitcounter patch: answers a request that cannot be served with a
+    /// one-line response of `status`, then drains the connection.
     fn refuse(&mut self, status: u16, version: HTTPVersion) {
         use crate::{Response, StatusCode};
         let mut writer = self.sink.next().unwrap();
@@ -256,6 +295,14 @@ impl ClientConnection {
             return;
         }
         drop(writer);
+        self.drain();
+    }
+
+    /// hitcounter patch: reads and drops what the client still sends
+    /// (within `DRAIN_BYTES` and `DRAIN_TIME`) before the connection is
+    /// closed, so that the close does not reset it before the client has
+    /// read the answer.
+    fn drain(&mut self) {
         self.deadline.set_in(Some(DRAIN_TIME));
         let mut scratch = [0u8; 4096];
         let mut drained = 0;
@@ -357,6 +404,9 @@ impl Iterator for ClientConnection {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
+            if std::mem::take(&mut self.drain_at_end) {
+                self.drain();
+            }
             return None;
         }
 

@@ -171,6 +171,18 @@ pub struct Limits {
     /// Most connections open at once; past it a new plain-HTTP connection
     /// gets a `503` and is closed (a TLS one is closed), and accepting goes on.
     pub max_connections: Option<usize>,
+    /// Refused connections kept open at once, each for up to a second
+    /// after its `503`, so that the client reads the answer instead of a
+    /// reset; 0 closes them at once. Each holds a descriptor.
+    pub refused_lingering: usize,
+    /// The body of a GET, HEAD or OPTIONS request (which gives a body no
+    /// meaning) is read and dropped before the request is handed out, up
+    /// to this many bytes, so that the next request on the connection is
+    /// read from where it starts. A larger body is left unread and the
+    /// answer carries `Connection: close`. `None`: left to the handler
+    /// (which a server that upgrades connections wants: the stream of a
+    /// GET with `Connection: upgrade` is limited like a body).
+    pub discard_body: Option<usize>,
 }
 
 /// hitcounter patch: answers requests on the thread that read them.

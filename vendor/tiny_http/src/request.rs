@@ -74,6 +74,10 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // hitcounter patch: the connection ends after this request (its body
+    // was left unread), and the answer says so
+    close_connection: bool,
 }
 
 struct NotifyOnDrop<R> {
@@ -238,6 +242,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        close_connection: false,
     })
 }
 
@@ -447,6 +452,11 @@ impl Request {
         let mut writer = self.extract_writer_impl();
 
         let do_not_send_body = self.method == Method::Head;
+        let response = if self.close_connection {
+            response.with_connection_close()
+        } else {
+            response
+        };
 
         Self::ignore_client_closing_errors(response.raw_print(
             writer.by_ref(),
@@ -467,6 +477,32 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// hitcounter patch: reads and drops the body of a request whose
+    /// method gives a body no meaning, at most `max` bytes, so that the
+    /// next request on the connection is read from where it starts. False
+    /// when the body is larger, or did not arrive whole: it is left unread
+    /// and the answer says `Connection: close`.
+    pub(crate) fn discard_body(&mut self, max: usize) -> bool {
+        let chunked = || {
+            self.headers
+                .iter()
+                .any(|h| h.field.equiv("Transfer-Encoding"))
+        };
+        if self.body_length == Some(0) || (self.body_length.is_none() && !chunked()) {
+            return true;
+        }
+        let within = self.body_length.map_or(true, |len| len <= max)
+            && matches!(
+                io::copy(&mut self.as_reader().take(max as u64 + 1), &mut io::sink()),
+                Ok(n) if n <= max as u64
+            );
+        // Dropping the body's reader hands the socket on at once; an unread
+        // body of a declared length is not read through on drop either.
+        self.data_reader = Some(Box::new(io::empty()));
+        self.close_connection = !within;
+        within
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
@@ -506,6 +542,61 @@ impl<T> ReadWrite for T where T: Read + Write {}
 #[cfg(test)]
 mod tests {
     use super::Request;
+    use crate::{HTTPVersion, Header, Method};
+    use std::io::{self, Cursor, Read};
+    use std::sync::{Arc, Mutex};
+
+    /// A stream the request reads its body from and the test reads after.
+    #[derive(Clone)]
+    struct Shared(Arc<Mutex<Cursor<Vec<u8>>>>);
+
+    impl Read for Shared {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().read(buf)
+        }
+    }
+
+    /// Whether `discard_body(max)` kept the connection, and what is left
+    /// of the stream after it.
+    fn discard(header: &str, stream: &str, max: usize) -> (bool, String) {
+        let source = Shared(Arc::new(Mutex::new(Cursor::new(
+            stream.as_bytes().to_vec(),
+        ))));
+        let headers = vec![header.parse::<Header>().unwrap()];
+        let mut rq = super::new_request(
+            false,
+            Method::Get,
+            "/".into(),
+            HTTPVersion(1, 1),
+            headers,
+            None,
+            source.clone(),
+            io::sink(),
+        )
+        .unwrap();
+        let kept = rq.discard_body(max);
+        drop(rq);
+        let mut rest = String::new();
+        source.clone().read_to_string(&mut rest).unwrap();
+        (kept, rest)
+    }
+
+    #[test]
+    fn a_discarded_body_leaves_the_stream_at_the_next_request() {
+        let next = "GET / HTTP/1.1\r\n\r\n";
+        let chunked = format!("5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n{next}");
+        assert_eq!(
+            discard("Transfer-Encoding: chunked", &chunked, 8),
+            (true, next.into())
+        );
+        assert!(!discard("Transfer-Encoding: chunked", &chunked, 7).0);
+        let sized = format!("hello{next}");
+        assert_eq!(discard("Content-Length: 5", &sized, 5), (true, next.into()));
+        let large = format!("{}{next}", "a".repeat(2000));
+        let length = "Content-Length: 2000";
+        assert_eq!(discard(length, &large, 2000), (true, next.into()));
+        assert!(!discard(length, &large, 1999).0);
+    }
 
     #[test]
     fn must_be_send() {

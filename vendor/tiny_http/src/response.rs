@@ -333,6 +333,14 @@ where
         self
     }
 
+    /// hitcounter patch: the answer says the connection ends after it
+    /// (`add_header` ignores `Connection`: tiny_http decides it).
+    pub(crate) fn with_connection_close(mut self) -> Response<R> {
+        self.headers
+            .push(Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
+        self
+    }
+
     /// Returns the same request, but with a different status code.
     #[inline]
     pub fn with_status_code<S>(mut self, code: S) -> Response<R>
