@@ -494,7 +494,9 @@ fn value(t: &[Token], at: &mut usize, depth: usize) -> Result<Value, String> {
         Token::Word(w) if w.eq_ignore_ascii_case("NULL") => return Ok(Value::Null),
         Token::Word(w) if w.eq_ignore_ascii_case("replace") && depth < MAX_NESTING => return replace(t, at, depth),
         Token::Blob => return Err("a value is a blob, which the original never stored".into()),
-        other => return Err(format!("{} is not a value the original's dump writes", describe(&[other.clone()]))),
+        other => {
+            return Err(format!("{} is not a value the original's dump writes", describe(std::slice::from_ref(other))))
+        }
     };
     match t.get(*at) {
         Some(Token::Integer(n)) => {
