@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/store/dump.rs"]
+#[path = "../../src/store/sqlite/dump.rs"]
 #[allow(dead_code)]
 mod dump;
 

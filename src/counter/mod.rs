@@ -123,7 +123,7 @@ pub struct Flushed {
     pub keys: usize,
     /// Pending hits dropped because an admin command changed their counter.
     pub superseded: u64,
-    /// Counters whose hits went to the hit log (see `store/log.rs`).
+    /// Counters whose hits went to the hit log (see `store/sqlite/log.rs`).
     pub logged: usize,
     /// The write took only part of the pending hits (see `take_pending`):
     /// the next one is due at once.

@@ -2,13 +2,15 @@
 //! counter with its total, visitors, creation time and per-day rows, read
 //! in one snapshot and written in one transaction (all or nothing), so
 //! that the counts match exactly afterwards. This file holds the shared
-//! row type, the dispatch and SQLite's side; PostgreSQL's is in
-//! `postgres/copy.rs`.
+//! row type and what works on any backend through the contract
+//! ([`Backend::dump`], [`Backend::load`]); each backend's side is its
+//! `copy.rs`.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Result, TransactionBehavior};
+use std::path::Path;
 
-use super::{count, day_text, now, sql, Backend, Error, Sqlite, Store};
+use super::sqlite::Sqlite;
+use super::{count, Backend, Error, Role, Snapshot, Store};
 
 /// One counter as it is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +67,19 @@ pub(super) fn push_row(
     }
 }
 
-/// A PostgreSQL database's snapshot as a new SQLite file at `dest`, which a
+/// A consistent copy of `from` as a new SQLite file at `dest`, which a
 /// backup then handles like a SQLite snapshot: every counter and day, read
-/// in one snapshot, written in one transaction, then checked.
-#[cfg(feature = "postgres")]
-pub(super) fn into_file(
-    pg: &super::postgres::Pg,
-    dest: &std::path::Path,
-) -> std::result::Result<super::Snapshot, String> {
+/// in one snapshot, written in one transaction, then checked. For backends
+/// that are not a SQLite file themselves.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(super) fn into_file(from: &dyn Backend, dest: &Path) -> std::result::Result<Snapshot, String> {
     let read = |e: Error| format!("cannot read the database: {e}");
-    pg.begin_read().map_err(read)?;
-    let rows = pg.dump();
-    pg.end_read(rows.is_ok()).map_err(read)?;
+    from.begin_read().map_err(read)?;
+    let rows = from.dump();
+    from.end_read(rows.is_ok()).map_err(read)?;
     let rows = rows.map_err(read)?;
-    let (mut file, _) = Store::prepare(dest, super::Role::Admin)?;
-    file.load(&rows).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    let (mut file, _) = Sqlite::prepare(dest, Role::Admin, None, false)?;
+    Backend::load(&mut file, &rows).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     drop(file);
     super::inspect(dest)
 }
@@ -87,95 +87,6 @@ pub(super) fn into_file(
 impl Store {
     /// Every counter with its days, from one snapshot, in id order.
     pub fn dump(&mut self) -> super::Result<Vec<Copied>> {
-        self.snapshot(|store| match &store.backend {
-            Backend::Sqlite(b) => b.dump().map_err(Error::from),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(b) => b.dump(),
-        })
-    }
-
-    /// Writes `rows` into this (empty) database in one transaction, and
-    /// tells running servers that every counter changed.
-    pub fn load(&mut self, rows: &[Copied]) -> super::Result<()> {
-        match &mut self.backend {
-            Backend::Sqlite(b) => b.load(rows).map_err(Error::from),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(b) => b.load(rows),
-        }
-    }
-}
-
-impl Sqlite {
-    fn dump(&self) -> Result<Vec<Copied>> {
-        // Reads add the hit log everywhere else; the copy's source was
-        // prepared (its log folded) before, so the rows are complete.
-        let mut stmt = self.conn.prepare(
-            "SELECT c.key, c.count, c.uniques, c.created_at, d.day, d.hits, d.uniques
-             FROM counters c LEFT JOIN daily d ON d.counter_id = c.id ORDER BY c.id, d.day",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let day: Option<String> = r.get(4)?;
-            let day = match day {
-                Some(text) => Some((
-                    text.parse::<NaiveDate>().map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-                    })?,
-                    r.get(5)?,
-                    r.get(6)?,
-                )),
-                None => None,
-            };
-            push_row(&mut out, (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?), day);
-        }
-        Ok(out)
-    }
-
-    fn load(&mut self, rows: &[Copied]) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let t = now();
-            let mut counter = tx.prepare(
-                "INSERT INTO counters (key, count, uniques, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 RETURNING id",
-            )?;
-            let mut daily = tx.prepare("INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?1, ?2, ?3, ?4)")?;
-            for c in rows {
-                let id: i64 =
-                    counter.query_row(params![c.key, sql(c.count), sql(c.uniques), c.created_at, t], |r| r.get(0))?;
-                for (day, hits, uniques) in &c.days {
-                    daily.execute(params![day_text(*day), id, sql(*hits), uniques.map(sql)])?;
-                }
-            }
-            tx.prepare("INSERT INTO admin_events (key, at) VALUES (NULL, ?1)")?.execute([t])?;
-        }
-        tx.commit()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::{Day, Pending, Role};
-    use super::*;
-
-    #[test]
-    fn a_copy_between_files_keeps_every_count_and_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut from, _) = Store::prepare(&dir.path().join("a.db"), Role::Admin).unwrap();
-        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let days = vec![
-            Day { day: day("2026-01-01"), hits: 2, uniques: 1 },
-            Day { day: day("2026-01-02"), hits: 3, uniques: 0 },
-        ];
-        let mut batch = vec![Pending { key: "e.com/a".into(), hits: 5, days, id: None, known: None }];
-        from.flush(&mut batch, &mut 0, |_, _| 0).unwrap();
-        from.set("e.com/b", 7).unwrap();
-        let rows = from.dump().unwrap();
-        assert_eq!(Totals::of(&rows), Totals { counters: 2, hits: 12, day_rows: 2, day_hits: 5 });
-        let (mut to, _) = Store::prepare(&dir.path().join("b.db"), Role::Admin).unwrap();
-        to.load(&rows).unwrap();
-        assert_eq!(to.dump().unwrap(), rows);
-        assert_eq!(to.history("e.com/a", &[day("2026-01-02")]).unwrap(), vec![(day("2026-01-02"), 3, Some(0))]);
+        self.snapshot(|store| store.backend.dump())
     }
 }

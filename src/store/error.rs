@@ -1,23 +1,39 @@
 //! What a failed database operation is, whichever backend failed, and the
 //! failures the flusher handles apart (a full disk, a file that became
-//! read-only).
+//! read-only). The driver's error stays inside: callers ask questions.
 
 use super::sqlite;
 
 /// A failed database operation, from either backend.
 #[derive(Debug)]
-pub enum Error {
+pub struct Error(Cause);
+
+#[derive(Debug)]
+enum Cause {
     Sqlite(rusqlite::Error),
     #[cfg(feature = "postgres")]
     Postgres(::postgres::Error),
 }
 
+impl Error {
+    /// The disk (or a file size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(&self.0, Cause::Sqlite(e) if sqlite::disk_full(e))
+    }
+
+    /// The database file cannot be written (a read-only remount): the
+    /// connection may work again once reopened.
+    pub fn is_read_only(&self) -> bool {
+        matches!(&self.0, Cause::Sqlite(e) if sqlite::read_only(e))
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Sqlite(e) => e.fmt(f),
+        match &self.0 {
+            Cause::Sqlite(e) => e.fmt(f),
             #[cfg(feature = "postgres")]
-            Error::Postgres(e) => super::postgres::describe(e, f),
+            Cause::Postgres(e) => super::postgres::describe(e, f),
         }
     }
 }
@@ -26,26 +42,15 @@ impl std::error::Error for Error {}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
-        Error::Sqlite(e)
+        Error(Cause::Sqlite(e))
     }
 }
 
 #[cfg(feature = "postgres")]
 impl From<::postgres::Error> for Error {
     fn from(e: ::postgres::Error) -> Error {
-        Error::Postgres(e)
+        Error(Cause::Postgres(e))
     }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
-
-/// The disk (or a file size limit) is full.
-pub fn is_disk_full(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::disk_full(e))
-}
-
-/// The database file cannot be written (a read-only remount): the
-/// connection may work again once reopened.
-pub fn is_read_only(e: &Error) -> bool {
-    matches!(e, Error::Sqlite(e) if sqlite::read_only(e))
-}

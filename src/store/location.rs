@@ -1,7 +1,8 @@
 //! Where the database is: a SQLite file, or (with the `postgres` feature)
 //! a PostgreSQL server named by a `postgres://` URL. Parsed once from
 //! `--db`, and the one thing the rest of the program needs to open a
-//! [`Store`] with the same methods either way.
+//! [`Store`] over either backend: the backend is built here and handed to
+//! the store.
 
 use std::path::{Path, PathBuf};
 
@@ -80,7 +81,7 @@ impl Database {
         match self {
             Database::File(p) => Store::open(p, role),
             #[cfg(feature = "postgres")]
-            Database::Postgres(url) => Store::postgres(url, role),
+            Database::Postgres(url) => Ok(Store::new(super::postgres::Pg::connect(url)?)),
         }
     }
 
@@ -98,7 +99,9 @@ impl Database {
             (Database::File(p), Some(keys)) => Store::prepare_converting(p, role, keys, adopt),
             (Database::File(p), None) => Store::prepare(p, role),
             #[cfg(feature = "postgres")]
-            (Database::Postgres(url), keys) => Store::prepare_postgres(url, role, keys),
+            (Database::Postgres(url), keys) => {
+                super::postgres::Pg::prepare(url, keys).map(|(pg, notes)| (Store::new(pg), notes))
+            }
         }
     }
 
@@ -107,7 +110,7 @@ impl Database {
         match self {
             Database::File(p) => Store::open_read_only(p),
             #[cfg(feature = "postgres")]
-            Database::Postgres(url) => Store::postgres_read_only(url),
+            Database::Postgres(url) => super::postgres::Pg::open_read_only(url).map(Store::new),
         }
     }
 }

@@ -253,13 +253,13 @@ impl Flusher {
     fn flush_mending(&mut self) -> store::Result<Flushed> {
         let result = self.flush_now();
         match &result {
-            Err(e) if store::is_disk_full(e) => {
+            Err(e) if e.is_disk_full() => {
                 let pending = self.counter.pending_hits();
                 if self.files.as_mut().is_some_and(|f| f.disk_full(&self.store, pending)) {
                     return self.flush_now();
                 }
             }
-            Err(e) if store::is_read_only(e) => {
+            Err(e) if e.is_read_only() => {
                 if let Ok(store) = (self.reopen.open)() {
                     self.store = store;
                 }

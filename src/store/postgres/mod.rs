@@ -1,5 +1,6 @@
-//! PostgreSQL: the store several instances share. The same methods as the
-//! SQLite store (see `super::Store`), the same tables and meanings:
+//! PostgreSQL: the store several instances share. The same contract as the
+//! SQLite store (`store/contract.rs`, met in `backend.rs`), the same tables
+//! and meanings:
 //! - `schema.rs`: the tables, versioned in our `schema_version` table and
 //!   upgraded at start (instances starting together take turns).
 //! - `write.rs`: a flush is one transaction of two batched statements
@@ -12,8 +13,8 @@
 //!
 //! Here: the connection (made again lazily after it broke, so a database
 //! that went away and came back needs nothing from the caller), statements
-//! prepared once per connection, and what only a SQLite file needs (hit
-//! log, checkpoints) as no-ops.
+//! prepared once per connection. What only a SQLite file needs (hit log,
+//! checkpoints) is left to the contract's no-op defaults.
 //!
 //! Another instance's writes are noticed through `changes`, one row every
 //! flush increments and stamps its rows with: [`Pg::data_version`] is its
@@ -24,9 +25,12 @@ use std::collections::HashMap;
 
 use postgres::{Client, Statement};
 
-use super::{Backend, OpenError, Result, Role, Store};
+use super::{OpenError, Result};
 
 mod admin;
+mod backend;
+#[cfg(test)]
+pub(super) mod cluster;
 mod copy;
 mod read;
 mod schema;
@@ -52,7 +56,9 @@ struct Conn {
 }
 
 impl Pg {
-    fn connect(url: &Url) -> Result<Pg> {
+    /// Connects, without creating or upgrading anything (roles only matter
+    /// to SQLite's settings).
+    pub(crate) fn connect(url: &Url) -> Result<Pg> {
         let pg = Pg { url: url.clone(), conn: RefCell::new(None), own_changes: Cell::new(0) };
         pg.with(|_| Ok(()))?;
         Ok(pg)
@@ -110,57 +116,30 @@ impl Pg {
     pub fn end_read(&self, ok: bool) -> Result<()> {
         self.with(|c| c.batch_execute(if ok { "COMMIT" } else { "ROLLBACK" }))
     }
-
-    /// No WAL file of ours to copy: PostgreSQL checkpoints itself.
-    pub fn checkpoint(&self) -> Result<()> {
-        Ok(())
-    }
-
-    pub fn checkpoint_truncate(&self) -> Result<()> {
-        Ok(())
-    }
-
-    /// There is no hit log: every flush adds to the rows themselves.
-    pub fn fold(&mut self) -> Result<usize> {
-        Ok(0)
-    }
-
-    pub fn fold_step(&mut self) -> Result<bool> {
-        Ok(true)
-    }
 }
 
-impl Store {
-    /// A connection for `role` (roles only matter to SQLite's settings).
-    pub(super) fn postgres(url: &Url, _role: Role) -> Result<Store> {
-        Ok(Store { backend: Backend::Postgres(Box::new(Pg::connect(url)?)) })
-    }
-
+impl Pg {
     /// Connects and brings the schema up to date.
     /// `keys`: the key rule the upgrade that merges counters needs (without
     /// it the schema stops short of that version; see `schema.rs`).
-    pub(super) fn prepare_postgres(
+    pub(crate) fn prepare(
         url: &Url,
-        role: Role,
-        keys: Option<super::original::KeyRule>,
-    ) -> std::result::Result<(Store, Vec<String>), String> {
-        let store = Store::postgres(url, role).map_err(|e| format!("cannot connect to {url}: {e}"))?;
-        let Backend::Postgres(pg) = &store.backend else { unreachable!("made above") };
+        keys: Option<crate::store::original::KeyRule>,
+    ) -> std::result::Result<(Pg, Vec<String>), String> {
+        let pg = Pg::connect(url).map_err(|e| format!("cannot connect to {url}: {e}"))?;
         let setup = |e: String| format!("cannot set up database {url}: {e}");
         schema::check(pg.with(schema::version).map_err(|e| setup(e.to_string()))?).map_err(setup)?;
         let notes = pg.with(|c| schema::migrate(c, keys)).map_err(|e| setup(e.to_string()))?;
-        Ok((store, notes))
+        Ok((pg, notes))
     }
 
     /// Connects for reading; the schema must be there already.
-    pub(super) fn postgres_read_only(url: &Url) -> std::result::Result<Store, OpenError> {
-        let store =
-            Store::postgres(url, Role::Admin).map_err(|e| OpenError::Other(format!("cannot connect to {url}: {e}")))?;
-        let Backend::Postgres(pg) = &store.backend else { unreachable!("made above") };
+    pub(crate) fn open_read_only(url: &Url) -> std::result::Result<Pg, OpenError> {
+        let pg = Pg::connect(url).map_err(|e| OpenError::Other(format!("cannot connect to {url}: {e}")))?;
         match pg.with(schema::version) {
             Ok(0) => Err(OpenError::Missing),
             Ok(v) => match schema::check(v) {
-                Ok(()) => Ok(store),
+                Ok(()) => Ok(pg),
                 Err(e) => Err(OpenError::Other(format!("cannot read database {url}: {e}"))),
             },
             Err(e) => Err(OpenError::Other(format!("cannot read database {url}: {e}"))),

@@ -139,8 +139,10 @@ impl Pg {
     pub fn top_domains(&self, limit: usize) -> Result<Vec<(String, u64)>> {
         let rows = self.with(|c| {
             c.query(
-                "SELECT split_part(key, '/', 1) AS domain, SUM(count)::bigint AS total FROM counters
-                 GROUP BY domain ORDER BY total DESC, domain COLLATE \"C\" LIMIT $1",
+                // The collation on the column: ORDER BY takes an output
+                // column's name only bare, not inside an expression.
+                "SELECT split_part(key, '/', 1) COLLATE \"C\" AS domain, SUM(count)::bigint AS total FROM counters
+                 GROUP BY domain ORDER BY total DESC, domain LIMIT $1",
                 &[&(limit as i64)],
             )
         })?;

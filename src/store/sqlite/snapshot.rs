@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::dump::{self, Dump};
-use super::sqlite::{open_guarded, vacuum_into};
+use super::{open_guarded, vacuum_into};
 use super::{original, schema, Sqlite};
 
 /// What a checked snapshot holds.

@@ -9,43 +9,7 @@ use rusqlite::{params, Transaction, TransactionBehavior};
 
 use rusqlite::Result;
 
-use super::{admin, count, day_text, now, sql, Day, Event, Sqlite, Stored};
-
-/// The hits of one counter that a flush hands to the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    pub key: Box<str>,
-    pub hits: u64,
-    /// Sums to `hits` (and to the new visitors); the newest day last.
-    pub days: Vec<Day>,
-    /// The counter's row id if known: the row is then updated by id (checked
-    /// against `key`), skipping a lookup in the key index, which with a
-    /// million counters reads a random index page per hit.
-    pub id: Option<i64>,
-    /// The counter's stored total, stored hits on the newest day of `days`
-    /// and stored visitors, when the caller knows them for certain (with
-    /// `id`): the hits are then appended to the hit log instead of updating
-    /// two random pages (see `log.rs`), and what is written follows from
-    /// these.
-    pub known: Option<(u64, u64, u64)>,
-}
-
-impl Pending {
-    /// New visitors in all of `days`.
-    pub fn uniques(&self) -> u64 {
-        self.days.iter().map(|d| d.uniques).sum()
-    }
-}
-
-/// A counter's stored state right after a flush: its total, its hits on
-/// the newest day of its batch entry, and its visitors.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Written {
-    pub id: i64,
-    pub total: u64,
-    pub newest_day: u64,
-    pub visitors: u64,
-}
+use super::{admin, count, day_text, now, sql, Day, Event, Pending, Sqlite, Stored, Written};
 
 impl Sqlite {
     /// See `Store::flush`: one IMMEDIATE transaction that reads the admin

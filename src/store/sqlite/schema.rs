@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::merge;
+use crate::store::merge;
 use super::original::KeyRule;
 
 use rusqlite::Result;

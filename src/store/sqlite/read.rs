@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use rusqlite::Result;
 
-use super::{count, day_text, DayRow, Sqlite};
+use super::{count, day_text, DayRow, Sqlite, Stored};
 
 /// Logged `hits` or `uniques` (`$col`) of the counter whose id is the SQL
 /// expression `$id`, in total or on day `$day`: for reads of one counter
@@ -46,19 +46,6 @@ macro_rules! logged_per_counter {
             " GROUP BY counter_id) lg ON lg.counter_id = c.id"
         )
     };
-}
-
-/// What the database holds for a key at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stored {
-    pub total: u64,
-    /// Hits on the day asked for.
-    pub today: u64,
-    /// Unique visitors, summed over the days they were counted.
-    pub visitors: u64,
-    /// The newest admin event in the same snapshot: changes up to it are
-    /// already in `total`.
-    pub event: i64,
 }
 
 impl Sqlite {

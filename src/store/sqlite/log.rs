@@ -129,8 +129,8 @@ fn has_rows(conn: &Connection) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Day, Pending, Role, Store};
     use super::*;
+    use crate::store::{Day, Pending, Role, Store};
     use chrono::NaiveDate;
 
     fn day(s: &str) -> NaiveDate {

@@ -1,13 +1,40 @@
 //! SQLite: opening a database file with the settings each role needs,
 //! making it ready (creating, converting the original's, upgrading the
 //! schema), and the upkeep only a file needs (WAL checkpoints). The reads,
-//! writes and admin changes are in `read.rs`, `write.rs` and `admin.rs`.
+//! writes and admin changes are in `read.rs`, `write.rs` and `admin.rs`,
+//! the hit log in `log.rs`, the schema in `schema.rs`; `backend.rs` is
+//! where they meet the store contract. Also SQLite's alone: whole-file
+//! copies (`copy.rs`, `snapshot.rs`), the original service's databases
+//! and SQL dumps (`original.rs`, `dump.rs`) and the filesystem under a
+//! database file (`disk.rs`).
 
 use rusqlite::{Connection, Error, OpenFlags, Result};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{disk, log, original, schema, OpenError, Role, BUSY_TIMEOUT};
+use super::{count, now, sql, Day, DayRow, Event, Imported, OpenError, Pending, Role, Stored, Written};
+
+mod admin;
+mod backend;
+mod copy;
+pub mod disk;
+mod dump;
+mod log;
+pub mod original;
+mod read;
+pub(super) mod schema;
+pub(super) mod snapshot;
+#[cfg(test)]
+mod tests;
+mod write;
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Days are stored as ISO dates, readable in `sqlite3`.
+fn day_text(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
 
 /// The version (`3.x.y`) the SQLite library linked in reports at run time.
 pub fn library_version() -> &'static str {
@@ -18,7 +45,7 @@ pub fn library_version() -> &'static str {
 pub(crate) struct Sqlite {
     pub(super) conn: Connection,
     /// The fold in progress (see `log.rs`).
-    pub(super) fold: log::Round,
+    fold: log::Round,
 }
 
 /// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
@@ -133,22 +160,7 @@ impl Sqlite {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
     }
 
-    /// SQLite keeps no stamps of what changed: another writer's commit
-    /// means a reload (see [`super::Store::changed_since`]).
-    pub(super) fn change_mark(&self) -> Result<Option<i64>> {
-        Ok(None)
-    }
-
-    pub(super) fn changed_since(
-        &self,
-        _mark: i64,
-        _day: chrono::NaiveDate,
-        _f: impl FnMut(i64, &str, u64, u64, u64),
-    ) -> Result<Option<i64>> {
-        Ok(None)
-    }
-
-    /// Starts the read transaction of [`super::Store::snapshot`].
+    /// Starts the read transaction of `Store::snapshot`.
     pub(super) fn begin_read(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN DEFERRED")
     }
@@ -308,26 +320,4 @@ pub(super) fn read_only(e: &Error) -> bool {
 /// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock.
 fn is_busy(e: &Error) -> bool {
     matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_guarded_connection_attaches_only_for_its_own_copy() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open_guarded(dir.path().join("g.db"), OpenFlags::default()).unwrap();
-        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
-        let other = dir.path().join("other.db");
-        let attach = format!("ATTACH DATABASE '{}' AS o", other.display());
-        assert!(conn.execute_batch(&attach).unwrap_err().to_string().contains("too many attached"));
-        assert!(!other.exists(), "ATTACH made no file");
-        let trusted: i64 = conn.pragma_query_value(None, "trusted_schema", |r| r.get(0)).unwrap();
-        assert_eq!(trusted, 0);
-        assert!(conn.execute_batch("PRAGMA writable_schema = ON; DELETE FROM sqlite_master;").is_err());
-        vacuum_into(&conn, &dir.path().join("copy.db")).unwrap();
-        assert!(dir.path().join("copy.db").exists());
-        assert!(conn.execute_batch(&attach).is_err(), "ATTACH is off again after the copy");
-    }
 }

@@ -166,7 +166,7 @@ pub fn plan(conn: &Connection, keys: KeyRule) -> Result<Report, String> {
 pub fn plan_file(path: &Path, keys: KeyRule) -> Result<Report, String> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let unreadable = |e: rusqlite::Error| format!("cannot read {}: {e}", path.display());
-    let conn = super::sqlite::open_guarded(path, flags).map_err(unreadable)?;
+    let conn = super::open_guarded(path, flags).map_err(unreadable)?;
     // What the conversion itself would refuse (see `sqlite::refuse_foreign`).
     let found = schema::foreign_objects(&conn, false).map_err(unreadable)?;
     if !found.is_empty() {
@@ -190,7 +190,7 @@ fn backup_path(db: &Path) -> PathBuf {
 pub fn convert(conn: &mut Connection, db: &Path, keys: KeyRule) -> Result<Report, String> {
     let mut report = plan(conn, keys)?;
     let backup = backup_path(db);
-    super::sqlite::vacuum_into(conn, &backup)
+    super::vacuum_into(conn, &backup)
         .map_err(|e| format!("cannot back up the original database to {}: {e}", backup.display()))?;
     match write(conn, &report) {
         Ok(()) => {

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use rusqlite::Result;
 
-use super::{day_text, log, now, sql, DayRow, Imported, Sqlite};
+use super::{day_text, log, now, sql, DayRow, Event, Imported, Sqlite};
 
 /// Admin events older than this are pruned; servers poll far more often.
 const EVENT_RETENTION_SECS: i64 = 24 * 3600;
@@ -19,14 +19,6 @@ const EVENT_RETENTION_SECS: i64 = 24 * 3600;
 /// Past this many rows an import logs one "everything changed" event instead
 /// of one per key.
 const IMPORT_EVENT_ROWS: usize = 10_000;
-
-/// One admin change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub id: i64,
-    /// The counter changed; `None` for "every counter" (a large import).
-    pub key: Option<String>,
-}
 
 /// Admin events after `after`, oldest first.
 pub(super) fn events_since(conn: &Connection, after: i64) -> Result<Vec<Event>> {
