@@ -2,8 +2,8 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::store::merge;
 use super::original::KeyRule;
+use crate::store::merge;
 
 use rusqlite::Result;
 
