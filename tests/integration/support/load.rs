@@ -22,6 +22,8 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
+    // Used by the PostgreSQL tests only.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub fn total_ok(&self) -> u64 {
         self.ok.values().sum()
     }

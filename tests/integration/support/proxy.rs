@@ -108,12 +108,14 @@ fn run_nginx(nginx: &Path, t: &Path, sites: &[&str], ports: &[u16]) -> Daemon {
 
 /// nginx spreading requests over several servers through an `upstream`
 /// block (round robin, kept-alive connections), as the README shows.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub struct Upstream {
     pub addr: String,
     _nginx: Daemon,
     _dir: tempfile::TempDir,
 }
 
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl Upstream {
     /// `None` (skipped) when nginx is missing outside CI.
     pub fn start(backends: &[&str]) -> Option<Upstream> {
