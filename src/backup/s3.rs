@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::aws::Settings;
 use super::{latest_names, Object, Objects};
+use crate::limits::MAX_RESTORE_BYTES;
 
 /// How long a signed request stays valid (a large upload must start
 /// within it).
@@ -130,8 +131,23 @@ impl Objects for S3 {
         if !resp.status().is_success() {
             return Err(failure(&what, resp));
         }
+        // No backup is larger than an SQLite file may be: refused before
+        // the download when the storage says so, and never written past it.
+        let too_big = |n: u64| {
+            format!("{what}: {n} bytes or more, more than a backup may be ({MAX_RESTORE_BYTES} bytes): refused")
+        };
+        let declared = resp.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let Some(n) = declared.filter(|n| *n > MAX_RESTORE_BYTES) {
+            return Err(too_big(n));
+        }
         let mut out = std::fs::File::create(to).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
-        std::io::copy(&mut resp.into_body().into_reader(), &mut out).map_err(|e| format!("{what}: {e}"))?;
+        let mut body = resp.into_body().into_reader().take(MAX_RESTORE_BYTES + 1);
+        let copied = std::io::copy(&mut body, &mut out).map_err(|e| format!("{what}: {e}"))?;
+        if copied > MAX_RESTORE_BYTES {
+            drop(out);
+            let _ = std::fs::remove_file(to);
+            return Err(too_big(copied));
+        }
         out.sync_all().map_err(|e| format!("cannot write {}: {e}", to.display()))?;
         Ok(true)
     }

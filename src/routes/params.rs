@@ -8,6 +8,7 @@ use crate::http::param;
 use crate::limits::{MAX_DAYS, MAX_LABEL_CHARS};
 use crate::render::badge::Style;
 use crate::render::color;
+use crate::render::escape::xml_allowed;
 use crate::render::number::{abbreviate, thousands};
 use crate::target;
 
@@ -45,7 +46,10 @@ pub fn badge(query: &str) -> Result<BadgeParams, String> {
         Some(s) => Style::parse(s)
             .ok_or_else(|| format!("unknown style {s:?}: use flat, flat-square, plastic or for-the-badge"))?,
     };
-    let label: Cow<'static, str> = decoded(query, "label")?.map_or(Cow::Borrowed("hits"), Cow::Owned);
+    // Characters XML cannot carry are dropped here, once, so the badge's
+    // width is measured on the text it shows.
+    let label: Cow<'static, str> = decoded(query, "label")?
+        .map_or(Cow::Borrowed("hits"), |l| Cow::Owned(l.chars().filter(|c| xml_allowed(*c)).collect()));
     if label.chars().count() > MAX_LABEL_CHARS {
         return Err(format!("label is longer than {MAX_LABEL_CHARS} characters"));
     }
@@ -144,6 +148,8 @@ mod tests {
         }
         assert!(badge(&format!("label={}", "x".repeat(65))).is_err());
         assert!(badge(&format!("label={}", "x".repeat(64))).is_ok());
+        let p = badge("label=a%EF%BF%BEb%01c").unwrap();
+        assert_eq!(p.label, "abc", "U+FFFE and controls dropped before the width is measured");
     }
 
     #[test]

@@ -58,11 +58,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
                 return 1;
             }
         },
-        (Backups::Off(why), _) => {
-            info(&format!("backups: none ({why})"));
-            None
-        }
-        (Backups::On(_), None) => None,
+        (Backups::Off(_), _) | (Backups::On(_), None) => None,
     };
     let prepare = || cfg.db.prepare(Role::Flusher, Some(target::original_key), cfg.adopt);
     let prepared = prepare().or_else(|e| {
@@ -88,6 +84,10 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     };
     for note in notes {
         info(&note);
+    }
+    // Said once the database is open, so a start that fails says one line.
+    if let Backups::Off(why) = &cfg.backup {
+        info(&format!("backups: none ({why})"));
     }
     // Held until exit: `hitcounter restore` refuses to swap the file under us.
     let _in_use = file.as_deref().map(store::mark_in_use);
