@@ -111,9 +111,12 @@ fn run(cfg: &ServeConfig) -> Result<i32, String> {
     shut_down(bound, &workers, &stop, watchdog, flusher, periodic)
 }
 
+/// Backups' settings and their storage.
+type Backup = (periodic::Config, Box<dyn Objects>);
+
 /// The backup settings and storage when backups are on (restoring a
 /// missing database first, see `start_backups`).
-fn backups(cfg: &ServeConfig, file: Option<&Path>) -> Result<Option<(periodic::Config, Box<dyn Objects>)>, String> {
+fn backups(cfg: &ServeConfig, file: Option<&Path>) -> Result<Option<Backup>, String> {
     match (&cfg.backup, file) {
         (Backups::On(b), Some(file)) => Ok(Some((b.clone(), start_backups(b, file)?))),
         (Backups::Off(why), _) => {
