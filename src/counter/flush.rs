@@ -174,6 +174,9 @@ impl Counter {
         };
         for shard in shards {
             let mut shard = lock(shard);
+            // Even with no entry here: a count read before the event must
+            // not make one after it (see `Counter::with_entry`).
+            shard.epoch += 1;
             let stale: Vec<Box<str>> = match key {
                 Some(k) => shard
                     .map
@@ -254,6 +257,7 @@ impl Counter {
         for shard in &self.shards {
             let mut shard = lock(shard);
             if shard.map.len() > keep {
+                shard.epoch += 1;
                 shard.map.retain(|_, e| e.pending > 0);
             }
         }

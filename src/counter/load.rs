@@ -92,6 +92,7 @@ impl Counter {
                 let mut shard = lock(self.shard(key));
                 if shard.map.get(&**key).is_some_and(|e| e.pending == 0) {
                     shard.map.remove(&**key);
+                    shard.epoch += 1;
                 }
             }
             *mark = now;

@@ -23,6 +23,9 @@
 //!   counts, see `table.rs`) and only read from the database when the table
 //!   cannot answer. Entries made from the table remember `table.event` as
 //!   their snapshot's event; the flusher changes table and event together.
+//! - No shard lock is held while the database is read: a missing entry's
+//!   counts are read unlocked and inserted only if nothing that could make
+//!   them stale happened in the shard meanwhile (`Counter::with_entry`).
 
 use chrono::NaiveDate;
 use std::collections::hash_map::DefaultHasher;
@@ -42,6 +45,9 @@ pub use table::MAX_COUNTERS as TABLE_MAX_COUNTERS;
 use table::{Known, Load, Table};
 
 const SHARDS: usize = 64;
+/// Reads of a missing entry's counts made with its shard unlocked before
+/// one is made under the lock (see `with_entry`).
+const READ_TRIES: usize = 3;
 
 #[derive(Default)]
 struct Entry {
@@ -77,6 +83,9 @@ pub struct Counts {
 #[derive(Default)]
 struct Shard {
     map: HashMap<Box<str>, Entry>,
+    /// Moved by the flusher whenever it removes entries or applies an admin
+    /// event here: a count read while it moved may be stale (`with_entry`).
+    epoch: u64,
 }
 
 /// What a counted request got.
@@ -223,30 +232,11 @@ impl Counter {
             let now = store.add_one(key, day, unique)?;
             return Ok(Hit::Counted(Counts { total: now.total, today: now.today, visitors: now.visitors }));
         }
-        let mut shard = lock(self.shard(key));
-        if !shard.map.contains_key(key) {
-            let stored = self.stored(store, key, day)?;
-            if stored.total == 0 && !may_create() {
-                return Ok(Hit::Refused(Counts::default()));
-            }
-            if self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
-                self.overflow.fetch_add(1, Ordering::Relaxed);
-                return Ok(Hit::Overflow(Counts {
-                    total: stored.total,
-                    today: stored.today,
-                    visitors: stored.visitors,
-                }));
-            }
-            let entry = Entry {
-                total: stored.total,
-                day: Some((day, stored.today)),
-                visitors: stored.visitors,
-                seen_event: stored.event,
-                ..Entry::default()
-            };
-            shard.map.insert(key.into(), entry);
-        }
-        let entry = shard.map.get_mut(key).expect("inserted above");
+        let mut shard = match self.with_entry(key, day, store, may_create)? {
+            Ok(shard) => shard,
+            Err(not_counted) => return Ok(not_counted),
+        };
+        let entry = shard.map.get_mut(key).expect("with_entry holds the lock on an entry for key");
         if entry.pending == 0 {
             self.dirty.fetch_add(1, Ordering::Relaxed);
         }
@@ -254,7 +244,7 @@ impl Counter {
         entry.day = match entry.day {
             Some((d, n)) if d == day => Some((d, n + 1)),
             // Stored hits of a new day only exist when the entry is new, and
-            // then `day` was loaded above.
+            // then `day` was loaded by `with_entry`.
             _ => Some((day, 1)),
         };
         entry.pending += 1;
@@ -276,7 +266,81 @@ impl Counter {
         Ok(Hit::Counted(entry.counts(day)))
     }
 
-    /// Hits counted but not yet stored.
+    /// `key`'s shard, locked, with an entry for `key` (made from what is
+    /// stored when there was none); or the answer when no entry may be made.
+    ///
+    /// The database is read with the shard unlocked: on PostgreSQL a read is
+    /// a network round trip, and the lock guards 1/64 of all keys. A value
+    /// read unlocked is trusted only if the shard's `epoch` did not move
+    /// meanwhile. The flusher moves it, under the shard lock, whenever it
+    /// removes entries from the shard (eviction, another process's writes)
+    /// or applies an admin event to one of the shard's keys (`forget`), even
+    /// one with no entry. So, for an admin event that commits after our read:
+    /// - applied before we lock again: the epoch moved, the read may predate
+    ///   the admin's value, and we read again;
+    /// - applied after we inserted: our entry's `seen_event` is the read's
+    ///   snapshot, older than the event, so `forget` drops it as usual.
+    ///
+    /// Likewise an entry made, flushed and evicted by others while we read
+    /// moves the epoch, so a read missing those hits is never inserted. After
+    /// `READ_TRIES` moved epochs (a flood of admin events) the read is made
+    /// under the lock, as nothing can then change between read and insert.
+    fn with_entry(
+        &self,
+        key: &str,
+        day: NaiveDate,
+        store: &Store,
+        may_create: &mut dyn FnMut() -> bool,
+    ) -> store::Result<Result<MutexGuard<'_, Shard>, Hit>> {
+        let mutex = self.shard(key);
+        let mut shard = lock(mutex);
+        for _ in 0..READ_TRIES {
+            if shard.map.contains_key(key) {
+                return Ok(Ok(shard));
+            }
+            let epoch = shard.epoch;
+            drop(shard);
+            let stored = self.stored(store, key, day)?;
+            shard = lock(mutex);
+            if shard.epoch == epoch && !shard.map.contains_key(key) {
+                return Ok(self.make_entry(shard, key, day, stored, may_create));
+            }
+        }
+        if shard.map.contains_key(key) {
+            return Ok(Ok(shard));
+        }
+        let stored = self.stored(store, key, day)?;
+        Ok(self.make_entry(shard, key, day, stored, may_create))
+    }
+
+    /// Inserts `key`'s entry from `stored`, unless it would be a new counter
+    /// that `may_create` refuses or the pending table is full.
+    fn make_entry<'a>(
+        &self,
+        mut shard: MutexGuard<'a, Shard>,
+        key: &str,
+        day: NaiveDate,
+        stored: Stored,
+        may_create: &mut dyn FnMut() -> bool,
+    ) -> Result<MutexGuard<'a, Shard>, Hit> {
+        if stored.total == 0 && !may_create() {
+            return Err(Hit::Refused(Counts::default()));
+        }
+        if self.dirty.load(Ordering::Relaxed) >= self.max_dirty {
+            self.overflow.fetch_add(1, Ordering::Relaxed);
+            return Err(Hit::Overflow(Counts { total: stored.total, today: stored.today, visitors: stored.visitors }));
+        }
+        let entry = Entry {
+            total: stored.total,
+            day: Some((day, stored.today)),
+            visitors: stored.visitors,
+            seen_event: stored.event,
+            ..Entry::default()
+        };
+        shard.map.insert(key.into(), entry);
+        Ok(shard)
+    }
+
     /// Counted hits not in the database yet: pending, and those of a
     /// write in progress.
     pub fn unstored_hits(&self) -> u64 {
@@ -287,13 +351,13 @@ impl Counter {
         self.pending.load(Ordering::Relaxed)
     }
 
-    /// Hits not counted because the pending table was full; resets the tally.
     /// Every URL that may hold unsaved hits does: hits on new URLs are
     /// answered but not counted until a write succeeds.
     pub fn at_cap(&self) -> bool {
         !self.write_through && self.dirty.load(Ordering::Relaxed) >= self.max_dirty
     }
 
+    /// Hits not counted because the pending table was full; resets the tally.
     pub fn take_overflow(&self) -> u64 {
         self.overflow.swap(0, Ordering::Relaxed)
     }

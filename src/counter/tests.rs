@@ -254,3 +254,26 @@ fn one_write_takes_a_bounded_share_of_long_keys_and_the_next_the_rest() {
     assert_eq!(first.keys + second.keys, keys.len());
     assert!(keys.iter().all(|k| store.get(k).unwrap() == Some(1)));
 }
+
+fn epoch(c: &Counter, key: &str) -> u64 {
+    lock(c.shard(key)).epoch
+}
+
+/// A count read with the shard unlocked is trusted only while the epoch
+/// stands still: an admin event on a key with no entry must move it (the
+/// read may predate the event), and so must evicting entries.
+#[test]
+fn admin_events_and_evictions_move_the_shards_epoch() {
+    let (_d, mut store) = setup();
+    let c = Counter::new(100, 0, false);
+    let mut last = store.last_event().unwrap();
+    let before = epoch(&c, "e.com/a");
+    store.set("e.com/a", 10).unwrap();
+    c.apply_admin_events(&store, &mut last).unwrap();
+    assert!(epoch(&c, "e.com/a") > before, "an event on a key without an entry");
+    c.hit("e.com/b", day(), false, &mut store).unwrap();
+    let before = epoch(&c, "e.com/b");
+    c.flush(&mut store, &mut last).unwrap();
+    assert!(epoch(&c, "e.com/b") > before, "the flushed entry was evicted");
+    assert_eq!(c.hit("e.com/a", day(), false, &mut store).unwrap().counts().total, 11);
+}

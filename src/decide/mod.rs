@@ -14,12 +14,17 @@
 //! The plain-text `/count` is the original's general-purpose counter for
 //! scripts: only the cookie applies, every client counts (curl included),
 //! unless `--api-policy badge` gives it the badge policy.
+//!
+//! A hit the policy counts is then held to the limits: the client's rate
+//! (`clients.rs`), and for a new counter `--max-counters` and the client's
+//! new counters per hour (`limit.rs`).
 
 use chrono::NaiveDate;
 
 pub mod bots;
 pub mod clients;
 pub mod cookie;
+pub mod limit;
 mod seen;
 pub mod sites;
 

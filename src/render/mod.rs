@@ -1,6 +1,6 @@
 //! Everything that turns numbers into bytes for people: SVG badges
 //! (`badge`, with `width` and `color`), the history chart, the HTML pages
-//! (`page`, `template`), number formatting and escaping. Pure functions;
+//! (`page`, `template`), the shields endpoint JSON (`shields`), number formatting and escaping. Pure functions;
 //! every user-supplied string goes through `escape` on its way into
 //! markup.
 
@@ -10,5 +10,6 @@ pub mod color;
 pub mod escape;
 pub mod number;
 pub mod page;
+pub mod shields;
 pub mod template;
 pub mod width;

@@ -5,14 +5,17 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use chrono::NaiveDate;
+
 use super::{params, Ctx};
 use crate::clock;
 use crate::counter::{Counts, Hit};
-use crate::decide;
+use crate::decide::{self, limit, limit::NewCounter};
 use crate::http::response::{JSON, SVG};
 use crate::http::{param, Req, Resp};
 use crate::metrics::PENDING_CAP;
 use crate::render::badge::{self, Badge};
+use crate::render::shields;
 use crate::store::{self, Store};
 use crate::target::{self, TargetError};
 
@@ -60,74 +63,94 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
         },
     };
     let today = clock::today(ctx.cfg.timezone);
-    let mut set_cookie = None;
-    let counts = if endpoint.counting {
-        let visit = decide::Request {
-            key: &key,
-            cookie: req.cookie.as_deref(),
-            client: ctx.client(req),
-            user_agent: req.user_agent.as_deref(),
-            https: ctx.is_https(req),
-            badge: endpoint.format != Format::Text,
-            now: clock::now_secs(),
-            day: today,
-        };
-        let verdict = ctx.decider.decide(&visit);
-        set_cookie = verdict.set_cookie;
-        match verdict.count {
-            Err(reason) => {
-                ctx.metrics.not_counted(reason.label());
-                ctx.counter.peek(&key, today, store)
-            }
-            Ok(_) if !ctx.clients.may_count(visit.client, visit.now) => {
-                ctx.metrics.not_counted("rate_limit");
-                ctx.proxy_hint(visit.client);
-                ctx.counter.peek(&key, today, store)
-            }
-            Ok(unique) => {
-                let mut refused = "";
-                let mut may_create = || {
-                    let max = ctx.cfg.clients.max_counters;
-                    if max > 0 && ctx.counters.load(Relaxed) >= max {
-                        refused = "max_counters";
-                        if !ctx.counters_full.swap(true, Relaxed) {
-                            crate::logging::info(&format!(
-                                "warning: {max} counters (--max-counters): hits on new URLs are served but not stored"
-                            ));
-                        }
-                        return false;
-                    }
-                    refused = "new_counters";
-                    let ok = ctx.clients.may_create(visit.client, visit.now);
-                    if !ok {
-                        ctx.proxy_hint(visit.client);
-                    }
-                    ok
-                };
-                let hit = ctx.counter.hit_unless(&key, today, unique, store, &mut may_create);
-                hit.map(|h| {
-                    match h {
-                        Hit::Counted(c) => {
-                            ctx.metrics.hits_counted.fetch_add(1, Relaxed);
-                            if c.total == 1 {
-                                ctx.counters.fetch_add(1, Relaxed);
-                            }
-                        }
-                        Hit::Overflow(_) => ctx.metrics.not_counted_n(PENDING_CAP, 1),
-                        Hit::Refused(_) => ctx.metrics.not_counted(refused),
-                    }
-                    h.counts()
-                })
-            }
-        }
-    } else {
-        ctx.counter.peek(&key, today, store)
+    let (counts, set_cookie) = match endpoint.counting {
+        true => count(req, ctx, store, &key, endpoint, today),
+        false => (ctx.counter.peek(&key, today, store), None),
     };
-    let counts: Counts = match counts {
-        Ok(c) => c,
+    let resp = match counts {
+        Ok(counts) => render(endpoint.format, display, counts),
         Err(e) => return unavailable(e),
     };
-    let resp = match (endpoint.format, display) {
+    match set_cookie {
+        Some(c) => resp.header("Set-Cookie", c),
+        None => resp,
+    }
+}
+
+/// Asks the visitor policy and the client's rate limit, and counts the hit
+/// or peeks; the counts and the anti-refresh cookie to set.
+fn count(
+    req: &Req,
+    ctx: &Ctx,
+    store: &mut Store,
+    key: &str,
+    endpoint: Endpoint,
+    today: NaiveDate,
+) -> (store::Result<Counts>, Option<String>) {
+    let visit = decide::Request {
+        key,
+        cookie: req.cookie.as_deref(),
+        client: ctx.client(req),
+        user_agent: req.user_agent.as_deref(),
+        https: ctx.is_https(req),
+        badge: endpoint.format != Format::Text,
+        now: clock::now_secs(),
+        day: today,
+    };
+    let verdict = ctx.decider.decide(&visit);
+    let counts = match verdict.count {
+        Err(reason) => {
+            ctx.metrics.not_counted(reason.label());
+            ctx.counter.peek(key, today, store)
+        }
+        Ok(_) if !ctx.clients.may_count(visit.client, visit.now) => {
+            ctx.metrics.not_counted("rate_limit");
+            ctx.proxy_hint(visit.client);
+            ctx.counter.peek(key, today, store)
+        }
+        Ok(unique) => add_hit(ctx, store, &visit, unique),
+    };
+    (counts, verdict.set_cookie)
+}
+
+/// Counts a hit the policy and rate limit let through, unless it would make
+/// a new counter the limits refuse (`decide::limit`); the counts and metrics.
+fn add_hit(ctx: &Ctx, store: &mut Store, visit: &decide::Request, unique: bool) -> store::Result<Counts> {
+    let mut refused = NewCounter::Allowed;
+    let mut may_create = || {
+        let max = ctx.cfg.clients.max_counters;
+        refused =
+            limit::new_counter(max, ctx.counters.load(Relaxed), || ctx.clients.may_create(visit.client, visit.now));
+        match refused {
+            NewCounter::MaxCounters => {
+                if !ctx.counters_full.swap(true, Relaxed) {
+                    crate::logging::info(&format!(
+                        "warning: {max} counters (--max-counters): hits on new URLs are served but not stored"
+                    ));
+                }
+            }
+            NewCounter::NewCounters => ctx.proxy_hint(visit.client),
+            NewCounter::Allowed => {}
+        }
+        refused == NewCounter::Allowed
+    };
+    let hit = ctx.counter.hit_unless(visit.key, visit.day, unique, store, &mut may_create)?;
+    match hit {
+        Hit::Counted(c) => {
+            ctx.metrics.hits_counted.fetch_add(1, Relaxed);
+            if c.total == 1 {
+                ctx.counters.fetch_add(1, Relaxed);
+            }
+        }
+        Hit::Overflow(_) => ctx.metrics.not_counted_n(PENDING_CAP, 1),
+        Hit::Refused(_) => ctx.metrics.not_counted(refused.label()),
+    }
+    Ok(hit.counts())
+}
+
+/// The counts as plain text, a badge, or shields endpoint JSON.
+fn render(format: Format, display: Option<params::BadgeParams>, counts: Counts) -> Resp {
+    match (format, display) {
         (Format::Svg, Some(p)) => {
             let message = p.message(counts);
             let b = Badge {
@@ -140,24 +163,8 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
             Resp::new(200, SVG, badge::render(&b))
         }
         (Format::Json, Some(p)) => {
-            // Written by hand to keep shields' documented key order.
-            let text = |s: &str| serde_json::Value::from(s).to_string();
-            let mut body = format!(
-                r#"{{"schemaVersion":1,"label":{},"message":{},"color":{}"#,
-                text(&p.label),
-                text(&p.message(counts)),
-                text(p.color.trim_start_matches('#'))
-            );
-            if p.label_color != "#555" {
-                body.push_str(&format!(r#","labelColor":{}"#, text(p.label_color.trim_start_matches('#'))));
-            }
-            body.push('}');
-            Resp::new(200, JSON, body)
+            Resp::new(200, JSON, shields::endpoint(&p.label, &p.message(counts), &p.color, &p.label_color))
         }
         _ => Resp::text(200, counts.total.to_string()),
-    };
-    match set_cookie {
-        Some(c) => resp.header("Set-Cookie", c),
-        None => resp,
     }
 }

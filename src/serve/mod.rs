@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::backup::periodic::{self, Backups, Periodic};
@@ -20,7 +20,7 @@ use crate::logging::{self, info};
 use crate::metrics::Metrics;
 use crate::routes::{self, Ctx};
 use crate::settings::ServeConfig;
-use crate::store::{self, Role};
+use crate::store::{self, Role, Store};
 use crate::target;
 
 pub mod cgi;
@@ -44,83 +44,41 @@ struct Stop {
     fatal: AtomicBool,
 }
 
+/// Serves until the shutdown; the process's exit code. Why the server
+/// could not start, or stop with every counted hit stored, is logged as
+/// one `error:` line.
 pub fn serve(cfg: ServeConfig) -> i32 {
     cfg.warnings.iter().for_each(|w| info(w));
     listener::raise_fd_limit();
     limit_malloc_arenas();
+    run(&cfg).unwrap_or_else(|e| {
+        info(&format!("error: {e}"));
+        1
+    })
+}
+
+/// Opens the database, the backups and the listener, serves, and shuts
+/// down in order; the exit code.
+fn run(cfg: &ServeConfig) -> Result<i32, String> {
     // The command line allows backups with a database file only.
     let file = cfg.db.file().map(Path::to_path_buf);
-    let backups = match (&cfg.backup, &file) {
-        (Backups::On(b), Some(file)) => match start_backups(b, file) {
-            Ok(objects) => Some((b.clone(), objects)),
-            Err(e) => {
-                info(&format!("error: {e}"));
-                return 1;
-            }
-        },
-        (Backups::Off(_), _) | (Backups::On(_), None) => None,
-    };
-    let prepare = || cfg.db.prepare(Role::Flusher, Some(target::original_key), cfg.adopt);
-    let prepared = prepare().or_else(|e| {
-        // On a full disk SQLite cannot even make its index of the WAL: the
-        // reserve a previous run left is for exactly this.
-        let Some(file) = &file else { return Err(e) };
-        let reserve = store::disk::Reserve::new(file, 0);
-        if !reserve.release() {
-            return Err(e);
-        }
-        info(&format!(
-            "opening the database failed ({e}); released the reserve {} and retrying",
-            reserve.path().display()
-        ));
-        prepare()
-    });
-    let (store, notes) = match prepared {
-        Ok(ok) => ok,
-        Err(e) => {
-            info(&format!("error: {e}"));
-            return 1;
-        }
-    };
-    for note in notes {
-        info(&note);
-    }
+    let backups = backups(cfg, file.as_deref())?;
+    let store = open_store(cfg, file.as_deref())?;
     // Said once the database is open, so a start that fails says one line.
     if let Backups::Off(why) = &cfg.backup {
         info(&format!("backups: none ({why})"));
     }
     // Held until exit: `hitcounter restore` refuses to swap the file under us.
     let _in_use = file.as_deref().map(store::mark_in_use);
-    let last_event = match store.last_event() {
-        Ok(id) => id,
-        Err(e) => {
-            info(&format!("error: cannot read database {}: {e}", cfg.db));
-            return 1;
-        }
-    };
+    let last_event = store.last_event().map_err(|e| format!("cannot read database {}: {e}", cfg.db))?;
     // Every connection is opened before the listener: a worker that opened
     // its own later could find the descriptors all taken by clients.
-    let stores = match (0..cfg.workers).map(|_| cfg.db.open(Role::Worker)).collect::<Result<Vec<_>, _>>() {
-        Ok(c) => c,
-        Err(e) => {
-            info(&format!("error: cannot open database {}: {e}", cfg.db));
-            return 1;
-        }
-    };
-    let backup_store = match backups.as_ref().map(|_| cfg.db.open(Role::Admin)).transpose() {
-        Ok(s) => s,
-        Err(e) => {
-            info(&format!("error: cannot open database {}: {e}", cfg.db));
-            return 1;
-        }
-    };
-    let socket = match listener::open(&cfg.listen) {
-        Ok(s) => s,
-        Err(e) => {
-            info(&format!("error: cannot listen on {}: {e}", cfg.listen));
-            return 1;
-        }
-    };
+    let cannot_open = |e: store::Error| format!("cannot open database {}: {e}", cfg.db);
+    let stores = (0..cfg.workers).map(|_| cfg.db.open(Role::Worker)).collect::<Result<Vec<_>, _>>();
+    let stores = stores.map_err(cannot_open)?;
+    let backup_store = backups.as_ref().map(|_| cfg.db.open(Role::Admin)).transpose().map_err(cannot_open)?;
+    let cannot_listen = |e: String| format!("cannot listen on {}: {e}", cfg.listen);
+    let socket = listener::open(&cfg.listen).map_err(cannot_listen)?;
     let counter = Arc::new(Counter::new(cfg.max_pending, CACHE_ENTRIES, cfg.flush_interval_ms == 0));
     let metrics = Arc::new(Metrics::new(routes::paths()));
     let ctx = Arc::new(Ctx::new(cfg.clone(), counter.clone(), metrics.clone(), socket.addr().to_string()));
@@ -131,13 +89,8 @@ pub fn serve(cfg: ServeConfig) -> i32 {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
     };
-    let bound = match listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.workers, handler) {
-        Ok(b) => b,
-        Err(e) => {
-            info(&format!("error: cannot listen on {}: {e}", cfg.listen));
-            return 1;
-        }
-    };
+    let bound =
+        listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.workers, handler).map_err(cannot_listen)?;
     let stop = Arc::new(Stop::default());
     // Handlers go in before the startup line: whoever waits for that line
     // may send SIGTERM at once, and it must get an orderly shutdown.
@@ -145,37 +98,88 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     watch_signals(stop.clone(), bound.stopper(), reload, counter.clone());
     let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     info(&format!("hitcounter listening on {scheme}://{} (database: {})", bound.addr, cfg.db));
-    let watchdog = {
-        let (stop, addr, stopper) = (stop.clone(), bound.addr, bound.stopper());
-        thread::Builder::new()
-            .name("watchdog".into())
-            .spawn(move || {
-                if let Some(why) = listener::watch(addr, &stop.shutdown) {
-                    fail(&stop, stopper, &format!("the listener stopped answering ({why})"));
-                }
-            })
-            .expect("spawn watchdog")
-    };
-
+    let watchdog = spawn_watchdog(&bound, &stop);
     let flusher = {
-        let reopen = {
-            let (db, adopt) = (cfg.db.clone(), cfg.adopt);
-            let open = move || db.prepare(Role::Flusher, Some(target::original_key), adopt).map(|(store, _)| store);
-            Reopen { db: cfg.db.clone(), open: Box::new(open), generation }
-        };
+        let reopen = reopen(cfg, generation);
         let flusher =
             Flusher::new(counter, metrics.clone(), store, last_event, cfg.flush_period(), cfg.timezone, reopen);
         let stop = stop.clone();
         thread::Builder::new().name("flusher".into()).spawn(move || flusher.run(&stop.shutdown)).expect("spawn flusher")
     };
-
     let periodic = backups.zip(backup_store).zip(file).map(|(((b, objects), store), file)| {
         let periodic = Periodic::new(b, objects, store, file, metrics.clone());
         let stop = stop.clone();
         thread::Builder::new().name("backup".into()).spawn(move || periodic.run(&stop.shutdown)).expect("spawn backup")
     });
-
     supervise(&bound, &stop);
+    shut_down(bound, &workers, &stop, watchdog, flusher, periodic)
+}
+
+/// Backups' settings and their storage.
+type Backup = (periodic::Config, Box<dyn Objects>);
+
+/// The backup settings and storage when backups are on (restoring a
+/// missing database first, see `start_backups`).
+fn backups(cfg: &ServeConfig, file: Option<&Path>) -> Result<Option<Backup>, String> {
+    match (&cfg.backup, file) {
+        (Backups::On(b), Some(file)) => Ok(Some((b.clone(), start_backups(b, file)?))),
+        (Backups::Off(_), _) | (Backups::On(_), None) => Ok(None),
+    }
+}
+
+/// The flusher's connection, with the database created or migrated.
+fn open_store(cfg: &ServeConfig, file: Option<&Path>) -> Result<Store, String> {
+    let prepare = || cfg.db.prepare(Role::Flusher, Some(target::original_key), cfg.adopt);
+    let (store, notes) = prepare().or_else(|e| {
+        // On a full disk SQLite cannot even make its index of the WAL: the
+        // reserve a previous run left is for exactly this.
+        let Some(file) = file else { return Err(e) };
+        let reserve = store::disk::Reserve::new(file, 0);
+        if !reserve.release() {
+            return Err(e);
+        }
+        info(&format!(
+            "opening the database failed ({e}); released the reserve {} and retrying",
+            reserve.path().display()
+        ));
+        prepare()
+    })?;
+    for note in notes {
+        info(&note);
+    }
+    Ok(store)
+}
+
+/// How the flusher opens its connection again after losing it.
+fn reopen(cfg: &ServeConfig, generation: Arc<AtomicU64>) -> Reopen {
+    let (db, adopt) = (cfg.db.clone(), cfg.adopt);
+    let open = move || db.prepare(Role::Flusher, Some(target::original_key), adopt).map(|(store, _)| store);
+    Reopen { db: cfg.db.clone(), open: Box::new(open), generation }
+}
+
+/// The thread that ends the server when the listener stops answering.
+fn spawn_watchdog(bound: &listener::Bound, stop: &Arc<Stop>) -> JoinHandle<()> {
+    let (stop, addr, stopper) = (stop.clone(), bound.addr, bound.stopper());
+    thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            if let Some(why) = listener::watch(addr, &stop.shutdown) {
+                fail(&stop, stopper, &format!("the listener stopped answering ({why})"));
+            }
+        })
+        .expect("spawn watchdog")
+}
+
+/// After the signal: answers what is in flight, stops accepting, and waits
+/// for the flusher to store every counted hit; the exit code.
+fn shut_down(
+    bound: listener::Bound,
+    workers: &Workers,
+    stop: &Stop,
+    watchdog: JoinHandle<()>,
+    flusher: JoinHandle<Flusher>,
+    periodic: Option<JoinHandle<Periodic>>,
+) -> Result<i32, String> {
     if !workers.close(DRAIN_LIMIT) {
         info(&format!(
             "requests kept coming for {} s after the signal; later ones on open connections are not answered",
@@ -185,19 +189,16 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     bound.stop_accepting();
     drop(bound);
     let _ = watchdog.join();
-    let Ok(flusher) = flusher.join() else {
-        info("error: the flusher failed; pending hits could not be written");
-        return 1;
-    };
+    let flusher = flusher.join().map_err(|_| "the flusher failed; pending hits could not be written")?;
     let stored = flusher.finish();
     if let Some(Ok(periodic)) = periodic.map(|t| t.join()) {
         periodic.at_exit();
     }
     if stop.fatal.load(Ordering::SeqCst) || !stored {
-        return 1;
+        return Ok(1);
     }
     info("stopped cleanly; every counted hit is stored");
-    0
+    Ok(0)
 }
 
 /// Opens the backup storage and, when the database is missing, restores
@@ -205,7 +206,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
 /// backup there: an empty start, said in the log. A failed restore (bad
 /// credentials, a corrupt object) stops the server: starting empty would
 /// hide the owner's counts, and the next backup would overwrite `latest`.
-fn start_backups(b: &periodic::Config, db: &std::path::Path) -> Result<Box<dyn Objects>, String> {
+fn start_backups(b: &periodic::Config, db: &Path) -> Result<Box<dyn Objects>, String> {
     info(&format!("backups: every {}s to {}", b.interval.as_secs(), b.to));
     let objects =
         backup::objects(&b.to, &|k| std::env::var(k).ok()).map_err(|e| format!("backups to {}: {e}", b.to))?;
