@@ -7,7 +7,9 @@
 //! `serve_config`.
 
 use super::commands::Sub;
-use super::{DEFAULT_DB, DEFAULT_LISTEN};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DB: &str = "./hitcounter.db";
 
 /// What follows the flag on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

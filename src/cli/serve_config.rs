@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::values::{Given, Settings};
-use super::Env;
+use super::values::{Env, Given, Settings};
 use crate::backup::periodic::{self, Backups};
 use crate::backup::{Location, ORIGINAL_BUCKET};
 use crate::decide::{Dedup, Policy};

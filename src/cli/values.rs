@@ -3,7 +3,9 @@
 //! default; numbers and switches checked with one-line errors.
 
 use super::options::{opt, Kind, Opt, OPTIONS};
-use super::Env;
+
+/// Reads the environment through a function so tests need not mutate it.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The options given on the command line, as text, in table order.
 #[derive(Default)]
