@@ -13,15 +13,10 @@ use std::path::PathBuf;
 
 use crate::store::{self, Database};
 
-pub mod admin;
-pub mod backups;
 pub mod commands;
 pub mod config;
-pub mod copy;
-pub mod export;
 pub mod healthcheck;
 pub mod help;
-mod import;
 pub mod options;
 mod serve_config;
 
@@ -37,11 +32,7 @@ use options::DEFAULT_DB;
 use crate::backup::Location;
 pub use crate::settings::ServeConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Format {
-    Csv,
-    Json,
-}
+pub use crate::admin::Format;
 
 /// What to run. `Help` is the overview, or one command's usage.
 #[derive(Debug, PartialEq)]
