@@ -3,7 +3,7 @@
 //! `hitcounter help list`). Lines stay within 80 columns.
 
 use super::commands::{self, Cmd, Sub, COMMANDS};
-use super::options::{Kind, Opt, OPTIONS, SITES};
+use super::options::{Kind, Opt, DB, DB_PASSWORD_FILE, OPTIONS, SITES};
 
 const WIDTH: usize = 80;
 /// Where an option's help starts.
@@ -158,7 +158,7 @@ pub fn synopsis(c: &Cmd) -> String {
     // Shared options (--db and its password; the site lists, which admin
     // commands read too) are shown with the server's.
     let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
-    let shared = |o: &Opt| matches!(o.flag, "db" | "db-password-file") || (!server && o.subs == SITES);
+    let shared = |o: &Opt| [DB.flag, DB_PASSWORD_FILE.flag].contains(&o.flag) || (!server && o.subs == SITES);
     // Options a command cannot do without are written out in its args.
     let required = |o: &Opt| c.args.split(' ').any(|w| w.strip_prefix("--") == Some(o.flag));
     let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o) && !required(o)).collect();

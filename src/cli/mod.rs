@@ -27,7 +27,7 @@ use serve_config::serve_config;
 pub use values::Env;
 use values::{Given, Settings};
 
-use options::DEFAULT_DB;
+use options::{self as opts, Opt, DEFAULT_DB};
 
 use crate::backup::Location;
 pub use crate::settings::ServeConfig;
@@ -79,7 +79,7 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
     };
     let cmd = command(line.word.as_deref().unwrap_or("serve"))?;
     let s = Settings { given: line.given, env };
-    let database = serve_config::database(&s, &s.text("db").unwrap_or_else(|| DEFAULT_DB.into()))?;
+    let database = serve_config::database(&s, &s.text(&opts::DB).unwrap_or_else(|| DEFAULT_DB.into()))?;
     check_options(&s, cmd)?;
     check_arity(cmd, &line.positional)?;
     build(cmd, &s, database, line.positional)
@@ -149,8 +149,8 @@ fn build(cmd: &Cmd, s: &Settings, database: Database, args: Vec<String>) -> Resu
         Sub::Serve => Command::Serve(serve_config(s, database)?),
         Sub::Cgi => cgi(s, database)?,
         Sub::List => {
-            let denied = if s.switch("denied")? { Some(serve_config::sites(s)?) } else { None };
-            Command::List { db: database, top: s.number("top")?, denied }
+            let denied = if s.switch(&opts::DENIED)? { Some(serve_config::sites(s)?) } else { None };
+            Command::List { db: database, top: s.number(&opts::TOP)?, denied }
         }
         Sub::Prune => prune(s, database)?,
         Sub::Get => Command::Get { db: database, url: arg() },
@@ -158,18 +158,20 @@ fn build(cmd: &Cmd, s: &Settings, database: Database, args: Vec<String>) -> Resu
         Sub::Delete => Command::Delete { db: database, url: arg() },
         Sub::Healthcheck => Command::Healthcheck { url: healthcheck_url(s, optional)? },
         Sub::Export => {
-            let format = format(&s.text_or_default("format"))?;
-            Command::Export { db: database, format, history: s.switch("history")? }
+            let format = format(&s.text_or_default(&opts::FORMAT))?;
+            Command::Export { db: database, format, history: s.switch(&opts::HISTORY)? }
         }
         Sub::Import => {
-            let format = s.text("format").as_deref().map(format).transpose()?;
+            let format = s.text(&opts::FORMAT).as_deref().map(format).transpose()?;
             Command::Import { db: database, file: PathBuf::from(arg()), format }
         }
-        Sub::Migrate => Command::Migrate { db: file(cmd, &database)?, dry_run: s.switch("dry-run")? },
-        Sub::Backup => {
-            Command::Backup { db: database, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
-        }
-        Sub::Restore => Command::Restore { db: file(cmd, &database)?, from: arg(), force: s.switch("force")? },
+        Sub::Migrate => Command::Migrate { db: file(cmd, &database)?, dry_run: s.switch(&opts::DRY_RUN)? },
+        Sub::Backup => Command::Backup {
+            db: database,
+            to: Location::parse(&arg())?,
+            keep: s.number_or_default(&opts::BACKUP_KEEP)?,
+        },
+        Sub::Restore => Command::Restore { db: file(cmd, &database)?, from: arg(), force: s.switch(&opts::FORCE)? },
         Sub::Copy => copy(cmd, s)?,
         Sub::Backups => backups_list(cmd, arg(), arg())?,
     })
@@ -185,7 +187,7 @@ fn file(cmd: &Cmd, database: &Database) -> Result<PathBuf, String> {
 
 /// Like automatic CGI mode, the database defaults to the binary's directory.
 fn cgi(s: &Settings, database: Database) -> Result<Command, String> {
-    let db = match s.text("db") {
+    let db = match s.text(&opts::DB) {
         Some(_) => database,
         None => store::Database::File(config::exe_dir().unwrap_or_default().join("hitcounter.db")),
     };
@@ -194,10 +196,10 @@ fn cgi(s: &Settings, database: Database) -> Result<Command, String> {
 }
 
 fn prune(s: &Settings, database: Database) -> Result<Command, String> {
-    if !s.switch("denied")? {
+    if !s.switch(&opts::DENIED)? {
         return Err("usage: hitcounter prune --denied [--dry-run] (with --allow/--deny)".into());
     }
-    Ok(Command::Prune { db: database, sites: serve_config::sites(s)?, dry_run: s.switch("dry-run")? })
+    Ok(Command::Prune { db: database, sites: serve_config::sites(s)?, dry_run: s.switch(&opts::DRY_RUN)? })
 }
 
 fn set(database: Database, url: String, count: String) -> Result<Command, String> {
@@ -221,13 +223,13 @@ fn format(name: &str) -> Result<Format, String> {
 }
 
 fn copy(cmd: &Cmd, s: &Settings) -> Result<Command, String> {
-    let side = |flag: &str| -> Result<Database, String> {
+    let side = |o: &Opt| -> Result<Database, String> {
         let text = s
-            .text(flag)
-            .ok_or_else(|| format!("copy needs --{flag} DB (usage: hitcounter {})", help::synopsis(cmd)))?;
+            .text(o)
+            .ok_or_else(|| format!("copy needs --{} DB (usage: hitcounter {})", o.flag, help::synopsis(cmd)))?;
         Database::parse(&text, None)
     };
-    Ok(Command::Copy { from: side("from")?, to: side("to")? })
+    Ok(Command::Copy { from: side(&opts::FROM)?, to: side(&opts::TO)? })
 }
 
 fn backups_list(cmd: &Cmd, verb: String, at: String) -> Result<Command, String> {
