@@ -69,13 +69,13 @@ struct Line {
 /// (`--help`, `--version`).
 enum Read {
     Line(Line),
-    Answer(Command),
+    Answer(Box<Command>),
 }
 
 pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
     let line = match read_args(args)? {
         Read::Line(line) => line,
-        Read::Answer(command) => return Ok(command),
+        Read::Answer(command) => return Ok(*command),
     };
     let cmd = command(line.word.as_deref().unwrap_or("serve"))?;
     let s = Settings { given: line.given, env };
@@ -92,8 +92,10 @@ fn read_args(args: Vec<OsString>) -> Result<Read, String> {
     let mut line = Line::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Short('h') | Long("help") => return help(line.word.as_deref(), &line.positional).map(Read::Answer),
-            Short('V') | Long("version") => return Ok(Read::Answer(Command::Version)),
+            Short('h') | Long("help") => {
+                return help(line.word.as_deref(), &line.positional).map(|c| Read::Answer(Box::new(c)))
+            }
+            Short('V') | Long("version") => return Ok(Read::Answer(Box::new(Command::Version))),
             Long(name) => match options::find(name) {
                 Some(opt) => line.given.read(opt, &mut parser)?,
                 None => return Err(arg.unexpected().to_string()),
@@ -109,7 +111,7 @@ fn read_args(args: Vec<OsString>) -> Result<Read, String> {
         }
     }
     if line.word.as_deref() == Some("help") {
-        return help(line.word.as_deref(), &line.positional).map(Read::Answer);
+        return help(line.word.as_deref(), &line.positional).map(|c| Read::Answer(Box::new(c)));
     }
     Ok(Read::Line(line))
 }
