@@ -8,6 +8,7 @@
 //! `logging`, `clock` and `limits` are leaves any layer may use. Nothing imports from
 //! a layer above it.
 
+mod admin;
 mod backup;
 mod cli;
 mod clock;
@@ -24,7 +25,7 @@ mod settings;
 mod store;
 mod target;
 
-use cli::{admin, config, Command};
+use cli::{config, Command};
 use serve::cgi;
 
 fn main() {
@@ -88,13 +89,13 @@ fn main() {
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),
         Command::Delete { db, url } => admin::delete(&db, &url),
-        Command::Export { db, format, history } => cli::export::export(&db, format, history),
-        Command::Import { db, file, format } => admin::import(&db, &file, format),
+        Command::Export { db, format, history } => admin::export::export(&db, format, history),
+        Command::Import { db, file, format } => admin::import::import(&db, &file, format),
         Command::Migrate { db, dry_run } => admin::migrate(&db, dry_run),
-        Command::Backup { db, to, keep } => cli::backups::backup(&db, &to, keep),
-        Command::Restore { db, from, force } => cli::backups::restore(&db, &from, force),
-        Command::BackupsList { at } => cli::backups::list(&at),
-        Command::Copy { from, to } => cli::copy::copy(&from, &to),
+        Command::Backup { db, to, keep } => admin::backups::backup(&db, &to, keep),
+        Command::Restore { db, from, force } => admin::backups::restore(&db, &from, force),
+        Command::BackupsList { at } => admin::backups::list(&at),
+        Command::Copy { from, to } => admin::copy::copy(&from, &to),
     };
     if let Err(admin::Failure(msg, code)) = result {
         eprintln!("hitcounter: {msg}");

@@ -1,8 +1,6 @@
 //! The command table: each subcommand's name, arguments and help text, in
 //! the order of `hitcounter --help`. Which options a command takes is in
-//! the option table (`options.rs`); its synopsis is made from both.
-
-use super::options::{Kind, Opt, OPTIONS, SITES};
+//! the option table (`options.rs`); `help.rs` makes its synopsis from both.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
@@ -227,8 +225,6 @@ pub fn get(sub: Sub) -> &'static Cmd {
     COMMANDS.iter().find(|c| c.sub == sub).expect("every command is in the table")
 }
 
-/// `list [--top N]`: the name, the arguments, and the options only some
-/// commands take (`[OPTIONS]` when there are many, as for serve).
 /// The positional words of a command's args: `--flag VALUE` pairs written
 /// there (options it cannot do without) are not.
 pub fn positional(c: &Cmd) -> Vec<&'static str> {
@@ -242,48 +238,4 @@ pub fn positional(c: &Cmd) -> Vec<&'static str> {
         }
     }
     words
-}
-
-pub fn synopsis(c: &Cmd) -> String {
-    // Shared options (--db and its password; the site lists, which admin
-    // commands read too) are shown with the server's.
-    let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
-    let shared = |o: &Opt| matches!(o.flag, "db" | "db-password-file") || (!server && o.subs == SITES);
-    // Options a command cannot do without are written out in its args.
-    let required = |o: &Opt| c.args.split(' ').any(|w| w.strip_prefix("--") == Some(o.flag));
-    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o) && !required(o)).collect();
-    let mut parts = vec![c.name.to_string()];
-    if !c.args.is_empty() {
-        parts.push(c.args.to_string());
-    }
-    if own.len() > 2 {
-        parts.push("[OPTIONS]".into());
-    } else {
-        parts.extend(own.iter().map(|o| match o.kind {
-            Kind::Switch => format!("[--{}]", o.flag),
-            Kind::Text(p) | Kind::Number(p) => format!("[--{} {p}]", o.flag),
-        }));
-    }
-    parts.join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synopses() {
-        let syn = |name| synopsis(find(name).unwrap());
-        assert_eq!(syn("serve"), "serve [OPTIONS]");
-        assert_eq!(syn("list"), "list [--top N] [--denied]");
-        assert_eq!(syn("prune"), "prune [--dry-run] [--denied]");
-        assert_eq!(syn("set"), "set URL COUNT");
-        assert_eq!(syn("export"), "export [--format csv|json] [--history]");
-        assert_eq!(syn("migrate"), "migrate [--dry-run]");
-        assert_eq!(syn("cgi"), "cgi [OPTIONS]");
-        assert_eq!(syn("backup"), "backup DEST [--backup-keep N]");
-        assert_eq!(syn("restore"), "restore SOURCE [--force]");
-        assert_eq!(syn("backups"), "backups list LOCATION");
-        assert_eq!(syn("copy"), "copy --from DB --to DB");
-    }
 }

@@ -3,7 +3,7 @@
 //! `hitcounter help list`). Lines stay within 80 columns.
 
 use super::commands::{self, Cmd, Sub, COMMANDS};
-use super::options::{Kind, Opt, OPTIONS};
+use super::options::{Kind, Opt, DB, DB_PASSWORD_FILE, OPTIONS, SITES};
 
 const WIDTH: usize = 80;
 /// Where an option's help starts.
@@ -48,7 +48,7 @@ fn overview() -> String {
     for c in COMMANDS {
         let synopsis = match c.sub {
             Sub::Serve => "[serve] [OPTIONS]".to_string(),
-            _ => commands::synopsis(c),
+            _ => synopsis(c),
         };
         columns(&mut out, &format!("    hitcounter {synopsis}"), c.summary, COMMAND_COLUMN);
     }
@@ -70,7 +70,7 @@ fn overview() -> String {
 }
 
 fn page(c: &Cmd) -> String {
-    let mut out = format!("USAGE:\n    hitcounter {}\n\n", commands::synopsis(c));
+    let mut out = format!("USAGE:\n    hitcounter {}\n\n", synopsis(c));
     for line in c.about {
         out.push_str(line);
         out.push('\n');
@@ -152,6 +152,31 @@ fn columns<S: AsRef<str>>(out: &mut String, left: &str, right: &[S], column: usi
     }
 }
 
+/// `list [--top N]`: the name, the arguments, and the options only some
+/// commands take (`[OPTIONS]` when there are many, as for serve).
+pub fn synopsis(c: &Cmd) -> String {
+    // Shared options (--db and its password; the site lists, which admin
+    // commands read too) are shown with the server's.
+    let server = matches!(c.sub, Sub::Serve | Sub::Cgi);
+    let shared = |o: &Opt| [DB.flag, DB_PASSWORD_FILE.flag].contains(&o.flag) || (!server && o.subs == SITES);
+    // Options a command cannot do without are written out in its args.
+    let required = |o: &Opt| c.args.split(' ').any(|w| w.strip_prefix("--") == Some(o.flag));
+    let own: Vec<_> = OPTIONS.iter().filter(|o| o.takes(c.sub) && !shared(o) && !required(o)).collect();
+    let mut parts = vec![c.name.to_string()];
+    if !c.args.is_empty() {
+        parts.push(c.args.to_string());
+    }
+    if own.len() > 2 {
+        parts.push("[OPTIONS]".into());
+    } else {
+        parts.extend(own.iter().map(|o| match o.kind {
+            Kind::Switch => format!("[--{}]", o.flag),
+            Kind::Text(p) | Kind::Number(p) => format!("[--{} {p}]", o.flag),
+        }));
+    }
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +195,7 @@ mod tests {
     fn overview_names_every_command_flag_and_variable() {
         let help = text(None);
         for c in COMMANDS {
-            assert!(help.contains(&format!("hitcounter {}", commands::synopsis(c))) || c.sub == Sub::Serve);
+            assert!(help.contains(&format!("hitcounter {}", synopsis(c))) || c.sub == Sub::Serve);
         }
         for o in OPTIONS.iter().filter(|o| o.takes(Sub::Serve)) {
             assert!(help.contains(&format!("--{}", o.flag)), "--{}", o.flag);
@@ -198,5 +223,21 @@ mod tests {
         assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
         assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));
         assert!(text(Some(Sub::List)).contains("hitcounter list [--top N] [--denied]"));
+    }
+
+    #[test]
+    fn synopses() {
+        let syn = |name| synopsis(commands::find(name).unwrap());
+        assert_eq!(syn("serve"), "serve [OPTIONS]");
+        assert_eq!(syn("list"), "list [--top N] [--denied]");
+        assert_eq!(syn("prune"), "prune [--dry-run] [--denied]");
+        assert_eq!(syn("set"), "set URL COUNT");
+        assert_eq!(syn("export"), "export [--format csv|json] [--history]");
+        assert_eq!(syn("migrate"), "migrate [--dry-run]");
+        assert_eq!(syn("cgi"), "cgi [OPTIONS]");
+        assert_eq!(syn("backup"), "backup DEST [--backup-keep N]");
+        assert_eq!(syn("restore"), "restore SOURCE [--force]");
+        assert_eq!(syn("backups"), "backups list LOCATION");
+        assert_eq!(syn("copy"), "copy --from DB --to DB");
     }
 }

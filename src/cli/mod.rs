@@ -13,35 +13,26 @@ use std::path::PathBuf;
 
 use crate::store::{self, Database};
 
-pub mod admin;
-pub mod backups;
 pub mod commands;
 pub mod config;
-pub mod copy;
-pub mod export;
 pub mod healthcheck;
 pub mod help;
-mod import;
 pub mod options;
 mod serve_config;
 
-pub use commands::Sub;
+pub use commands::{Cmd, Sub};
 mod values;
 pub use serve_config::cgi_config;
 use serve_config::serve_config;
+pub use values::Env;
 use values::{Given, Settings};
 
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-pub const DEFAULT_DB: &str = "./hitcounter.db";
+use options::{self as opts, Opt, DEFAULT_DB};
 
 use crate::backup::Location;
 pub use crate::settings::ServeConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Format {
-    Csv,
-    Json,
-}
+pub use crate::admin::Format;
 
 /// What to run. `Help` is the overview, or one command's usage.
 #[derive(Debug, PartialEq)]
@@ -65,131 +56,192 @@ pub enum Command {
     Version,
 }
 
-/// Reads the environment through a function so tests need not mutate it.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// The command line as given: the command word, its positional arguments
+/// and the options.
+#[derive(Default)]
+struct Line {
+    word: Option<String>,
+    positional: Vec<String>,
+    given: Given,
+}
+
+/// What reading the arguments found: a line to run, or an answer already
+/// (`--help`, `--version`).
+enum Read {
+    Line(Line),
+    Answer(Box<Command>),
+}
 
 pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
+    let line = match read_args(args)? {
+        Read::Line(line) => line,
+        Read::Answer(command) => return Ok(*command),
+    };
+    let cmd = command(line.word.as_deref().unwrap_or("serve"))?;
+    let s = Settings { given: line.given, env };
+    let database = serve_config::database(&s, &s.text(&opts::DB).unwrap_or_else(|| DEFAULT_DB.into()))?;
+    check_options(&s, cmd)?;
+    check_arity(cmd, &line.positional)?;
+    build(cmd, &s, database, line.positional)
+}
+
+/// Splits the arguments into the command word, positional arguments and
+/// options; `--help` or `--version` anywhere answers at once.
+fn read_args(args: Vec<OsString>) -> Result<Read, String> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut word: Option<String> = None;
-    let mut positional: Vec<String> = Vec::new();
-    let mut given = Given::default();
+    let mut line = Line::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
-            Short('h') | Long("help") => return help(word.as_deref(), &positional),
-            Short('V') | Long("version") => return Ok(Command::Version),
+            Short('h') | Long("help") => {
+                return help(line.word.as_deref(), &line.positional).map(|c| Read::Answer(Box::new(c)))
+            }
+            Short('V') | Long("version") => return Ok(Read::Answer(Box::new(Command::Version))),
             Long(name) => match options::find(name) {
-                Some(opt) => given.read(opt, &mut parser)?,
+                Some(opt) => line.given.read(opt, &mut parser)?,
                 None => return Err(arg.unexpected().to_string()),
             },
-            Value(v) if word.is_none() => word = Some(v.into_string().map_err(|_| "arguments must be UTF-8")?),
-            Value(v) => positional.push(v.into_string().map_err(|_| "arguments must be UTF-8")?),
+            Value(v) => {
+                let v = v.into_string().map_err(|_| "arguments must be UTF-8")?;
+                match line.word {
+                    None => line.word = Some(v),
+                    Some(_) => line.positional.push(v),
+                }
+            }
             other => return Err(other.unexpected().to_string()),
         }
     }
-    if word.as_deref() == Some("help") {
-        return help(word.as_deref(), &positional);
+    if line.word.as_deref() == Some("help") {
+        return help(line.word.as_deref(), &line.positional).map(|c| Read::Answer(Box::new(c)));
     }
-    let s = Settings { given, env };
-    let cmd = command(word.as_deref().unwrap_or("serve"))?;
-    let database = serve_config::database(&s, &s.text("db").unwrap_or_else(|| DEFAULT_DB.into()))?;
-    // Commands that work on a SQLite file only.
-    let file = database
-        .file()
-        .map(std::path::Path::to_path_buf)
-        .ok_or_else(|| format!("hitcounter {} works on a SQLite database file, not on a database server", cmd.name));
-    if let Some(o) = s.given.options().find(|o| !o.takes(cmd.sub)) {
-        return Err(if o.takes(Sub::Serve) {
-            format!("server options do not apply to {:?}; see hitcounter {} --help", cmd.name, cmd.name)
-        } else {
-            let names: Vec<&str> = o.subs.iter().map(|&sub| commands::get(sub).name).collect();
-            format!("--{} belongs to {}", o.flag, names.join(" and "))
-        });
-    }
-    let words = commands::positional(cmd);
-    let required = words.iter().filter(|w| !w.starts_with('[')).count();
-    if positional.len() < required || positional.len() > words.len() {
-        return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
-    }
-    let mut positional = positional.into_iter();
-    let optional = positional.clone().next();
-    let mut arg = || positional.next().expect("counted above");
-    Ok(match cmd.sub {
-        Sub::Serve => Command::Serve(serve_config(&s, database)?),
-        Sub::Cgi => {
-            // Like automatic CGI mode, the database defaults to the binary's directory.
-            let db = match s.text("db") {
-                Some(_) => database,
-                None => store::Database::File(config::exe_dir().unwrap_or_default().join("hitcounter.db")),
-            };
-            serve_config::cgi_database(&db)?;
-            Command::Cgi(serve_config(&s, db)?)
-        }
-        Sub::List => {
-            let denied = if s.switch("denied")? { Some(serve_config::sites(&s)?) } else { None };
-            Command::List { db: database, top: s.number("top")?, denied }
-        }
-        Sub::Prune => {
-            if !s.switch("denied")? {
-                return Err("usage: hitcounter prune --denied [--dry-run] (with --allow/--deny)".into());
-            }
-            Command::Prune { db: database, sites: serve_config::sites(&s)?, dry_run: s.switch("dry-run")? }
-        }
-        Sub::Get => Command::Get { db: database, url: arg() },
-        Sub::Set => {
-            let url = arg();
-            let count = arg();
-            let count = count.parse().map_err(|_| format!("COUNT must be a whole number >= 0, got {count:?}"))?;
-            Command::Set { db: database, url, count }
-        }
-        Sub::Delete => Command::Delete { db: database, url: arg() },
-        Sub::Healthcheck => {
-            let url = match optional {
-                Some(url) => url,
-                None => healthcheck::default_url(&serve_config::listen_address(&s)?),
-            };
-            Command::Healthcheck { url }
-        }
-        Sub::Export => {
-            let format = match s.text_or_default("format").as_str() {
-                "csv" => Format::Csv,
-                "json" => Format::Json,
-                f => return Err(format!("--format must be csv or json, got {f:?}")),
-            };
-            Command::Export { db: database, format, history: s.switch("history")? }
-        }
-        Sub::Import => {
-            let format = match s.text("format").as_deref() {
-                None => None,
-                Some("csv") => Some(Format::Csv),
-                Some("json") => Some(Format::Json),
-                Some(f) => return Err(format!("--format must be csv or json, got {f:?}")),
-            };
-            Command::Import { db: database, file: PathBuf::from(arg()), format }
-        }
-        Sub::Migrate => Command::Migrate { db: file?, dry_run: s.switch("dry-run")? },
-        Sub::Backup => {
-            Command::Backup { db: database, to: Location::parse(&arg())?, keep: s.number_or_default("backup-keep")? }
-        }
-        Sub::Restore => Command::Restore { db: file?, from: arg(), force: s.switch("force")? },
-        Sub::Copy => {
-            let side = |flag: &str| -> Result<Database, String> {
-                let text = s
-                    .text(flag)
-                    .ok_or_else(|| format!("copy needs --{flag} DB (usage: hitcounter {})", commands::synopsis(cmd)))?;
-                Database::parse(&text, None)
-            };
-            Command::Copy { from: side("from")?, to: side("to")? }
-        }
-        Sub::Backups => {
-            if arg() != "list" {
-                return Err(format!("usage: hitcounter {}", commands::synopsis(cmd)));
-            }
-            Command::BackupsList { at: Location::parse(&arg())? }
-        }
+    Ok(Read::Line(line))
+}
+
+/// Every option given belongs to the command.
+fn check_options(s: &Settings, cmd: &Cmd) -> Result<(), String> {
+    let Some(o) = s.given.options().find(|o| !o.takes(cmd.sub)) else { return Ok(()) };
+    Err(if o.takes(Sub::Serve) {
+        format!("server options do not apply to {:?}; see hitcounter {} --help", cmd.name, cmd.name)
+    } else {
+        let names: Vec<&str> = o.subs.iter().map(|&sub| commands::get(sub).name).collect();
+        format!("--{} belongs to {}", o.flag, names.join(" and "))
     })
 }
 
-fn command(name: &str) -> Result<&'static commands::Cmd, String> {
+/// As many positional arguments as the command's synopsis shows.
+fn check_arity(cmd: &Cmd, positional: &[String]) -> Result<(), String> {
+    let words = commands::positional(cmd);
+    let required = words.iter().filter(|w| !w.starts_with('[')).count();
+    if positional.len() < required || positional.len() > words.len() {
+        return Err(usage(cmd));
+    }
+    Ok(())
+}
+
+fn usage(cmd: &Cmd) -> String {
+    format!("usage: hitcounter {}", help::synopsis(cmd))
+}
+
+/// The command with its settings read; `args` holds as many positional
+/// arguments as [`check_arity`] allowed.
+fn build(cmd: &Cmd, s: &Settings, database: Database, args: Vec<String>) -> Result<Command, String> {
+    let optional = args.first().cloned();
+    let mut args = args.into_iter();
+    let mut arg = || args.next().expect("counted by check_arity");
+    Ok(match cmd.sub {
+        Sub::Serve => Command::Serve(serve_config(s, database)?),
+        Sub::Cgi => cgi(s, database)?,
+        Sub::List => {
+            let denied = if s.switch(&opts::DENIED)? { Some(serve_config::sites(s)?) } else { None };
+            Command::List { db: database, top: s.number(&opts::TOP)?, denied }
+        }
+        Sub::Prune => prune(s, database)?,
+        Sub::Get => Command::Get { db: database, url: arg() },
+        Sub::Set => set(database, arg(), arg())?,
+        Sub::Delete => Command::Delete { db: database, url: arg() },
+        Sub::Healthcheck => Command::Healthcheck { url: healthcheck_url(s, optional)? },
+        Sub::Export => {
+            let format = format(&s.text_or_default(&opts::FORMAT))?;
+            Command::Export { db: database, format, history: s.switch(&opts::HISTORY)? }
+        }
+        Sub::Import => {
+            let format = s.text(&opts::FORMAT).as_deref().map(format).transpose()?;
+            Command::Import { db: database, file: PathBuf::from(arg()), format }
+        }
+        Sub::Migrate => Command::Migrate { db: file(cmd, &database)?, dry_run: s.switch(&opts::DRY_RUN)? },
+        Sub::Backup => Command::Backup {
+            db: database,
+            to: Location::parse(&arg())?,
+            keep: s.number_or_default(&opts::BACKUP_KEEP)?,
+        },
+        Sub::Restore => Command::Restore { db: file(cmd, &database)?, from: arg(), force: s.switch(&opts::FORCE)? },
+        Sub::Copy => copy(cmd, s)?,
+        Sub::Backups => backups_list(cmd, arg(), arg())?,
+    })
+}
+
+/// For the commands that work on a SQLite file only.
+fn file(cmd: &Cmd, database: &Database) -> Result<PathBuf, String> {
+    database
+        .file()
+        .map(std::path::Path::to_path_buf)
+        .ok_or_else(|| format!("hitcounter {} works on a SQLite database file, not on a database server", cmd.name))
+}
+
+/// Like automatic CGI mode, the database defaults to the binary's directory.
+fn cgi(s: &Settings, database: Database) -> Result<Command, String> {
+    let db = match s.text(&opts::DB) {
+        Some(_) => database,
+        None => store::Database::File(config::exe_dir().unwrap_or_default().join("hitcounter.db")),
+    };
+    serve_config::cgi_database(&db)?;
+    Ok(Command::Cgi(serve_config(s, db)?))
+}
+
+fn prune(s: &Settings, database: Database) -> Result<Command, String> {
+    if !s.switch(&opts::DENIED)? {
+        return Err("usage: hitcounter prune --denied [--dry-run] (with --allow/--deny)".into());
+    }
+    Ok(Command::Prune { db: database, sites: serve_config::sites(s)?, dry_run: s.switch(&opts::DRY_RUN)? })
+}
+
+fn set(database: Database, url: String, count: String) -> Result<Command, String> {
+    let count = count.parse().map_err(|_| format!("COUNT must be a whole number >= 0, got {count:?}"))?;
+    Ok(Command::Set { db: database, url, count })
+}
+
+fn healthcheck_url(s: &Settings, given: Option<String>) -> Result<String, String> {
+    match given {
+        Some(url) => Ok(url),
+        None => Ok(healthcheck::default_url(&serve_config::listen_address(s)?)),
+    }
+}
+
+fn format(name: &str) -> Result<Format, String> {
+    match name {
+        "csv" => Ok(Format::Csv),
+        "json" => Ok(Format::Json),
+        f => Err(format!("--format must be csv or json, got {f:?}")),
+    }
+}
+
+fn copy(cmd: &Cmd, s: &Settings) -> Result<Command, String> {
+    let side = |o: &Opt| -> Result<Database, String> {
+        let text = s
+            .text(o)
+            .ok_or_else(|| format!("copy needs --{} DB (usage: hitcounter {})", o.flag, help::synopsis(cmd)))?;
+        Database::parse(&text, None)
+    };
+    Ok(Command::Copy { from: side(&opts::FROM)?, to: side(&opts::TO)? })
+}
+
+fn backups_list(cmd: &Cmd, verb: String, at: String) -> Result<Command, String> {
+    if verb != "list" {
+        return Err(usage(cmd));
+    }
+    Ok(Command::BackupsList { at: Location::parse(&at)? })
+}
+
+fn command(name: &str) -> Result<&'static Cmd, String> {
     commands::find(name).ok_or_else(|| format!("unknown command {name:?}; see hitcounter --help"))
 }
 
@@ -206,7 +258,7 @@ fn help(word: Option<&str>, positional: &[String]) -> Result<Command, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::options::{Kind, Opt, OPTIONS};
+    use super::options::{Kind, Opt, DEFAULT_LISTEN, OPTIONS};
     use super::*;
 
     fn parse_with(args: &[&str], vars: &[(&str, &str)]) -> Result<Command, String> {

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::values::{Given, Settings};
-use super::Env;
+use super::options::{self as opts, Opt};
+use super::values::{Env, Given, Settings};
 use crate::backup::periodic::{self, Backups};
 use crate::backup::{Location, ORIGINAL_BUCKET};
 use crate::decide::{Dedup, Policy};
@@ -17,7 +17,7 @@ use crate::store::Database;
 /// (web servers may pass the query as arguments, so those are ignored).
 pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> {
     let s = Settings { given: Given::default(), env };
-    let db = match s.text("db").filter(|p| !p.is_empty()) {
+    let db = match s.text(&opts::DB).filter(|p| !p.is_empty()) {
         Some(text) => database(&s, &text)?,
         None => Database::File(default_db),
     };
@@ -27,7 +27,7 @@ pub fn cgi_config(env: Env, default_db: PathBuf) -> Result<ServeConfig, String> 
 
 /// `--db` (a path or a `postgres://` URL) with `--db-password-file`.
 pub(super) fn database(s: &Settings, text: &str) -> Result<Database, String> {
-    Database::parse(text, s.text("db-password-file").as_deref())
+    Database::parse(text, s.text(&opts::DB_PASSWORD_FILE).as_deref())
 }
 
 /// A CGI process lives for one request: a file it opens in microseconds,
@@ -42,7 +42,7 @@ pub(super) fn cgi_database(db: &Database) -> Result<(), String> {
 /// The token for `--private` (from `--stats-token-file` or
 /// `--stats-token`), which `--private` requires.
 fn stats_token(s: &Settings) -> Result<Option<crate::settings::Token>, String> {
-    let token = match (s.text("stats-token-file"), s.text("stats-token")) {
+    let token = match (s.text(&opts::STATS_TOKEN_FILE), s.text(&opts::STATS_TOKEN)) {
         (Some(path), _) => Some(
             std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read --stats-token-file {path}: {e}"))?
@@ -54,7 +54,7 @@ fn stats_token(s: &Settings) -> Result<Option<crate::settings::Token>, String> {
     match token {
         Some(t) if t.len() >= 16 => Ok(Some(crate::settings::Token(t))),
         Some(_) => Err("the stats token must be at least 16 characters".into()),
-        None if s.switch("private")? => {
+        None if s.switch(&opts::PRIVATE)? => {
             Err("--private needs a token: --stats-token-file PATH or HITCOUNTER_STATS_TOKEN".into())
         }
         None => Ok(None),
@@ -65,34 +65,34 @@ fn stats_token(s: &Settings) -> Result<Option<crate::settings::Token>, String> {
 /// the original's regex variables, it is a regex that the original applied
 /// with Python's `re.match`, so it is anchored at the start of the key
 /// (`re:` written by the user keeps its search anywhere in the key).
-fn site_list(s: &Settings, flag: &str, original: &str) -> Option<String> {
-    s.raw(flag).map(|(v, from)| if from == original && !v.starts_with("re:") { format!("re:^(?:{v})") } else { v })
+fn site_list(s: &Settings, o: &Opt, original: &str) -> Option<String> {
+    s.raw(o).map(|(v, from)| if from == original && !v.starts_with("re:") { format!("re:^(?:{v})") } else { v })
 }
 
 /// Sites left out of the top table, as a deny list (the original's
 /// `TOP_SITES_IGNORE_DOMAIN_RE_MATCH`).
 fn top_ignore(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
-    let ignore = site_list(s, "top-ignore", "TOP_SITES_IGNORE_DOMAIN_RE_MATCH");
+    let ignore = site_list(s, &opts::TOP_IGNORE, "TOP_SITES_IGNORE_DOMAIN_RE_MATCH");
     crate::decide::sites::Sites::parse(None, ignore.as_deref()).map_err(|e| e.replace("--deny", "--top-ignore"))
 }
 
 /// The allow and deny lists (the original's `URL_WHITELIST_RE` allows).
 pub(super) fn sites(s: &Settings) -> Result<crate::decide::sites::Sites, String> {
-    let allow = site_list(s, "allow", "URL_WHITELIST_RE");
-    crate::decide::sites::Sites::parse(allow.as_deref(), s.text("deny").as_deref())
+    let allow = site_list(s, &opts::ALLOW, "URL_WHITELIST_RE");
+    crate::decide::sites::Sites::parse(allow.as_deref(), s.text(&opts::DENY).as_deref())
 }
 
 /// The address to listen on (and the one `healthcheck` asks): `--listen`,
 /// else PORT (the PaaS convention) on loopback, since all interfaces only
 /// when the operator says so with `--listen`; else the default.
 pub(super) fn listen_address(s: &Settings) -> Result<String, String> {
-    match (s.text("listen"), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
+    match (s.text(&opts::LISTEN), (s.env)("PORT").filter(|p| !p.trim().is_empty())) {
         (Some(l), _) => Ok(l),
         (None, Some(port)) => match port.trim().parse::<u16>() {
             Ok(p) => Ok(format!("127.0.0.1:{p}")),
             Err(_) => Err(format!("PORT must be a port number, got {port:?}")),
         },
-        (None, None) => Ok(s.text_or_default("listen")),
+        (None, None) => Ok(s.text_or_default(&opts::LISTEN)),
     }
 }
 
@@ -101,27 +101,27 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
     if listen.parse::<std::net::SocketAddr>().is_err() {
         return Err(format!("--listen needs IP:PORT (like 127.0.0.1:8080 or [::1]:8080), got {listen:?}"));
     }
-    let public_url = match s.text("public-url").filter(|u| !u.is_empty()) {
+    let public_url = match s.text(&opts::PUBLIC_URL).filter(|u| !u.is_empty()) {
         None => None,
         Some(u) => Some(check_public_url(&u)?),
     };
-    let workers = s.number_or_default("workers")?;
+    let workers = s.number_or_default(&opts::WORKERS)?;
     if workers == 0 || workers > 256 {
         return Err(format!("--workers must be between 1 and 256, got {workers}"));
     }
-    let max_pending = s.number_or_default("max-pending")?;
+    let max_pending = s.number_or_default(&opts::MAX_PENDING)?;
     if max_pending == 0 {
         return Err("--max-pending must be at least 1".into());
     }
-    let timezone = crate::clock::parse_zone(&s.text_or_default("timezone"))?;
-    let metrics_prefix = s.text_or_default("metrics-prefix");
+    let timezone = crate::clock::parse_zone(&s.text_or_default(&opts::TIMEZONE))?;
+    let metrics_prefix = s.text_or_default(&opts::METRICS_PREFIX);
     let valid_prefix = metrics_prefix.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && metrics_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
     if !valid_prefix {
         return Err(format!("METRICS_PREFIX must be a Prometheus metric name like hitcounter, got {metrics_prefix:?}"));
     }
-    let cert = s.text("tls-cert").filter(|s| !s.is_empty());
-    let key = s.text("tls-key").filter(|s| !s.is_empty());
+    let cert = s.text(&opts::TLS_CERT).filter(|s| !s.is_empty());
+    let key = s.text(&opts::TLS_KEY).filter(|s| !s.is_empty());
     let tls = match (cert, key) {
         (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
         (None, None) => None,
@@ -131,44 +131,44 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
     Ok(ServeConfig {
         listen,
         timezone,
-        metrics: s.switch("metrics")?,
+        metrics: s.switch(&opts::METRICS)?,
         metrics_prefix,
-        trust_proxy: s.switch("trust-proxy")?,
+        trust_proxy: s.switch(&opts::TRUST_PROXY)?,
         tls,
         backup: backup_config(s, &db)?,
         db,
-        adopt: s.switch("adopt")?,
+        adopt: s.switch(&opts::ADOPT)?,
         sites: sites(s)?,
         top_ignore: top_ignore(s)?,
-        metrics_per_page: s.number_or_default("metrics-per-page")?,
-        private: s.switch("private")?,
+        metrics_per_page: s.number_or_default(&opts::METRICS_PER_PAGE)?,
+        private: s.switch(&opts::PRIVATE)?,
         stats_token: stats_token(s)?,
         clients: crate::settings::ClientLimits {
-            rate: s.number("rate-limit")?.unwrap_or(limits::RATE_LIMIT),
-            new_per_hour: s.number("new-counters-per-hour")?.unwrap_or(limits::NEW_COUNTERS_PER_HOUR),
-            max_counters: s.number("max-counters")?.unwrap_or(limits::MAX_COUNTERS),
+            rate: s.number(&opts::RATE_LIMIT)?.unwrap_or(limits::RATE_LIMIT),
+            new_per_hour: s.number(&opts::NEW_COUNTERS_PER_HOUR)?.unwrap_or(limits::NEW_COUNTERS_PER_HOUR),
+            max_counters: s.number(&opts::MAX_COUNTERS)?.unwrap_or(limits::MAX_COUNTERS),
             ipv6_prefix: ipv6_prefix(s)?,
         },
         policy: Policy {
-            dedup: Dedup::parse(&s.text_or_default("dedup")).ok_or_else(|| {
-                format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default("dedup"))
+            dedup: Dedup::parse(&s.text_or_default(&opts::DEDUP)).ok_or_else(|| {
+                format!("--dedup must be cookie, hash, both or off, got {:?}", s.text_or_default(&opts::DEDUP))
             })?,
-            window: s.number_or_default("cookie-window")?,
-            count_bots: s.switch("count-bots")?,
-            api_like_badges: match s.text_or_default("api-policy").as_str() {
+            window: s.number_or_default(&opts::COOKIE_WINDOW)?,
+            count_bots: s.switch(&opts::COUNT_BOTS)?,
+            api_like_badges: match s.text_or_default(&opts::API_POLICY).as_str() {
                 "original" => false,
                 "badge" => true,
                 p => return Err(format!("--api-policy must be original or badge, got {p:?}")),
             },
         },
         public_url,
-        enable_ssl: s.switch("enable-ssl")?,
-        flush_interval_ms: s.number_or_default("flush-interval")?,
+        enable_ssl: s.switch(&opts::ENABLE_SSL)?,
+        flush_interval_ms: s.number_or_default(&opts::FLUSH_INTERVAL)?,
         max_pending,
         workers,
-        top_domains: s.number_or_default("top-domains")?,
-        top_urls: s.number_or_default("top-urls")?,
-        quiet: s.switch("quiet")?,
+        top_domains: s.number_or_default(&opts::TOP_DOMAINS)?,
+        top_urls: s.number_or_default(&opts::TOP_URLS)?,
+        quiet: s.switch(&opts::QUIET)?,
         connections: connections(s)?,
         warnings,
     })
@@ -177,17 +177,17 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
 /// The start-up warnings: secrets on the command line, where every user
 /// of the host sees them (`ps`), and `--metrics-per-page` under `--private`.
 fn warnings(s: &Settings, db: &Database) -> Result<Vec<String>, String> {
-    let on_command_line = |flag: &str| s.raw(flag).is_some_and(|(_, from)| from.starts_with("--"));
+    let on_command_line = |o: &Opt| s.raw(o).is_some_and(|(_, from)| from.starts_with("--"));
     let visible = "is visible to every user of this host (ps)";
     let mut warnings = Vec::new();
-    if on_command_line("db") && db.password_in_url() {
+    if on_command_line(&opts::DB) && db.password_in_url() {
         warnings
             .push(format!("warning: the password in the --db URL {visible}: use --db-password-file (or PGPASSWORD)"));
     }
-    if on_command_line("stats-token") {
+    if on_command_line(&opts::STATS_TOKEN) {
         warnings.push(format!("warning: --stats-token {visible}: use --stats-token-file (or HITCOUNTER_STATS_TOKEN)"));
     }
-    if s.switch("private")? && s.number_or_default::<u64>("metrics-per-page")? > 0 {
+    if s.switch(&opts::PRIVATE)? && s.number_or_default::<u64>(&opts::METRICS_PER_PAGE)? > 0 {
         warnings.push("warning: --private: /metrics leaves out the per-page series of --metrics-per-page".into());
     }
     Ok(warnings)
@@ -195,7 +195,7 @@ fn warnings(s: &Settings, db: &Database) -> Result<Vec<String>, String> {
 
 /// `--ipv6-prefix`: a prefix length, 1 to 128.
 fn ipv6_prefix(s: &Settings) -> Result<u8, String> {
-    match s.number::<u64>("ipv6-prefix")?.unwrap_or(u64::from(limits::IPV6_PREFIX)) {
+    match s.number::<u64>(&opts::IPV6_PREFIX)?.unwrap_or(u64::from(limits::IPV6_PREFIX)) {
         n @ 1..=128 => Ok(n as u8),
         n => Err(format!("--ipv6-prefix must be between 1 and 128, got {n}")),
     }
@@ -204,21 +204,21 @@ fn ipv6_prefix(s: &Settings) -> Result<u8, String> {
 fn connections(s: &Settings) -> Result<Connections, String> {
     // The defaults are the limits' (the option table shows the same, a
     // test keeps them equal).
-    let secs = |flag: &str, default: std::time::Duration| -> Result<std::time::Duration, String> {
-        match s.number::<u64>(flag)? {
+    let secs = |o: &Opt, default: std::time::Duration| -> Result<std::time::Duration, String> {
+        match s.number::<u64>(o)? {
             None => Ok(default),
-            Some(0) => Err(format!("--{flag} must be at least 1 second")),
+            Some(0) => Err(format!("--{} must be at least 1 second", o.flag)),
             Some(n) => Ok(std::time::Duration::from_secs(n)),
         }
     };
-    let max = match s.number::<usize>("max-connections")? {
+    let max = match s.number::<usize>(&opts::MAX_CONNECTIONS)? {
         Some(0) => return Err("--max-connections must be at least 1".into()),
         other => other,
     };
     Ok(Connections {
-        head_timeout: secs("head-timeout", limits::HEAD_TIMEOUT)?,
-        idle_timeout: secs("idle-timeout", limits::IDLE_TIMEOUT)?,
-        write_timeout: secs("write-timeout", limits::WRITE_TIMEOUT)?,
+        head_timeout: secs(&opts::HEAD_TIMEOUT, limits::HEAD_TIMEOUT)?,
+        idle_timeout: secs(&opts::IDLE_TIMEOUT, limits::IDLE_TIMEOUT)?,
+        write_timeout: secs(&opts::WRITE_TIMEOUT, limits::WRITE_TIMEOUT)?,
         max,
     })
 }
@@ -227,8 +227,11 @@ fn connections(s: &Settings) -> Result<Connections, String> {
 /// `S3_KEY_PREFIX` used as it is, as the original did), or the original's
 /// environment without it (see [`originals_default`]); else why none.
 fn backup_config(s: &Settings, db: &Database) -> Result<Backups, String> {
-    let prefix = s.text("s3-key-prefix").unwrap_or_default();
-    let to = match (s.text("backup-to").filter(|t| !t.is_empty()), s.text("s3-bucket").filter(|b| !b.is_empty())) {
+    let prefix = s.text(&opts::S3_KEY_PREFIX).unwrap_or_default();
+    let to = match (
+        s.text(&opts::BACKUP_TO).filter(|t| !t.is_empty()),
+        s.text(&opts::S3_BUCKET).filter(|b| !b.is_empty()),
+    ) {
         (Some(t), _) => match Location::parse(&t)? {
             Location::File(p) => Location::Dir(p),
             other => other,
@@ -244,15 +247,15 @@ fn backup_config(s: &Settings, db: &Database) -> Result<Backups, String> {
                     or `hitcounter copy`"
             .into());
     }
-    let secs: u64 = s.number_or_default("backup-interval")?;
+    let secs: u64 = s.number_or_default(&opts::BACKUP_INTERVAL)?;
     if secs == 0 {
         return Err("--backup-interval must be at least 1 second".into());
     }
     Ok(Backups::On(periodic::Config {
         to,
         interval: std::time::Duration::from_secs(secs),
-        keep: s.number_or_default("backup-keep")?,
-        on_exit: s.switch("backup-on-exit")?,
+        keep: s.number_or_default(&opts::BACKUP_KEEP)?,
+        on_exit: s.switch(&opts::BACKUP_ON_EXIT)?,
     }))
 }
 
@@ -261,8 +264,8 @@ fn backup_config(s: &Settings, db: &Database) -> Result<Backups, String> {
 /// `BKPINTERVAL`) and a database file. `Err` says why there are no backups.
 fn originals_default(s: &Settings, db: &Database) -> Result<(), String> {
     let hint = s
-        .raw("s3-key-prefix")
-        .or_else(|| s.raw("backup-interval").filter(|(_, from)| from == "BKPINTERVAL"))
+        .raw(&opts::S3_KEY_PREFIX)
+        .or_else(|| s.raw(&opts::BACKUP_INTERVAL).filter(|(_, from)| from == "BKPINTERVAL"))
         .map(|(_, from)| from);
     let Some(hint) = hint else {
         return Err("neither --backup-to nor S3_BUCKET is set".into());

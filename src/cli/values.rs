@@ -2,8 +2,10 @@
 //! environment variables (which include the config file), else the table's
 //! default; numbers and switches checked with one-line errors.
 
-use super::options::{opt, Kind, Opt, OPTIONS};
-use super::Env;
+use super::options::{Kind, Opt, OPTIONS};
+
+/// Reads the environment through a function so tests need not mutate it.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The options given on the command line, as text, in table order.
 #[derive(Default)]
@@ -51,25 +53,24 @@ pub struct Settings<'a> {
 
 impl Settings<'_> {
     /// The value and where it came from (`--flag` or the variable's name).
-    pub fn raw(&self, flag: &str) -> Option<(String, String)> {
-        let o = opt(flag);
-        if let Some(v) = self.given.get(flag) {
-            return Some((v.to_string(), format!("--{flag}")));
+    pub fn raw(&self, o: &Opt) -> Option<(String, String)> {
+        if let Some(v) = self.given.get(o.flag) {
+            return Some((v.to_string(), format!("--{}", o.flag)));
         }
         o.env.iter().find_map(|name| (self.env)(name).map(|v| (v, name.to_string())))
     }
 
-    pub fn text(&self, flag: &str) -> Option<String> {
-        self.raw(flag).map(|(v, _)| v)
+    pub fn text(&self, o: &Opt) -> Option<String> {
+        self.raw(o).map(|(v, _)| v)
     }
 
-    pub fn text_or_default(&self, flag: &str) -> String {
-        self.text(flag).unwrap_or_else(|| opt(flag).default.unwrap_or_default().to_string())
+    pub fn text_or_default(&self, o: &Opt) -> String {
+        self.text(o).unwrap_or_else(|| o.default.unwrap_or_default().to_string())
     }
 
     /// A whole number; a variable's value is trimmed, and a blank one is unset.
-    pub fn number<T: std::str::FromStr>(&self, flag: &str) -> Result<Option<T>, String> {
-        match self.raw(flag) {
+    pub fn number<T: std::str::FromStr>(&self, o: &Opt) -> Result<Option<T>, String> {
+        match self.raw(o) {
             None => Ok(None),
             Some((v, source)) if source.starts_with("--") => parse_number(&v, &source).map(Some),
             Some((v, _)) if v.trim().is_empty() => Ok(None),
@@ -79,19 +80,19 @@ impl Settings<'_> {
         }
     }
 
-    pub fn number_or_default<T: std::str::FromStr>(&self, flag: &str) -> Result<T, String> {
-        match self.number(flag)? {
+    pub fn number_or_default<T: std::str::FromStr>(&self, o: &Opt) -> Result<T, String> {
+        match self.number(o)? {
             Some(n) => Ok(n),
             None => {
-                let default = opt(flag).default.unwrap_or_else(|| panic!("--{flag} has no default"));
-                Ok(default.parse().unwrap_or_else(|_| panic!("--{flag}: bad default {default:?}")))
+                let default = o.default.unwrap_or_else(|| panic!("--{} has no default", o.flag));
+                Ok(default.parse().unwrap_or_else(|_| panic!("--{}: bad default {default:?}", o.flag)))
             }
         }
     }
 
     /// On when given as a flag, else when its variable is true (or 1, yes, on).
-    pub fn switch(&self, flag: &str) -> Result<bool, String> {
-        let Some((v, var)) = self.raw(flag) else { return Ok(false) };
+    pub fn switch(&self, o: &Opt) -> Result<bool, String> {
+        let Some((v, var)) = self.raw(o) else { return Ok(false) };
         if var.starts_with("--") {
             return Ok(true);
         }

@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL (either way, or file to file), then checks that
 //! the copy holds exactly what the source held.
 
-use super::admin::{readable, writable, Failure};
+use super::{readable, writable, Failure};
 use crate::store::copy::Totals;
 use crate::store::Database;
 

@@ -1,16 +1,31 @@
-//! Admin subcommands on the database (a file or a PostgreSQL database):
-//! list, get, export (read-only), set, delete, import (changes a running
-//! server picks up within a tick) and migrate (converting the original
-//! service's database file). They need no token: whoever can run them can
-//! read the database.
+//! The admin commands' bodies, run once the command line is parsed
+//! (`cli/` builds the `Command`; nothing here reads arguments): list, get,
+//! export (read-only), set, delete, prune, import (changes a running
+//! server picks up within a tick), migrate (converting the original
+//! service's database file), backup, restore, backups list and copy.
+//! They need no token: whoever can run them can read the database. This
+//! file holds what they share (opening the database, the failure type);
+//! the children use it and it uses none of them.
 
-use crate::decide::sites::Sites;
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::Format;
+use crate::decide::sites::Sites;
+
 use crate::store::{original, Database, OpenError, Role, Store};
 use crate::target;
+
+pub mod backups;
+pub mod copy;
+pub mod export;
+pub mod import;
+
+/// The file formats of export and import.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Format {
+    Csv,
+    Json,
+}
 
 /// An admin failure: the message and the exit code.
 #[derive(Debug)]
@@ -115,18 +130,6 @@ pub fn delete(path: &Database, url: &str) -> Outcome {
     } else {
         Err(Failure(format!("no counter for {key}"), 1))
     }
-}
-
-/// `file` (`-`: standard input) in `format` (by default from the
-/// extension: `.json` is JSON, anything else CSV).
-pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
-    let rows = super::import::read(file, super::import::format_of(file, format))?;
-    let mut store = writable(path)?;
-    store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
-    let days: usize = rows.iter().map(|r| r.days.len()).sum();
-    let history = if days > 0 { format!(" and {days} days of history") } else { String::new() };
-    eprintln!("imported {} counters{history} from {}", rows.len(), file.display());
-    Ok(())
 }
 
 /// Converts a database of the original service, or brings one of ours to

@@ -1,4 +1,4 @@
-//! Reading a file for `hitcounter import`: CSV with the header `url,count`
+//! `hitcounter import`: reading a file, CSV with the header `url,count`
 //! (or `url,count,day,hits,uniques`, a row per day, as `export --history`
 //! writes it), or the JSON array `export --format json` writes
 //! (`[{"url", "count", "days"?: [{"day", "hits", "uniques"?}]}]`), from a
@@ -12,11 +12,22 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::admin::{check_count, Failure};
-use super::Format;
+use super::{check_count, writable, Failure, Format, Outcome};
 use crate::limits::{MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS};
-use crate::store::{DayRow, Imported};
+use crate::store::{Database, DayRow, Imported};
 use crate::target;
+
+/// `file` (`-`: standard input) in `format` (by default from the
+/// extension: `.json` is JSON, anything else CSV).
+pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
+    let rows = read(file, format_of(file, format))?;
+    let mut store = writable(path)?;
+    store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
+    let days: usize = rows.iter().map(|r| r.days.len()).sum();
+    let history = if days > 0 { format!(" and {days} days of history") } else { String::new() };
+    eprintln!("imported {} counters{history} from {}", rows.len(), file.display());
+    Ok(())
+}
 
 /// The format of `file`: `format` when given, else `.json` files are JSON
 /// and everything else (standard input included) is CSV.

@@ -4,8 +4,7 @@
 
 use std::io::Write;
 
-use super::admin::{io, readable, Failure};
-use super::Format;
+use super::{io, readable, Failure, Format};
 use crate::store::{Database, DayRow};
 
 type Outcome = Result<(), Failure>;

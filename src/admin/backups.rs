@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::admin::Failure;
+use super::Failure;
 use crate::backup::{self, Location, Source};
 use crate::store::{Database, OpenError};
 use crate::target;
