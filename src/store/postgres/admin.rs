@@ -95,9 +95,6 @@ pub(super) fn merge_in(
 
 impl Pg {
     /// Folds counter `from` into `into` in one transaction (see `merge.rs`).
-    // The operation of an admin `merge FROM INTO` command to come; the
-    // schema upgrade uses its transaction-level part.
-    #[allow(dead_code)]
     pub fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>> {
         self.with(|c| {
             let mut tx = begin(c)?;

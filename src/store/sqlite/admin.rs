@@ -101,9 +101,6 @@ pub(super) fn merge_in(tx: &Transaction, from: &str, into: &str) -> Result<Optio
 
 impl Sqlite {
     /// Folds counter `from` into `into` in one transaction (see `merge.rs`).
-    // The operation of an admin `merge FROM INTO` command to come; the
-    // schema upgrade uses its transaction-level part.
-    #[allow(dead_code)]
     pub fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>> {
         let tx = self.admin_tx()?;
         let merged = merge_in(&tx, from, into)?;
