@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::escape::markup;
-use super::number::thousands;
+use super::number::{noun, thousands};
 
 const W: u32 = 720;
 const H: u32 = 240;
@@ -33,7 +33,14 @@ pub fn render(key: &str, days: &[Bar]) -> String {
     let slot = plot_w / days.len().max(1) as f64;
     let bar_w = (slot * 0.8).max(1.0);
     let total: u64 = days.iter().map(|d| d.hits).sum();
-    let title = format!("{}: {} hits in {} days", markup(key), thousands(total), days.len());
+    let title = format!(
+        "{}: {} {} in {} {}",
+        markup(key),
+        thousands(total),
+        noun(total, "hit", "hits"),
+        days.len(),
+        noun(days.len() as u64, "day", "days")
+    );
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{title}" font-family="{FONT}"><title>{title}</title><rect class="background" width="{W}" height="{H}" rx="6" fill="#fff"/><text class="title" x="{LEFT}" y="22" font-size="14" font-weight="600" fill="#24292f">{title}</text>"##
     );
@@ -54,11 +61,12 @@ pub fn render(key: &str, days: &[Bar]) -> String {
         let h = height(b.hits);
         let x = LEFT as f64 + slot * i as f64 + (slot - bar_w) / 2.0;
         let y = TOP as f64 + plot_h - h;
-        let visitors = b.visitors.map(|v| format!(", {} visitors", thousands(v))).unwrap_or_default();
+        let visitors = b.visitors.map(|v| format!(", {}", visitors(v))).unwrap_or_default();
         svg.push_str(&format!(
-            r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="1"><title>{}: {} hits{visitors}</title></rect>"#,
+            r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="1"><title>{}: {} {}{visitors}</title></rect>"#,
             b.day,
-            thousands(b.hits)
+            thousands(b.hits),
+            noun(b.hits, "hit", "hits")
         ));
     }
     svg.push_str(r##"</g><g fill="#2a7d0a">"##);
@@ -68,9 +76,9 @@ pub fn render(key: &str, days: &[Bar]) -> String {
         let x = LEFT as f64 + slot * i as f64 + (slot - w) / 2.0;
         let y = TOP as f64 + plot_h - h;
         svg.push_str(&format!(
-            r#"<rect class="visitors" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="1"><title>{}: {} visitors</title></rect>"#,
+            r#"<rect class="visitors" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="1"><title>{}: {}</title></rect>"#,
             b.day,
-            thousands(v)
+            visitors(v)
         ));
     }
     svg.push_str("</g>");
@@ -91,6 +99,11 @@ pub fn render(key: &str, days: &[Bar]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// "1 visitor", "1,204 visitors".
+fn visitors(n: u64) -> String {
+    format!("{} {}", thousands(n), noun(n, "visitor", "visitors"))
 }
 
 /// A round, even number at or above `n` for the top of the scale (2, 4, 6,
@@ -132,6 +145,16 @@ mod tests {
         let count = |class| doc.descendants().filter(|n| n.attribute("class") == Some(class)).count();
         assert_eq!((count("bar"), count("visitors")), (7, 5), "visitors only where recorded");
         assert!(svg.contains("&lt;evil&gt;&amp;key"));
+    }
+
+    #[test]
+    fn one_is_said_in_the_singular() {
+        let svg = render("k", &[Bar { day: day(1), hits: 1, visitors: Some(1) }]);
+        assert!(svg.contains("<title>k: 1 hit in 1 day</title>"), "{svg}");
+        assert!(svg.contains("2026-11-01: 1 hit, 1 visitor</title>"), "{svg}");
+        let svg =
+            render("k", &[Bar { day: day(1), hits: 2, visitors: None }, Bar { day: day(2), hits: 0, visitors: None }]);
+        assert!(svg.contains("<title>k: 2 hits in 2 days</title>"), "{svg}");
     }
 
     #[test]

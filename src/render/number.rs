@@ -13,6 +13,17 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The noun for `n` of a thing: `one` for 1, else `many` ("1 hit", "0
+/// hits", "2 hits"). The one place counts get their plural, for pages,
+/// images and the terminal alike.
+pub fn noun(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 /// 999 -> "999", 12345 -> "12.3k", 1234567 -> "1.2M": one decimal,
 /// truncated (never rounded up past the real number), ".0" dropped.
 pub fn abbreviate(n: u64) -> String {
@@ -43,6 +54,12 @@ mod tests {
         assert_eq!(abbreviate(999_999), "999.9k");
         assert_eq!(abbreviate(1_234_567), "1.2M");
         assert_eq!(abbreviate(3_000_000_000), "3G");
+    }
+
+    #[test]
+    fn one_is_singular_and_everything_else_plural() {
+        let said = |n| format!("{n} {}", noun(n, "hit", "hits"));
+        assert_eq!([said(0), said(1), said(2)], ["0 hits", "1 hit", "2 hits"]);
     }
 
     #[test]

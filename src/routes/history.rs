@@ -13,7 +13,7 @@ use crate::http::response::{HTML, JSON, SVG};
 use crate::http::{Req, Resp};
 use crate::render::chart::{self, Bar};
 use crate::render::escape::markup;
-use crate::render::number::thousands;
+use crate::render::number::{noun, thousands};
 use crate::render::template;
 use crate::store::Store;
 
@@ -100,6 +100,7 @@ pub fn page(req: &Req, ctx: &Ctx, store: &Store) -> Resp {
             ("TODAY", &thousands(h.counts.today)),
             ("VISITORS", &thousands(h.counts.visitors)),
             ("DAYS", &h.days.len().to_string()),
+            ("DAYS_WORD", noun(h.days.len() as u64, "day", "days")),
             ("URL_PARAM", &utf8_percent_encode(&h.key, COMPONENT).to_string()),
             ("ORIGIN", &markup(&ctx.origin(req))),
             ("CHART", &chart::render(&h.key, &h.days)),

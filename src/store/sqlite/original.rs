@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{now, schema, sql};
+use crate::render::number::noun;
 
 /// Turns one of the original's URLs into a counter key; `None` when it is
 /// not a URL (the trimmed text is then kept as the key).
@@ -61,7 +62,12 @@ impl Report {
         if let Some(b) = &self.backup {
             out.push(format!("converted a database of the original hit counter; a copy of it is at {}", b.display()));
         }
-        out.push(format!("{} rows of the original became {} counters", self.rows, self.counters.len()));
+        let (rows, counters) = (self.rows as u64, self.counters.len() as u64);
+        out.push(format!(
+            "{rows} {} of the original became {counters} {}",
+            noun(rows, "row", "rows"),
+            noun(counters, "counter", "counters")
+        ));
         if self.duplicates > 0 {
             out.push(format!("{} duplicate rows merged (the largest count of a URL kept)", self.duplicates));
         }
