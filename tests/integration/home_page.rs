@@ -1,6 +1,7 @@
 //! The `/` page over HTTP: the top-sites table (domains by views, loopback
 //! and LAN left out, NUM_TOP_DOMAINS / --top-domains), the snippet's origin
-//! (--public-url, Host, X-Forwarded-Proto), ENABLE_SSL, embedded assets.
+//! (--public-url, Host, X-Forwarded-Proto), ENABLE_SSL, embedded assets,
+//! the "How it works" text on repeats and bots against what the server does.
 //! (The page's behaviour in a browser is `browser.rs`.)
 
 use crate::support;
@@ -254,4 +255,35 @@ fn page_and_assets_are_self_contained() {
     // the page itself counts nothing
     let list = admin_list(&s.db, &[]);
     assert!(list.is_empty(), "GET / created counters: {list:?}");
+}
+
+/// The page's "Refreshes" text says what the default policy does, and the
+/// server does it: a second profile of a browser (same address and
+/// User-Agent, no cookie) is not counted again, curl is not counted on a
+/// badge but is on `/count`.
+#[test]
+fn the_page_says_what_counts_again_and_the_server_agrees() {
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0";
+    // The default, which the harness otherwise turns to `cookie`.
+    let s = Server::start_args(&["--dedup", "both"]);
+    let url = uniq_url("home-dedup");
+    let load = |path: &str, ua: &str| {
+        let path = format!("{path}?url={}", enc(&url));
+        assert_eq!(Request::get(&path).headers(&[("User-Agent", ua)]).send(&s.addr).status, 200);
+        s.get(&format!("/nocount?url={}", enc(&url))).text().trim().parse::<u64>().unwrap()
+    };
+    assert_eq!(load("/count/tag.svg", FIREFOX), 1);
+    assert_eq!(load("/count/tag.svg", FIREFOX), 1, "a second profile: no cookie, same address and User-Agent");
+    assert_eq!(load("/count/tag.svg", "curl/8.5.0"), 1, "curl is a bot for badges");
+    assert_eq!(load("/count", "curl/8.5.0"), 2, "/count counts every client");
+    assert_eq!(load("/count", ""), 3, "an empty User-Agent too");
+    let text = strip_tags(&page(&s, &[]).text()).split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "a second profile or private window of that browser, or a browser that blocks third-party cookies, is not counted again",
+        "Bots such as curl are not counted on badges",
+        "/count counts every client, bots included",
+    ] {
+        assert!(text.contains(said), "the page should say {said:?}:\n{text}");
+    }
+    assert!(!text.contains("every load counts"), "{text}");
 }
