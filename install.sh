@@ -42,7 +42,7 @@ Options:
                    it or in dist/, else target/release/hitcounter)
   --uninstall      remove the binary, unit and nginx site; keep the data
                    directory and the user
-  --dry-run        print every action, change nothing
+  --dry-run        print every action and each file in full, change nothing
   --help           this text
 
 Re-running without --port/--db-dir/--domain keeps the values of the installed
@@ -131,7 +131,9 @@ write_file() {
 		verb=update
 	fi
 	if [ "$dry" = 1 ]; then
-		say "would $verb $1"
+		# In full, so that it can be reviewed before a real run.
+		say "would $verb $1 (mode $mode), holding:"
+		printf '%s\n' "$content" | sed 's/^/    /'
 		return 0
 	fi
 	mkdir -p "$(dirname "$path")"

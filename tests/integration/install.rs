@@ -314,3 +314,28 @@ fn finds_the_portable_binary_copied_next_to_it() {
     assert!(all.contains(portable.to_str().unwrap()), "names the binary it installs: {all}");
     assert_eq!(std::fs::read(root.join(BINARY)).unwrap(), std::fs::read(&portable).unwrap());
 }
+
+/// What `--dry-run` prints of a file it would write: the indented lines
+/// after "would create PATH (mode M), holding:".
+fn printed_file(stdout: &str, path: &str) -> String {
+    let head = format!("would create /{path} (mode 644), holding:");
+    let mut lines = stdout.lines().skip_while(|l| *l != head);
+    assert!(lines.next().is_some(), "no {head:?} in:\n{stdout}");
+    let body: Vec<&str> = lines.take_while(|l| l.starts_with("    ") || l.is_empty()).collect();
+    body.iter().map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l))).collect()
+}
+
+/// `--dry-run` prints the unit and the nginx site in full, exactly as a
+/// real run then writes them.
+#[test]
+fn dry_run_prints_each_file_in_full() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dry, real) = (tmp.path().join("dry"), tmp.path().join("real"));
+    let run = install_sh_ok(&dry, &[&FULL[..], &["--dry-run"]].concat());
+    assert!(!dry.exists());
+    install_sh_ok(&real, &FULL);
+    for file in [UNIT, SITE] {
+        assert_eq!(printed_file(&run.stdout, file), read(&real, file), "{file} as printed and as written");
+    }
+    assert!(printed_file(&run.stdout, UNIT).contains("ExecStart="), "{}", run.all());
+}
