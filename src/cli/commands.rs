@@ -200,6 +200,9 @@ pub static COMMANDS: &[Cmd] = &[
             "each a SQLite file or a postgres:// URL, in one transaction, then checks",
             "that every count and day matches. --to must hold no counters yet. Stop",
             "the servers writing to --from first, or hits they count later stay there.",
+            "A PostgreSQL side's password: in its URL (visible in ps), else in the",
+            "file --db-password-file names (used for whichever side is a postgres://",
+            "URL, both when both are), else PGPASSWORD.",
         ],
     },
     Cmd {

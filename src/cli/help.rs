@@ -219,6 +219,7 @@ mod tests {
         assert_eq!(flags(Sub::Export), ["format", "history", "db", "db-password-file"]);
         assert_eq!(flags(Sub::Migrate), ["dry-run", "db", "db-password-file"]);
         assert_eq!(flags(Sub::Get), ["db", "db-password-file"]);
+        assert_eq!(flags(Sub::Copy), ["from", "to", "db-password-file"]);
         let serve = flags(Sub::Serve);
         assert_eq!(serve.len(), OPTIONS.iter().filter(|o| o.takes(Sub::Serve)).count());
         assert!(!serve.contains(&"top".to_string()) && serve.contains(&"listen".to_string()));

@@ -79,7 +79,12 @@ pub fn parse(args: Vec<OsString>, env: Env) -> Result<Command, String> {
     };
     let cmd = command(line.word.as_deref().unwrap_or("serve"))?;
     let s = Settings { given: line.given, env };
-    let database = serve_config::database(&s, &s.text(&opts::DB).unwrap_or_else(|| DEFAULT_DB.into()))?;
+    let database = match cmd.sub {
+        // Its databases are --from and --to, each read with the password
+        // file by `copy`; --db is not among its options.
+        Sub::Copy => Database::File(DEFAULT_DB.into()),
+        _ => serve_config::database(&s, &s.text(&opts::DB).unwrap_or_else(|| DEFAULT_DB.into()))?,
+    };
     check_options(&s, cmd)?;
     check_arity(cmd, &line.positional)?;
     build(cmd, &s, database, line.positional)
@@ -224,14 +229,22 @@ fn format(name: &str) -> Result<Format, String> {
     }
 }
 
+/// `--db-password-file` is for whichever of `--from` and `--to` is a
+/// `postgres://` URL without a password (both, when both are).
 fn copy(cmd: &Cmd, s: &Settings) -> Result<Command, String> {
+    let password_file = s.text(&opts::DB_PASSWORD_FILE);
     let side = |o: &Opt| -> Result<Database, String> {
         let text = s
             .text(o)
             .ok_or_else(|| format!("copy needs --{} DB (usage: hitcounter {})", o.flag, help::synopsis(cmd)))?;
-        Database::parse(&text, None)
+        let file = password_file.as_deref().filter(|_| store::is_postgres_url(&text));
+        Database::parse(&text, file).map_err(|e| format!("--{}: {e}", o.flag))
     };
-    Ok(Command::Copy { from: side(&opts::FROM)?, to: side(&opts::TO)? })
+    let (from, to) = (side(&opts::FROM)?, side(&opts::TO)?);
+    if password_file.is_some() && from.file().is_some() && to.file().is_some() {
+        return Err("--db-password-file is for a postgres:// database, and neither --from nor --to is one".into());
+    }
+    Ok(Command::Copy { from, to })
 }
 
 fn backups_list(cmd: &Cmd, verb: String, at: String) -> Result<Command, String> {

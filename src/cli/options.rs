@@ -56,6 +56,24 @@ const EVERY: &[Sub] = &[
     Sub::Backups,
     Sub::Cgi,
 ];
+/// The commands that may open a PostgreSQL database: those of `--db`, and
+/// `copy` for whichever of `--from` and `--to` is one.
+const POSTGRES: &[Sub] = &[
+    Sub::Serve,
+    Sub::List,
+    Sub::Get,
+    Sub::Set,
+    Sub::Delete,
+    Sub::Prune,
+    Sub::Export,
+    Sub::Import,
+    Sub::Migrate,
+    Sub::Backup,
+    Sub::Restore,
+    Sub::Backups,
+    Sub::Cgi,
+    Sub::Copy,
+];
 
 /// In the order of `--help` (a command's own options before the shared `--db`).
 pub static OPTIONS: &[Opt] = &[
@@ -196,7 +214,7 @@ pub const DB_PASSWORD_FILE: Opt = Opt {
     env: &["HITCOUNTER_DB_PASSWORD_FILE"],
     default: None,
     help: &["PostgreSQL password, when the URL has none", "(else PGPASSWORD)"],
-    subs: EVERY,
+    subs: POSTGRES,
 };
 
 pub const ALLOW: Opt = Opt {

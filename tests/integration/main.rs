@@ -25,6 +25,7 @@ mod cli_options;
 mod client_limits;
 mod connections;
 mod cookies;
+mod copy_password;
 mod dedup;
 mod dependencies;
 mod disk;

@@ -155,6 +155,20 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// A login role `role` that must give `password` over TCP (SCRAM; the
+    /// cluster trusts every other role), owning a new database `db`; the
+    /// URL of that database as that role, without the password.
+    pub fn password_role(&self, role: &str, password: &str, db: &str) -> String {
+        let sql = format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'");
+        self.psql("postgres", &sql).unwrap_or_else(|e| panic!("{e}"));
+        self.psql("postgres", &format!("CREATE DATABASE \"{db}\" OWNER \"{role}\"")).unwrap_or_else(|e| panic!("{e}"));
+        let hba = self.dir.path().join("data/pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba).expect("pg_hba.conf");
+        std::fs::write(&hba, format!("host all {role} 127.0.0.1/32 scram-sha-256\n{rest}")).expect("pg_hba.conf");
+        self.psql("postgres", "SELECT pg_reload_conf()").unwrap_or_else(|e| panic!("{e}"));
+        format!("postgres://{role}@127.0.0.1:{}/{db}", self.port)
+    }
+
     /// Runs `sql` with psql; the unaligned, tuples-only output, or the error.
     pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = Command::new("psql")
