@@ -5,8 +5,10 @@
 
 use std::path::Path;
 
+use super::progress::{self, Progress};
 use super::Failure;
 use crate::backup::{self, Location, Source};
+use crate::render::number::noun;
 use crate::store::{Database, OpenError};
 use crate::target;
 
@@ -35,10 +37,15 @@ pub fn backup(db: &Database, to: &Location, keep: usize) -> Outcome {
         Location::File(_) => None,
         other => Some(backup::objects(other, &real_env).map_err(fail)?),
     };
-    let w = backup::backup(&store, &scratch, to, objects.as_deref(), keep).map_err(fail)?;
-    let pruned = if w.pruned > 0 { format!("; {} old copies deleted", w.pruned) } else { String::new() };
+    let progress = Progress::start();
+    let w = backup::backup(&store, &scratch, to, objects.as_deref(), keep, &|s| progress.step(s)).map_err(fail)?;
+    let pruned = match w.pruned {
+        0 => String::new(),
+        n => format!("; {n} old {} deleted", noun(n as u64, "copy", "copies")),
+    };
     let place = if objects.is_some() { format!(" in {to}") } else { String::new() };
-    eprintln!("backed up {} counters ({} bytes) to {}{place}{pruned}", w.counters, w.bytes, w.name);
+    let counters = noun(w.counters, "counter", "counters");
+    progress.done(&format!("backed up {} {counters} ({} bytes) to {}{place}{pruned}", w.counters, w.bytes, w.name));
     Ok(())
 }
 
@@ -63,13 +70,17 @@ pub fn restore(db: &Path, from: &str, force: bool) -> Outcome {
         (Location::File(path), None) => Source::File(path),
         (other, None) => return Err(fail(format!("cannot read backups from {other}"))),
     };
-    let restored = backup::restore(source, db, force, target::original_key)
+    let progress = Progress::start();
+    let restored = backup::restore(source, db, force, target::original_key, &|s| progress.step(s))
         .map_err(fail)?
         .ok_or_else(|| fail(format!("there is no backup in {location}")))?;
+    let took = progress.finish();
     for line in &restored.converted {
         eprintln!("{line}");
     }
-    eprintln!("restored {} counters from {} into {}", restored.counters, location.object(&restored.from), db.display());
+    let (n, from) = (restored.counters, location.object(&restored.from));
+    let summary = format!("restored {n} {} from {from} into {}", noun(n, "counter", "counters"), db.display());
+    eprintln!("{}", took.map_or_else(|| summary.clone(), |t| progress::timed(&summary, t)));
     if let Some(kept) = restored.kept {
         eprintln!("the replaced database is at {}", kept.display());
     }

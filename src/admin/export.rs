@@ -4,8 +4,10 @@
 
 use std::io::Write;
 
+use super::progress::{self, Progress, Unit};
 use super::{io, readable, Failure, Format};
-use crate::store::{Database, DayRow};
+use crate::render::number::noun;
+use crate::store::{Database, DayRow, Store};
 
 type Outcome = Result<(), Failure>;
 
@@ -13,6 +15,44 @@ type Outcome = Result<(), Failure>;
 /// with its days (what `import` reads back).
 pub fn export(path: &Database, format: Format, history: bool) -> Outcome {
     let store = readable(path)?;
+    let progress = Progress::start_beside(&std::io::stdout());
+    if progress.shown() {
+        progress.counting("exporting", store.counter_rows().ok(), Unit::Items);
+    }
+    let mut counters = Counted::default();
+    write(&store, format, history, &mut |key| {
+        if counters.new_key(key) {
+            progress.add(1);
+        }
+    })?;
+    if let Some(took) = progress.finish() {
+        let n = counters.n;
+        eprintln!("{}", progress::timed(&format!("exported {n} {}", noun(n, "counter", "counters")), took));
+    }
+    Ok(())
+}
+
+/// The keys an export went through, each counted once (a counter's days
+/// come one after another).
+#[derive(Default)]
+struct Counted {
+    n: u64,
+    last: Option<String>,
+}
+
+impl Counted {
+    fn new_key(&mut self, key: &str) -> bool {
+        if self.last.as_deref() == Some(key) {
+            return false;
+        }
+        self.last = Some(key.to_string());
+        self.n += 1;
+        true
+    }
+}
+
+/// Writes the export to stdout, calling `seen` with each row's key.
+fn write(store: &Store, format: Format, history: bool, seen: &mut dyn FnMut(&str)) -> Outcome {
     let out = std::io::BufWriter::new(std::io::stdout().lock());
     match (format, history) {
         (Format::Csv, false) => {
@@ -20,6 +60,7 @@ pub fn export(path: &Database, format: Format, history: bool) -> Outcome {
             w.write_record(["url", "count"]).map_err(io)?;
             store
                 .each_by_count(None, |key, count| {
+                    seen(key);
                     w.write_record([key, &count.to_string()]).map_err(std::io::Error::other)
                 })
                 .map_err(io)?;
@@ -30,6 +71,7 @@ pub fn export(path: &Database, format: Format, history: bool) -> Outcome {
             w.write_record(["url", "count", "day", "hits", "uniques"]).map_err(io)?;
             store
                 .each_with_days(|key, count, day| {
+                    seen(key);
                     let (day, hits, uniques) = match day {
                         None => (String::new(), String::new(), String::new()),
                         Some(d) => (
@@ -45,7 +87,12 @@ pub fn export(path: &Database, format: Format, history: bool) -> Outcome {
         }
         (Format::Json, false) => {
             let mut json = JsonArray::new(out)?;
-            store.each_by_count(None, |key, count| json.counter(key, count)).map_err(io)?;
+            store
+                .each_by_count(None, |key, count| {
+                    seen(key);
+                    json.counter(key, count)
+                })
+                .map_err(io)?;
             json.finish()
         }
         (Format::Json, true) => {
@@ -53,6 +100,7 @@ pub fn export(path: &Database, format: Format, history: bool) -> Outcome {
             let mut current: Option<String> = None;
             store
                 .each_with_days(|key, count, day| {
+                    seen(key);
                     if current.as_deref() != Some(key) {
                         json.counter(key, count)?;
                         current = Some(key.to_string());

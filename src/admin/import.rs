@@ -12,20 +12,25 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
+use super::progress::{Progress, Unit};
 use super::{check_count, writable, Failure, Format, Outcome};
 use crate::limits::{MAX_IMPORT_ROWS, MAX_REPORTED_ERRORS};
+use crate::render::number::noun;
 use crate::store::{Database, DayRow, Imported};
 use crate::target;
 
 /// `file` (`-`: standard input) in `format` (by default from the
 /// extension: `.json` is JSON, anything else CSV).
 pub fn import(path: &Database, file: &Path, format: Option<Format>) -> Outcome {
-    let rows = read(file, format_of(file, format))?;
+    let progress = Progress::start();
+    let rows = read(file, format_of(file, format), &progress)?;
     let mut store = writable(path)?;
+    let (n, days) = (rows.len() as u64, rows.iter().map(|r| r.days.len() as u64).sum::<u64>());
+    progress.step(format!("writing {n} {} in one transaction", noun(n, "counter", "counters")));
     store.import(&rows).map_err(|e| Failure(format!("import failed, nothing changed: {e}"), 1))?;
-    let days: usize = rows.iter().map(|r| r.days.len()).sum();
-    let history = if days > 0 { format!(" and {days} days of history") } else { String::new() };
-    eprintln!("imported {} counters{history} from {}", rows.len(), file.display());
+    let history =
+        if days > 0 { format!(" and {days} {} of history", noun(days, "day", "days")) } else { String::new() };
+    progress.done(&format!("imported {n} {}{history} from {}", noun(n, "counter", "counters"), file.display()));
     Ok(())
 }
 
@@ -44,15 +49,21 @@ pub fn format_of(file: &Path, format: Option<Format>) -> Format {
 
 /// The counters of `file` (`-`: standard input), all valid, or every
 /// problem.
-pub fn read(file: &Path, format: Format) -> Result<Vec<Imported>, Failure> {
+/// On a terminal, `progress` shows the bytes read (of the file's size).
+pub fn read(file: &Path, format: Format, progress: &Progress) -> Result<Vec<Imported>, Failure> {
     let name = if file == Path::new("-") { "standard input".to_string() } else { file.display().to_string() };
     let mut text = String::new();
     let read = if file == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text)
+        progress.counting("reading standard input", None, Unit::Bytes);
+        progress.reader(std::io::stdin()).read_to_string(&mut text)
     } else {
-        std::fs::File::open(file).and_then(|mut f| f.read_to_string(&mut text))
+        std::fs::File::open(file).and_then(|f| {
+            progress.counting(format!("reading {name}"), f.metadata().ok().map(|m| m.len()), Unit::Bytes);
+            progress.reader(f).read_to_string(&mut text)
+        })
     };
     read.map_err(|e| Failure(format!("cannot read {name}: {e}"), 1))?;
+    progress.step(format!("checking {name}"));
     let rows = match format {
         Format::Csv => csv_rows(&text, &name)?,
         Format::Json => json_rows(&text, &name)?,

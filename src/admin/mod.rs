@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::decide::sites::Sites;
+use progress::Progress;
 
 use crate::store::{original, Database, OpenError, Role, Store};
 use crate::target;
@@ -19,6 +20,7 @@ pub mod backups;
 pub mod copy;
 pub mod export;
 pub mod import;
+pub mod progress;
 
 /// The file formats of export and import.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,7 +138,15 @@ pub fn delete(path: &Database, url: &str) -> Outcome {
 /// the current schema (merging counters whose keys now collide); with
 /// `dry_run`, says what it would do.
 pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
+    // Looked at before anything opens the file (and may make a `-wal`).
+    let wal_missing = wal_missing(path);
     match Store::open_read_only(path) {
+        Err(OpenError::Original) if wal_missing => eprintln!(
+            "warning: {0} is in WAL mode and no {0}-wal with anything in it is beside it: if it was copied \
+             while the original ran, its latest hits may be missing (copy {0}-wal and {0}-shm along, or stop \
+             the original first)",
+            path.display()
+        ),
         Err(OpenError::Original) => {}
         Err(OpenError::Missing) => return Err(Failure(format!("no database at {}", path.display()), 1)),
         Err(OpenError::Other(e)) => return Err(Failure(e, 1)),
@@ -152,8 +162,11 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
             return Ok(());
         }
     }
+    let progress = Progress::start();
     if dry_run {
+        progress.step(format!("reading {}", path.display()));
         let report = original::plan_file(path, target::original_key).map_err(|e| Failure(e, 1))?;
+        drop(progress);
         println!("dry run: {} is a database of the original hit counter; converting it would do this:", path.display());
         for line in report.lines() {
             println!("{line}");
@@ -161,12 +174,35 @@ pub fn migrate(path: &Path, dry_run: bool) -> Outcome {
         println!("nothing was changed");
         return Ok(());
     }
+    progress.step(format!("converting {} in one transaction", path.display()));
     let (_, notes) =
         Store::prepare_converting(path, Role::Admin, target::original_key, false).map_err(|e| Failure(e, 1))?;
+    let took = progress.finish();
     for note in notes {
         println!("{note}");
     }
+    if let Some(t) = took {
+        eprintln!("{}", progress::timed(&format!("converted {}", path.display()), t));
+    }
     Ok(())
+}
+
+/// Whether `path` is a SQLite file in WAL mode with no `-wal` file beside
+/// it, or an empty one (what a read-only look such as `--dry-run` leaves).
+/// A clean close removes the `-wal`, so this is normal for a database
+/// copied after its server stopped, and a loss for one copied while it ran.
+fn wal_missing(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header));
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_empty = std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
+    read.is_ok() && in_wal_mode(&header) && wal_empty
+}
+
+/// A SQLite header whose file format versions (bytes 18 and 19) say WAL.
+fn in_wal_mode(header: &[u8; 20]) -> bool {
+    header.starts_with(b"SQLite format 3\0") && header[18] == 2 && header[19] == 2
 }
 
 /// `migrate --dry-run` on a hitcounter database: the counters an upgrade
@@ -192,4 +228,24 @@ pub(super) fn check_count(count: u64) -> Outcome {
         return Err(Failure(format!("count {count} is too large"), 2));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_tells_wal_mode() {
+        let header = |write: u8, read: u8| {
+            let mut h = [0u8; 20];
+            h[..16].copy_from_slice(b"SQLite format 3\0");
+            (h[18], h[19]) = (write, read);
+            h
+        };
+        assert!(in_wal_mode(&header(2, 2)));
+        assert!(!in_wal_mode(&header(1, 1)), "rollback journal");
+        let mut other = header(2, 2);
+        other[0] = b'X';
+        assert!(!in_wal_mode(&other), "not SQLite");
+    }
 }

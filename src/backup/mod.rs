@@ -212,13 +212,15 @@ pub struct Written {
 /// server, a path in a scratch directory) and writes it to a file
 /// (atomically: a temporary file, then a rename) or as a timestamped copy
 /// plus `latest.db` into `objects`, keeping the newest `keep` (0: all). The
-/// temporary file for an upload goes beside `db`.
+/// temporary file for an upload goes beside `db`. `step` is told what
+/// each step is about to do (for a progress display).
 pub fn backup(
     store: &Store,
     db: &Path,
     to: &Location,
     objects: Option<&dyn Objects>,
     keep: usize,
+    step: &dyn Fn(String),
 ) -> Result<Written, String> {
     let target = match to {
         Location::File(path) => path.clone(),
@@ -226,6 +228,7 @@ pub fn backup(
     };
     let tmp = Temp(temp_beside(&target, "backup"));
     let _ = std::fs::remove_file(&tmp.0);
+    step("writing a snapshot".into());
     let counters = match store.snapshot_to(&tmp.0)? {
         Snapshot::Ours { counters } => counters,
         Snapshot::Original { .. } => return Err("the database is not converted yet".into()),
@@ -238,8 +241,11 @@ pub fn backup(
     // The timestamped copy first: were the upload of `latest` to fail, the
     // backup is there all the same, and `latest` is the previous one.
     let name = timestamped_name();
-    objects.put(&name, &tmp.0)?;
-    objects.put(LATEST, &tmp.0)?;
+    for object in [name.as_str(), LATEST] {
+        step(format!("uploading {object} ({bytes} bytes)"));
+        objects.put(object, &tmp.0)?;
+    }
+    step("deleting old copies".into());
     let pruned = if keep == 0 { 0 } else { prune(objects, keep)? };
     Ok(Written { name, bytes, counters, pruned })
 }
@@ -292,8 +298,15 @@ pub struct Restored {
 /// Restores a backup into `db`: refuses an existing database without
 /// `force` and a database a running server holds; fetches and checks the
 /// snapshot (loading and converting the original's SQL dumps); then swaps
-/// it in. `Ok(None)` when the storage holds no backup at all.
-pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Option<Restored>, String> {
+/// it in. `Ok(None)` when the storage holds no backup at all. `step` is
+/// told what each step is about to do.
+pub fn restore(
+    from: Source,
+    db: &Path,
+    force: bool,
+    keys: KeyRule,
+    step: &dyn Fn(String),
+) -> Result<Option<Restored>, String> {
     if db.exists() && !force {
         return Err(format!(
             "{} exists: pass --force to replace it (the old file is kept as {}.before-restore[.N])",
@@ -308,6 +321,7 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
     }
     let fetched = Temp(temp_beside(db, "download"));
+    step("fetching the backup".into());
     let from = match from {
         Source::File(path) => {
             within_limits(path, &path.display().to_string())?;
@@ -330,6 +344,7 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
         },
     };
     within_limits(&fetched.0, &from)?;
+    step(format!("checking {from}"));
     let loaded = Temp(temp_beside(db, "restore"));
     let _ = std::fs::remove_file(&loaded.0);
     if store::is_sqlite_file(&fetched.0).map_err(|e| e.to_string())? {
@@ -344,6 +359,7 @@ pub fn restore(from: Source, db: &Path, force: bool, keys: KeyRule) -> Result<Op
         Snapshot::Ours { counters } => counters,
         Snapshot::Original { .. } => return Err(format!("{from}: the original's data could not be converted")),
     };
+    step(format!("putting it in place of {}", db.display()));
     let kept = store::swap_in(&loaded.0, db)?;
     Ok(Some(Restored { from, counters, converted: converted.map(|r| r.lines()).unwrap_or_default(), kept }))
 }

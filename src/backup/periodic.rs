@@ -95,7 +95,7 @@ impl Periodic {
             return true;
         }
         let started = Instant::now();
-        match backup(&self.store, &self.db, &self.cfg.to, Some(self.objects.as_ref()), self.cfg.keep) {
+        match backup(&self.store, &self.db, &self.cfg.to, Some(self.objects.as_ref()), self.cfg.keep, &|_| {}) {
             Ok(w) => {
                 self.backed_up = version;
                 self.metrics.backup_done();

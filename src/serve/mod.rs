@@ -213,7 +213,7 @@ fn start_backups(b: &periodic::Config, db: &Path) -> Result<Box<dyn Objects>, St
     if db.exists() {
         return Ok(objects);
     }
-    match backup::restore(Source::Objects(objects.as_ref(), None), db, false, target::original_key) {
+    match backup::restore(Source::Objects(objects.as_ref(), None), db, false, target::original_key, &|_| {}) {
         Ok(Some(r)) => {
             for line in r.converted {
                 info(&line);

@@ -44,6 +44,7 @@ mod migration;
 mod nginx;
 mod postgres;
 mod private;
+mod progress;
 mod restore_untrusted;
 mod sites;
 mod static_binary;

@@ -219,3 +219,51 @@ fn admin_export_of_a_migrated_db_matches() {
     want.sort_by(|a, b| b.cmp(a));
     assert_eq!(got, want);
 }
+
+/// The original's `data.db` copied while it ran (its latest rows still in
+/// `data.db-wal`): without the `-wal`, `migrate` converts what the file
+/// holds and warns, in one line, that recent hits may be missing; with it,
+/// every row arrives and nothing is said.
+#[test]
+fn migrate_warns_when_the_originals_wal_was_left_behind() {
+    let dir = tempdir();
+    let live = dir.path().join("data.db");
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    conn.execute_batch("CREATE TABLE url (id INTEGER PRIMARY KEY, url VARCHAR(256), count INTEGER);").unwrap();
+    let insert = |(u, c): &(&str, i64)| {
+        conn.execute("INSERT INTO url (url, count) VALUES (?1, ?2)", rusqlite::params![u, c]).unwrap();
+    };
+    insert(&ORIGINAL_ROWS[0]);
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0;").unwrap();
+    ORIGINAL_ROWS[1..].iter().for_each(insert);
+    let (alone, with_wal) = (dir.path().join("alone"), dir.path().join("with-wal"));
+    for (to, files) in [(&alone, &["data.db"][..]), (&with_wal, &["data.db", "data.db-wal"])] {
+        std::fs::create_dir(to).unwrap();
+        for f in files {
+            std::fs::copy(dir.path().join(f), to.join(f)).unwrap();
+        }
+    }
+    drop(conn);
+
+    let db = alone.join("data.db");
+    for args in [&["migrate", "--dry-run"][..], &["migrate"]] {
+        let out = run_db(&db, args);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let warnings: Vec<String> =
+            stderr_of(&out).lines().filter(|l| l.contains("warning")).map(String::from).collect();
+        assert_eq!(warnings.len(), 1, "{args:?}: {}", stderr_of(&out));
+        for said in ["WAL", "data.db-wal", "may be missing", "stop the original"] {
+            assert!(warnings[0].contains(said), "{said:?}: {}", warnings[0]);
+        }
+    }
+    assert_eq!(admin_list(&db, &[]), [(10, "example.com/a".to_string())], "only the checkpointed row");
+
+    let db = with_wal.join("data.db");
+    let out = run_db(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
+    assert_eq!(admin_list(&db, &[]), expected());
+}

@@ -69,19 +69,26 @@ impl Report {
             noun(counters, "counter", "counters")
         ));
         if self.duplicates > 0 {
-            out.push(format!("{} duplicate rows merged (the largest count of a URL kept)", self.duplicates));
+            let n = self.duplicates as u64;
+            out.push(format!("{n} duplicate {} merged (the largest count of a URL kept)", noun(n, "row", "rows")));
         }
         if self.collisions > 0 {
-            out.push(format!("{} URLs summed into a counter another form of the URL also has", self.collisions));
+            let n = self.collisions as u64;
+            out.push(format!("{n} {} summed into a counter another form of the URL also has", noun(n, "URL", "URLs")));
         }
         if self.kept_raw > 0 {
-            out.push(format!("{} keys were not URLs and were kept as they were", self.kept_raw));
+            let n = self.kept_raw as u64;
+            let kept =
+                noun(n, "key was not a URL and was kept as it was", "keys were not URLs and were kept as they were");
+            out.push(format!("{n} {kept}"));
         }
         if self.zeroed > 0 {
-            out.push(format!("{} rows had a missing or negative count, taken as 0", self.zeroed));
+            let n = self.zeroed as u64;
+            out.push(format!("{n} {} a missing or negative count, taken as 0", noun(n, "row had", "rows had")));
         }
         if !self.dropped.is_empty() {
-            out.push(format!("{} rows dropped:", self.dropped.len()));
+            let n = self.dropped.len() as u64;
+            out.push(format!("{n} {} dropped:", noun(n, "row", "rows")));
             out.extend(self.dropped.iter().map(|(id, why)| format!("  row id {id}: {why}")));
         }
         out
