@@ -41,23 +41,8 @@ pub struct Opt {
 const SERVER: &[Sub] = &[Sub::Serve, Sub::Cgi];
 /// The commands that apply the allow and deny lists.
 pub(super) const SITES: &[Sub] = &[Sub::Serve, Sub::Cgi, Sub::List, Sub::Prune];
-const EVERY: &[Sub] = &[
-    Sub::Serve,
-    Sub::List,
-    Sub::Get,
-    Sub::Set,
-    Sub::Delete,
-    Sub::Prune,
-    Sub::Export,
-    Sub::Import,
-    Sub::Migrate,
-    Sub::Backup,
-    Sub::Restore,
-    Sub::Backups,
-    Sub::Cgi,
-];
 /// The commands that may open a PostgreSQL database: those of `--db`, and
-/// `copy` for whichever of `--from` and `--to` is one.
+/// `copy` (last) for whichever of `--from` and `--to` is one.
 const POSTGRES: &[Sub] = &[
     Sub::Serve,
     Sub::List,
@@ -74,6 +59,11 @@ const POSTGRES: &[Sub] = &[
     Sub::Cgi,
     Sub::Copy,
 ];
+/// The commands of `--db`: all but `copy`.
+const EVERY: &[Sub] = match POSTGRES.split_last() {
+    Some((_, every)) => every,
+    None => &[],
+};
 
 /// In the order of `--help` (a command's own options before the shared `--db`).
 pub static OPTIONS: &[Opt] = &[
