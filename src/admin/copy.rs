@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL (either way, or file to file), then checks that
 //! the copy holds exactly what the source held.
 
-use super::progress::Progress;
+use super::progress::{Progress, Unit};
 use super::{readable, writable, Failure};
 use crate::render::number::noun;
 use crate::store::copy::Totals;
@@ -26,8 +26,9 @@ pub fn copy(from: &Database, to: &Database) -> Result<(), Failure> {
     }
     let t = Totals::of(&rows);
     let counters = noun(t.counters, "counter", "counters");
-    progress.step(format!("writing {} {counters} into {to} in one transaction", t.counters));
-    dest.load(&rows).map_err(|e| Failure(format!("copy into {to} failed, nothing written: {e}"), 1))?;
+    progress.counting(format!("writing into {to} (one transaction)"), Some(t.counters), Unit::Items);
+    dest.load(&rows, &mut |n| progress.add(n))
+        .map_err(|e| Failure(format!("copy into {to} failed, nothing written: {e}"), 1))?;
     progress.step(format!("checking {to}"));
     let mut copied = dest.dump().map_err(|e| Failure(format!("cannot read {to} back: {e}"), 1))?;
     rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));

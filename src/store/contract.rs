@@ -179,8 +179,9 @@ pub trait Backend: std::any::Any + Send {
     fn dump(&self) -> Result<Vec<Copied>>;
 
     /// Writes `rows` into this (empty) database in one transaction, and
-    /// records an "every counter" event.
-    fn load(&mut self, rows: &[Copied]) -> Result<()>;
+    /// records an "every counter" event. Calls `written(n)` as each `n`
+    /// more counters are written (uncommitted until the end), for progress.
+    fn load(&mut self, rows: &[Copied], written: &mut dyn FnMut(u64)) -> Result<()>;
 
     /// Writes a consistent SQLite copy of the database to `dest` (which
     /// must not exist yet) and checks it: the format of every backup.

@@ -79,7 +79,7 @@ pub(super) fn into_file(from: &dyn Backend, dest: &Path) -> std::result::Result<
     from.end_read(rows.is_ok()).map_err(read)?;
     let rows = rows.map_err(read)?;
     let (mut file, _) = Sqlite::prepare(dest, Role::Admin, None, false)?;
-    Backend::load(&mut file, &rows).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    Backend::load(&mut file, &rows, &mut |_| {}).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
     drop(file);
     super::inspect(dest)
 }

@@ -434,10 +434,12 @@ fn a_copy_keeps_every_count_and_day(place: &Place) {
     // Into a SQLite file, and from there into a new database of this backend.
     let dir = tempfile::tempdir().unwrap();
     let (mut file, _) = Store::prepare(&dir.path().join("copy.db"), Role::Admin).unwrap();
-    file.load(&rows).unwrap();
+    file.load(&rows, &mut |_| {}).unwrap();
     assert_eq!(file.dump().unwrap(), rows);
     let (_db, mut to) = place.store();
-    to.load(&rows).unwrap();
+    let mut written = 0;
+    to.load(&rows, &mut |n| written += n).unwrap();
+    assert_eq!(written, 2, "every counter reported as written");
     assert_eq!(to.dump().unwrap(), rows);
     assert_eq!(to.history("e.com/a", &[day("2026-01-02")]).unwrap(), vec![(day("2026-01-02"), 3, Some(0))]);
     assert_eq!(to.events_since(0).unwrap().last().map(|e| e.key.clone()), Some(None), "every counter changed");

@@ -121,8 +121,8 @@ impl Backend for Pg {
         Pg::dump(self)
     }
 
-    fn load(&mut self, rows: &[Copied]) -> Result<()> {
-        Pg::load(self, rows)
+    fn load(&mut self, rows: &[Copied], written: &mut dyn FnMut(u64)) -> Result<()> {
+        Pg::load(self, rows, written)
     }
 
     /// Not a file: every counter and day copied into a new SQLite one.

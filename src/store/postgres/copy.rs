@@ -31,7 +31,7 @@ impl Pg {
         Ok(out)
     }
 
-    pub fn load(&mut self, rows: &[Copied]) -> Result<()> {
+    pub fn load(&mut self, rows: &[Copied], written: &mut dyn FnMut(u64)) -> Result<()> {
         let t = now();
         self.with(|c| {
             let mut tx = c.transaction()?;
@@ -67,6 +67,7 @@ impl Pg {
                      SELECT * FROM unnest($1::date[], $2::bigint[], $3::bigint[], $4::bigint[])",
                     &[&days, &counter_ids, &hits, &day_uniques],
                 )?;
+                written(chunk.len() as u64);
             }
             tx.execute("INSERT INTO admin_events (key, at) VALUES (NULL, $1)", &[&t])?;
             tx.commit()

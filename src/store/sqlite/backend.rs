@@ -108,8 +108,8 @@ impl Backend for Sqlite {
         Ok(Sqlite::dump(self)?)
     }
 
-    fn load(&mut self, rows: &[Copied]) -> Result<()> {
-        Ok(Sqlite::load(self, rows)?)
+    fn load(&mut self, rows: &[Copied], written: &mut dyn FnMut(u64)) -> Result<()> {
+        Ok(Sqlite::load(self, rows, written)?)
     }
 
     /// `VACUUM INTO`: one read transaction, whatever the WAL holds.

@@ -34,7 +34,7 @@ impl Sqlite {
         Ok(out)
     }
 
-    pub(super) fn load(&mut self, rows: &[Copied]) -> Result<()> {
+    pub(super) fn load(&mut self, rows: &[Copied], written: &mut dyn FnMut(u64)) -> Result<()> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let t = now();
@@ -49,6 +49,7 @@ impl Sqlite {
                 for (day, hits, uniques) in &c.days {
                     daily.execute(params![day_text(*day), id, sql(*hits), uniques.map(sql)])?;
                 }
+                written(1);
             }
             tx.prepare("INSERT INTO admin_events (key, at) VALUES (NULL, ?1)")?.execute([t])?;
         }
