@@ -47,6 +47,7 @@ const EVERY: &[Sub] = &[
     Sub::Get,
     Sub::Set,
     Sub::Delete,
+    Sub::Merge,
     Sub::Prune,
     Sub::Export,
     Sub::Import,
@@ -145,7 +146,7 @@ pub const DRY_RUN: Opt = Opt {
     env: &[],
     default: None,
     help: &["print what would be changed; change nothing"],
-    subs: &[Sub::Migrate, Sub::Prune],
+    subs: &[Sub::Migrate, Sub::Prune, Sub::Merge],
 };
 
 pub const FROM: Opt = Opt {

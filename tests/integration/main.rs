@@ -38,6 +38,7 @@ mod http_contract;
 mod install;
 mod install_config;
 mod limits;
+mod merge;
 mod metrics;
 mod migration;
 mod nginx;
