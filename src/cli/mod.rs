@@ -378,7 +378,7 @@ mod tests {
             (_, "backup-to") => "s3://bkt/p",
             (_, "s3-bucket") => "bkt",
             (_, "s3-key-prefix") => "p-",
-            (_, "allow" | "deny" | "top-ignore") => "example.com",
+            (_, "allow" | "deny" | "top-ignore" | "camo-only") => "example.com",
             (_, "stats-token") => "0123456789abcdef",
             (_, "stats-token-file") => "/token",
             (_, "db-password-file") => "/password",

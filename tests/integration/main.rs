@@ -19,6 +19,7 @@ mod badge_view;
 mod browser;
 mod browser_embed;
 mod browser_stats;
+mod camo_only;
 mod cgi_apache;
 mod cli;
 mod cli_options;
