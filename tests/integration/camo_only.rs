@@ -15,12 +15,6 @@ const CURL: &str = "curl/8.5.0";
 /// A key whose host the tests list.
 const README: &str = "github.com/someone/project";
 
-fn not_counted(s: &Server, reason: &str) -> u64 {
-    let text = s.get("/metrics").text();
-    let line = format!("hitcounter_hits_not_counted_total{{reason=\"{reason}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&line)).map_or(0, |n| n.parse().unwrap())
-}
-
 /// `GET ENDPOINT?url=URL` as `agent` (the harness's browser when `None`).
 fn fetch(s: &Server, endpoint: &str, url: &str, agent: Option<&str>) -> Resp {
     let path = format!("{endpoint}?url={}", enc(url));

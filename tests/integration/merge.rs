@@ -206,3 +206,28 @@ fn merging_a_counter_into_itself_or_from_nothing_is_refused() {
     assert_eq!(stderr_of(&out), "hitcounter: usage: hitcounter merge FROM INTO [--dry-run]\n");
     assert_eq!(admin_list(&db, &[]), vec![(5, "example.com/x".to_string())], "nothing changed");
 }
+
+/// Hits a server still holds for FROM when the merge lands (a long flush
+/// interval) follow the admin rule: they were counted on FROM's old value,
+/// so they are dropped rather than bringing FROM back; whatever the merge
+/// said INTO holds is what the server shows and keeps.
+#[test]
+fn pending_hits_on_from_do_not_bring_it_back() {
+    let dir = tempdir();
+    let db = dir.path().join("hitcounter.db");
+    admin_set(&db, FROM, 10);
+    admin_set(&db, INTO, 5);
+    let mut s = Server::start_with(Opts { args: vec!["--flush-interval", "1500"], dir: Some(dir), ..Opts::default() });
+    for _ in 0..3 {
+        hit(&s, FROM);
+    }
+    assert_eq!((peek(&s, FROM), peek(&s, INTO)), (13, 5));
+    let said = admin_ok(db.to_str().unwrap(), &["merge", FROM, INTO]);
+    let now: u64 = said.trim().rsplit_once("now ").and_then(|(_, n)| n.strip_suffix(" hits")?.parse().ok()).unwrap();
+    assert!(now == 15 || now == 18, "the hits were flushed before the merge or not: {said}");
+    assert!(shows_within(&s, INTO, now, Duration::from_secs(2)), "shows {}", peek(&s, INTO));
+    assert!(shows_within(&s, FROM, 0, Duration::from_secs(2)), "shows {}", peek(&s, FROM));
+    assert_eq!(s.stop().code(), Some(0));
+    assert_eq!((get_count(&db, FROM), get_count(&db, INTO)), (0, now));
+    assert!(admin_list(&db, &[]).iter().all(|(_, k)| k != FROM), "FROM is not resurrected");
+}
