@@ -89,6 +89,7 @@ fn main() {
         Command::Get { db, url } => admin::get(&db, &url),
         Command::Set { db, url, count } => admin::set(&db, &url, count),
         Command::Delete { db, url } => admin::delete(&db, &url),
+        Command::Merge { db, from, into, dry_run } => admin::merge::merge(&db, &from, &into, dry_run),
         Command::Export { db, format, history } => admin::export::export(&db, format, history),
         Command::Import { db, file, format } => admin::import::import(&db, &file, format),
         Command::Migrate { db, dry_run } => admin::migrate(&db, dry_run),

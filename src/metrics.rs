@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 /// Why a counting request added no hit: the anti-refresh cookie, the
 /// cookieless (address + User-Agent) check, a bot.
 /// `pending_cap`: answered while `--max-pending` URLs already held unsaved
-/// hits (the database could not take them), so not counted.
-pub const NOT_COUNTED: [&str; 7] = ["cookie", "hash", "bot", PENDING_CAP, "rate_limit", "new_counters", "max_counters"];
+/// hits (the database could not take them), so not counted. `camo_only`:
+/// not GitHub's image proxy, on a site `--camo-only` lists.
+pub const NOT_COUNTED: [&str; 8] =
+    ["cookie", "hash", "bot", PENDING_CAP, "rate_limit", "new_counters", "max_counters", "camo_only"];
 pub const PENDING_CAP: &str = "pending_cap";
 
 const STATUSES: [u16; 14] = [200, 204, 301, 400, 404, 405, 413, 414, 431, 500, 503, 0, 0, 0];

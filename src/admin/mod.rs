@@ -1,6 +1,6 @@
 //! The admin commands' bodies, run once the command line is parsed
 //! (`cli/` builds the `Command`; nothing here reads arguments): list, get,
-//! export (read-only), set, delete, prune, import (changes a running
+//! export (read-only), set, delete, merge, prune, import (changes a running
 //! server picks up within a tick), migrate (converting the original
 //! service's database file), backup, restore, backups list and copy.
 //! They need no token: whoever can run them can read the database. This
@@ -20,6 +20,7 @@ pub mod backups;
 pub mod copy;
 pub mod export;
 pub mod import;
+pub mod merge;
 pub mod progress;
 
 /// The file formats of export and import.

@@ -9,6 +9,7 @@ pub enum Sub {
     Get,
     Set,
     Delete,
+    Merge,
     Prune,
     Healthcheck,
     Export,
@@ -87,6 +88,20 @@ pub static COMMANDS: &[Cmd] = &[
         about: &[
             "Deletes the counter of URL and its history; exits 1 if there is none.",
             "Safe while a server runs; the server shows it within 2 seconds.",
+        ],
+    },
+    Cmd {
+        sub: Sub::Merge,
+        name: "merge",
+        args: "FROM INTO",
+        summary: &["fold one counter into another, with its", "days and visitors (--dry-run: only say)"],
+        about: &[
+            "Moves the total, per-day hits and visitors of FROM into INTO (created",
+            "when missing) and deletes FROM, in one transaction: for a page that",
+            "moved, or two spellings of one page. FROM and INTO are normalised like",
+            "a counted page's URL; FROM must have a counter and differ from INTO.",
+            "With --dry-run it prints both totals and the result, and changes",
+            "nothing. Safe while a server runs; it shows the merge within 2 seconds.",
         ],
     },
     Cmd {

@@ -44,6 +44,7 @@ pub enum Command {
     Get { db: Database, url: String },
     Set { db: Database, url: String, count: u64 },
     Delete { db: Database, url: String },
+    Merge { db: Database, from: String, into: String, dry_run: bool },
     Export { db: Database, format: Format, history: bool },
     Import { db: Database, file: PathBuf, format: Option<Format> },
     Migrate { db: PathBuf, dry_run: bool },
@@ -127,8 +128,10 @@ fn check_options(s: &Settings, cmd: &Cmd) -> Result<(), String> {
     Err(if o.takes(Sub::Serve) {
         format!("server options do not apply to {:?}; see hitcounter {} --help", cmd.name, cmd.name)
     } else {
-        let names: Vec<&str> = o.subs.iter().map(|&sub| commands::get(sub).name).collect();
-        format!("--{} belongs to {}", o.flag, names.join(" and "))
+        let mut names: Vec<&str> = o.subs.iter().map(|&sub| commands::get(sub).name).collect();
+        let last = names.pop().unwrap_or_default();
+        let names = if names.is_empty() { last.to_string() } else { format!("{} and {last}", names.join(", ")) };
+        format!("--{} belongs to {names}", o.flag)
     })
 }
 
@@ -163,6 +166,7 @@ fn build(cmd: &Cmd, s: &Settings, database: Database, args: Vec<String>) -> Resu
         Sub::Get => Command::Get { db: database, url: arg() },
         Sub::Set => set(database, arg(), arg())?,
         Sub::Delete => Command::Delete { db: database, url: arg() },
+        Sub::Merge => Command::Merge { db: database, from: arg(), into: arg(), dry_run: s.switch(&opts::DRY_RUN)? },
         Sub::Healthcheck => Command::Healthcheck { url: healthcheck_url(s, optional)? },
         Sub::Export => {
             let format = format(&s.text_or_default(&opts::FORMAT))?;
@@ -329,6 +333,11 @@ mod tests {
             Command::Export { db: DEFAULT_DB.into(), format: Format::Json, history: false }
         );
         assert!(parse_with(&["set", "e.com", "-1"], &[]).is_err());
+        assert_eq!(
+            parse_with(&["merge", "e.com/a", "e.com/b", "--dry-run"], &[]).unwrap(),
+            Command::Merge { db: DEFAULT_DB.into(), from: "e.com/a".into(), into: "e.com/b".into(), dry_run: true }
+        );
+        assert_eq!(parse_with(&["merge", "e.com/a"], &[]), Err("usage: hitcounter merge FROM INTO [--dry-run]".into()));
     }
 
     #[test]
@@ -339,7 +348,7 @@ mod tests {
         );
         assert_eq!(parse_with(&["migrate"], &[]), Ok(Command::Migrate { db: DEFAULT_DB.into(), dry_run: false }));
         for (args, want) in [
-            (&["list", "--dry-run"][..], "--dry-run belongs to migrate and prune"),
+            (&["list", "--dry-run"][..], "--dry-run belongs to migrate, prune and merge"),
             (&["migrate", "--top", "3"], "--top belongs to list"),
             (&["serve", "--format", "csv"], "--format belongs to export and import"),
             (
@@ -382,7 +391,7 @@ mod tests {
             (_, "backup-to") => "s3://bkt/p",
             (_, "s3-bucket") => "bkt",
             (_, "s3-key-prefix") => "p-",
-            (_, "allow" | "deny" | "top-ignore") => "example.com",
+            (_, "allow" | "deny" | "top-ignore" | "camo-only") => "example.com",
             (_, "stats-token") => "0123456789abcdef",
             (_, "stats-token-file") => "/token",
             (_, "db-password-file") => "/password",

@@ -49,6 +49,7 @@ const POSTGRES: &[Sub] = &[
     Sub::Get,
     Sub::Set,
     Sub::Delete,
+    Sub::Merge,
     Sub::Prune,
     Sub::Export,
     Sub::Import,
@@ -83,6 +84,7 @@ pub static OPTIONS: &[Opt] = &[
     COOKIE_WINDOW,
     DEDUP,
     COUNT_BOTS,
+    CAMO_ONLY,
     API_POLICY,
     PUBLIC_URL,
     ENABLE_SSL,
@@ -153,7 +155,7 @@ pub const DRY_RUN: Opt = Opt {
     env: &[],
     default: None,
     help: &["print what would be changed; change nothing"],
-    subs: &[Sub::Migrate, Sub::Prune],
+    subs: &[Sub::Migrate, Sub::Prune, Sub::Merge],
 };
 
 pub const FROM: Opt = Opt {
@@ -274,6 +276,19 @@ pub const COUNT_BOTS: Opt = Opt {
     env: &["HITCOUNTER_COUNT_BOTS"],
     default: None,
     help: &["count bots and crawlers too (by default badges", "are served to them but not counted)"],
+    subs: SERVER,
+};
+
+pub const CAMO_ONLY: Opt = Opt {
+    flag: "camo-only",
+    kind: Kind::Text("PATTERNS"),
+    env: &["HITCOUNTER_CAMO_ONLY"],
+    default: None,
+    help: &[
+        "sites (same forms as --allow) only GitHub's image",
+        "proxy counts for: README badges; other requests",
+        "get the badge, not counted",
+    ],
     subs: SERVER,
 };
 

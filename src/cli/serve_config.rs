@@ -8,6 +8,7 @@ use super::options::{self as opts, Opt};
 use super::values::{Env, Given, Settings};
 use crate::backup::periodic::{self, Backups};
 use crate::backup::{Location, ORIGINAL_BUCKET};
+use crate::decide::sites::Patterns;
 use crate::decide::{Dedup, Policy};
 use crate::limits;
 use crate::settings::{Connections, ServeConfig};
@@ -160,6 +161,7 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
                 "badge" => true,
                 p => return Err(format!("--api-policy must be original or badge, got {p:?}")),
             },
+            camo_only: Patterns::parse("camo-only", s.text(&opts::CAMO_ONLY).as_deref())?,
         },
         public_url,
         enable_ssl: s.switch(&opts::ENABLE_SSL)?,

@@ -2,6 +2,11 @@
 //! the one place where counting policy is decided (the routes ask, the
 //! counter counts). Pure but for the in-memory visitor table.
 //!
+//! For every counting request (`/count`, `/count/tag.svg`,
+//! `/count/tag.json`), first: a key whose host `--camo-only` lists counts
+//! only fetches by GitHub's image proxy (anything else, curl included, is
+//! noise on a README badge) and sets no cookie.
+//!
 //! For badges (`/count/tag.svg`, `/count/tag.json`), in this order:
 //! 1. a bot User-Agent (or none) is not counted (`--count-bots` turns this
 //!    off); GitHub's image proxy is never a bot (`bots.rs`);
@@ -54,7 +59,7 @@ impl Dedup {
 }
 
 /// The counting policy, from the settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     pub dedup: Dedup,
     /// The anti-refresh window in seconds; 0 turns deduplication off.
@@ -62,6 +67,8 @@ pub struct Policy {
     pub count_bots: bool,
     /// `--api-policy badge`: `/count` follows the badges' policy.
     pub api_like_badges: bool,
+    /// `--camo-only`: sites only GitHub's image proxy counts for.
+    pub camo_only: sites::Patterns,
 }
 
 /// Why a counting request added no hit (a `/metrics` label).
@@ -70,6 +77,7 @@ pub enum Reason {
     Cookie,
     Hash,
     Bot,
+    CamoOnly,
 }
 
 impl Reason {
@@ -78,6 +86,7 @@ impl Reason {
             Reason::Cookie => "cookie",
             Reason::Hash => "hash",
             Reason::Bot => "bot",
+            Reason::CamoOnly => "camo_only",
         }
     }
 }
@@ -124,6 +133,9 @@ impl Decider {
 
     pub fn decide(&self, r: &Request) -> Verdict {
         let p = &self.policy;
+        if !camo_may_count(&p.camo_only, r.key, r.user_agent) {
+            return Verdict { count: Err(Reason::CamoOnly), set_cookie: None };
+        }
         let full = r.badge || p.api_like_badges;
         // The bot list is only consulted where bots are not counted (the
         // CGI process that compiles it for one request pays ~4 ms).
@@ -159,6 +171,12 @@ impl Decider {
     }
 }
 
+/// Whether `--camo-only` lets a fetch of `key` by `user_agent` count: any
+/// fetch of a key whose host it does not list, else only GitHub's proxy's.
+pub fn camo_may_count(camo_only: &sites::Patterns, key: &str, user_agent: Option<&str>) -> bool {
+    !camo_only.matches(key) || bots::camo_or_person(user_agent) == Agent::Camo
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +184,7 @@ mod tests {
     const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0";
 
     fn policy(dedup: Dedup) -> Policy {
-        Policy { dedup, window: 300, count_bots: false, api_like_badges: false }
+        Policy { dedup, window: 300, count_bots: false, api_like_badges: false, camo_only: Default::default() }
     }
 
     fn req<'a>(ua: &'a str, client: &'a str, badge: bool, now: u64) -> Request<'a> {
@@ -232,6 +250,22 @@ mod tests {
     fn reasons_are_the_metrics_labels() {
         let labels: Vec<&str> = [Reason::Cookie, Reason::Hash, Reason::Bot].iter().map(|r| r.label()).collect();
         assert_eq!(labels, crate::metrics::NOT_COUNTED[..3]);
+        assert!(crate::metrics::NOT_COUNTED.contains(&Reason::CamoOnly.label()));
+    }
+
+    #[test]
+    fn camo_only_counts_only_githubs_proxy_for_the_sites_it_lists() {
+        let camo_only = sites::Patterns::parse("camo-only", Some("github.com")).unwrap();
+        let d = Decider::new(Policy { camo_only, ..policy(Dedup::Both) });
+        let on = |key, ua, badge| d.decide(&Request { key, ..req(ua, "198.51.100.1", badge, 1000) });
+        for (ua, badge) in [(FIREFOX, true), ("curl/8.5.0", true), ("curl/8.5.0", false), (FIREFOX, false)] {
+            let v = on("github.com/me/repo", ua, badge);
+            assert_eq!((v.count, v.set_cookie), (Err(Reason::CamoOnly), None), "{ua} badge={badge}");
+        }
+        assert_eq!(on("github.com/me/repo", "github-camo (876de43e)", true).count, Ok(true));
+        assert_eq!(on("github.com/me/repo", "github-camo (876de43e)", false).count, Ok(true));
+        assert_eq!(on("example.com/", FIREFOX, true).count, Ok(true), "other sites count as usual");
+        assert_eq!(on("example.com/", "curl/8.5.0", true).count, Err(Reason::Bot));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Which sites this instance counts: the owner's allow and deny lists.
+//! Which sites this instance counts: the owner's allow and deny lists
+//! (and the same patterns for `--camo-only`, which `super` applies).
 //!
 //! A list is either host patterns, comma-separated (`example.com` matches
 //! that host on any port, `*.example.com` any host under it), or, for users
@@ -42,26 +43,51 @@ impl Pattern {
     }
 }
 
+/// One list of patterns, parsed as `--allow` is (also `--camo-only`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patterns(Vec<Pattern>);
+
+impl Patterns {
+    /// From the value of option `--name` (`None`: not given).
+    pub fn parse(name: &str, value: Option<&str>) -> Result<Patterns, String> {
+        list(name, value).map(Patterns)
+    }
+
+    /// Whether a pattern matches `key` (a counter key, `host[:port]/path`);
+    /// never for an empty list.
+    pub fn matches(&self, key: &str) -> bool {
+        !self.0.is_empty() && self.matches_host(key, &host_of(key))
+    }
+
+    fn matches_host(&self, key: &str, host: &str) -> bool {
+        self.0.iter().any(|p| p.matches(key, host))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The allow and deny lists.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sites {
-    allow: Vec<Pattern>,
-    deny: Vec<Pattern>,
+    allow: Patterns,
+    deny: Patterns,
 }
 
 impl Sites {
     /// From the option values (`None`: not given).
     pub fn parse(allow: Option<&str>, deny: Option<&str>) -> Result<Sites, String> {
-        Ok(Sites { allow: list("allow", allow)?, deny: list("deny", deny)? })
+        Ok(Sites { allow: Patterns::parse("allow", allow)?, deny: Patterns::parse("deny", deny)? })
     }
 
     /// Whether a hit on `key` (a counter key, `host[:port]/path`) may count.
     pub fn permits(&self, key: &str) -> bool {
         let host = host_of(key);
-        if self.deny.iter().any(|p| p.matches(key, &host)) {
+        if self.deny.matches_host(key, &host) {
             return false;
         }
-        self.allow.is_empty() || self.allow.iter().any(|p| p.matches(key, &host))
+        self.allow.is_empty() || self.allow.matches_host(key, &host)
     }
 
     /// Any list given: only then can a stored counter be denied.
@@ -162,6 +188,16 @@ mod tests {
         let s = sites("re:^github\\.com/(me|you)/", "");
         assert!(s.permits("github.com/me/repo") && !s.permits("github.com/them/repo"));
         assert!(Sites::parse(Some("re:(unclosed"), None).unwrap_err().contains("bad regex"));
+    }
+
+    #[test]
+    fn a_list_alone_matches_as_allow_does_and_an_empty_one_nothing() {
+        let camo = Patterns::parse("camo-only", Some("GitHub.com, *.github.io")).unwrap();
+        assert!(camo.matches("github.com/me/repo") && camo.matches("me.github.io/"));
+        assert!(!camo.matches("example.com/") && !camo.matches("github.io/"));
+        assert!(!Patterns::parse("camo-only", None).unwrap().matches("github.com/"));
+        let err = Patterns::parse("camo-only", Some("x.com/path")).unwrap_err();
+        assert!(err.starts_with("--camo-only: "), "{err}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(cfg: ServeConfig, counter: Arc<Counter>, metrics: Arc<Metrics>, bound: String) -> Ctx {
-        let decider = Decider::new(cfg.policy);
+        let decider = Decider::new(cfg.policy.clone());
         let clients = Clients::new(cfg.clients.rate, cfg.clients.new_per_hour, cfg.clients.ipv6_prefix);
         Ctx {
             cfg,

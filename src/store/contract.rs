@@ -158,9 +158,6 @@ pub trait Backend: std::any::Any + Send {
     /// renamed when `into` has no counter; `from` is gone afterwards and an
     /// event is recorded for each key. Returns `None` (and changes nothing)
     /// when `from` has no counter, else whether `into` had one.
-    // The operation of an admin `merge FROM INTO` command to come; the
-    // schema upgrade uses each backend's transaction-level part today.
-    #[allow(dead_code)]
     fn merge(&mut self, from: &str, into: &str) -> Result<Option<bool>>;
 
     /// Sets many counters, and the days of history given with them, in one

@@ -478,8 +478,12 @@ fn a_merge_sums_totals_days_and_visitors_and_keeps_unrecorded_days_unrecorded(pl
     store.fold().unwrap();
     let unrecorded = "UPDATE daily SET uniques = NULL WHERE day = '2026-01-01'";
     place.behind(&db, unrecorded, unrecorded);
+    let before = store.last_event().unwrap();
     assert_eq!(store.merge("a/x", "b/x").unwrap(), Some(true));
+    let keys: Vec<_> = store.events_since(before).unwrap().into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, [Some("a/x".to_string()), Some("b/x".to_string())], "an event for each key");
     assert_eq!(store.merge("a/x", "b/x").unwrap(), None, "a second merge finds nothing");
+    assert_eq!(store.events_since(before).unwrap().len(), 2, "and records no event");
     let days = [day("2026-01-01"), day("2026-01-02"), day("2026-01-03")];
     assert_eq!(store.get("a/x").unwrap(), None);
     assert_eq!(store.counts("b/x", days[2]).unwrap().total, 11);

@@ -7,12 +7,6 @@ use crate::support;
 
 use support::*;
 
-fn not_counted(s: &Server, reason: &str) -> u64 {
-    let text = s.get("/metrics").text();
-    let line = format!("hitcounter_hits_not_counted_total{{reason=\"{reason}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&line)).map_or(0, |n| n.parse().unwrap())
-}
-
 #[test]
 fn hits_past_the_rate_limit_are_served_but_not_counted() {
     let mut s = Server::start_args(&["--rate-limit", "5", "--dedup", "off", "--metrics"]);

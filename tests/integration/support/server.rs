@@ -202,6 +202,14 @@ pub fn shows_within(s: &Server, url: &str, want: u64, limit: Duration) -> bool {
     eventually(limit, || peek(s, url) == want)
 }
 
+/// `hits_not_counted_total{reason}` from `/metrics` (0 when absent; the
+/// server runs with `--metrics`).
+pub fn not_counted(s: &Server, reason: &str) -> u64 {
+    let text = s.get("/metrics").text();
+    let line = format!("hitcounter_hits_not_counted_total{{reason=\"{reason}\"}} ");
+    text.lines().find_map(|l| l.strip_prefix(&line)).map_or(0, |n| n.parse().unwrap())
+}
+
 // ---------------------------------------------------------------------------
 // Log
 
