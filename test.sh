@@ -30,6 +30,7 @@ NEEDS=(
 	"psql:postgresql-client"                                        # the tests' view of PostgreSQL
 	"musl-gcc:musl-tools"                                           # the static binary (build-static.sh)
 	"file:file"                                                     # ... is statically linked
+	"script:bsdutils"                                               # a pseudo-terminal for progress tests
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -1,4 +1,4 @@
-//! Progress of long admin work: under a pseudo-terminal (util-linux
+//! Progress of long admin work: under a pseudo-terminal (util-linux's
 //! `script`), `import`, `export` (to a file), `migrate`, `copy`, `backup`
 //! and `restore` draw their steps and end with a summary saying how long
 //! they took; in a pipe they print only their usual lines, with no
@@ -67,7 +67,7 @@ fn commands(dir: &Path) -> Vec<Case> {
 /// command wrote, both streams.
 fn sh(line: &str, tty: bool) -> String {
     let mut cmd = if tty {
-        let mut c = Command::new(need("script", "util-linux"));
+        let mut c = Command::new(need("script", "bsdutils"));
         c.args(["-qec", line, "/dev/null"]);
         c
     } else {
