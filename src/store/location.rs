@@ -52,7 +52,7 @@ impl Database {
         #[cfg(not(feature = "postgres"))]
         {
             let _ = password_file;
-            Err("this build has no PostgreSQL support; rebuild with --features postgres".into())
+            Err("this build has no PostgreSQL support; rebuild with: cargo build --release --features postgres".into())
         }
     }
 
@@ -154,6 +154,6 @@ mod tests {
     #[test]
     fn without_the_feature_a_url_is_a_clear_error() {
         let e = Database::parse("postgres://u@h/db", None).unwrap_err();
-        assert!(e.contains("--features postgres"), "{e}");
+        assert!(e.contains("cargo build --release --features postgres"), "{e}");
     }
 }
