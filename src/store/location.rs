@@ -85,6 +85,24 @@ impl Database {
         }
     }
 
+    /// The request workers' connections, `n` of them, with the settings
+    /// of [`Role::Worker`]: a SQLite file's own each, opened now; over
+    /// PostgreSQL, `n` handles sharing at most `pooled` connections,
+    /// opened when first needed (see `postgres/pool.rs`).
+    pub fn open_workers(&self, n: usize, pooled: usize) -> Result<Vec<Store>> {
+        match self {
+            Database::File(p) => {
+                let _ = pooled;
+                (0..n).map(|_| Store::open(p, Role::Worker)).collect()
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(url) => {
+                let pool = super::postgres::Pool::new((**url).clone(), pooled, crate::limits::DB_CONNECTION_WAIT);
+                Ok((0..n).map(|_| Store::new(super::postgres::Pg::pooled(url, pool.clone()))).collect())
+            }
+        }
+    }
+
     /// Makes the database ready: creates it (a file) or its tables, and
     /// upgrades the schema. `keys`: convert a file of the original service
     /// (refused without); `adopt`: add our tables to a file that holds
