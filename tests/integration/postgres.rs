@@ -512,7 +512,7 @@ fn a_request_that_finds_every_pooled_connection_busy_gets_503_not_a_hang() {
     assert!(stored_one, "the hit's day row is written");
     // A transaction of the test's own holds the per-day rows, so a
     // history request waits inside PostgreSQL on the one pooled connection.
-    let mut locker = postgres::Client::connect(&base, postgres::NoTls).expect("connect");
+    let mut locker = ::postgres::Client::connect(&base, ::postgres::NoTls).expect("connect");
     locker.batch_execute("BEGIN; LOCK TABLE daily IN ACCESS EXCLUSIVE MODE").expect("lock");
     let path = format!("/nocount/stats.json?url={}", enc(&url));
     let addr = s.addr.clone();
