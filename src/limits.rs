@@ -139,6 +139,7 @@ pub const DB_CONNECTIONS: usize = 4;
 pub const MIN_DB_CONNECTIONS: usize = 2;
 /// A request waits this long at most for a pooled PostgreSQL connection,
 /// then gets `503` (with `Retry-After`) instead of hanging.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub const DB_CONNECTION_WAIT: Duration = Duration::from_secs(2);
 /// Everything else the process may hold at once, with room to spare:
 /// standard streams, the listener, the signal pipe, the database's lock
