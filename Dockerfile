@@ -1,5 +1,6 @@
 # hitcounter in a container, built from source: a Rust stage makes the fully
-# static musl binary (./build-static.sh), and the image is that one file on
+# static musl binary (./build-static.sh: the default features and
+# PostgreSQL, as published), and the image is that one file on
 # FROM scratch, run as an unprivileged user that owns /data.
 #
 #   podman build --format docker -t hitcounter .   # or: docker build -t hitcounter .

@@ -10,6 +10,7 @@
 #   ./build-static.sh --arch all         both
 #   ./build-static.sh -- --no-default-features --features s3
 #                                        anything after -- goes to cargo build
+#                                        (instead of --features postgres)
 #
 # Writes dist/hitcounter-<version>-<arch>-linux and a .sha256 beside it
 # (check with: cd dist && sha256sum -c hitcounter-*.sha256).
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "$0"
+	sed -n '2,16s/^# \{0,1\}//p' "$0"
 }
 
 # This machine's architecture is the default, and needs no cross compiler.
@@ -26,7 +27,9 @@ case "$native" in
 x86_64 | aarch64) arches=("$native") ;;
 *) arches=(x86_64) ;;
 esac
-cargo_args=()
+# What we publish: the default features and PostgreSQL (off in a plain
+# `cargo build`, as it brings an async runtime).
+cargo_args=(--features postgres)
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch)

@@ -14,6 +14,10 @@
 # PostgreSQL (its backends), the flushes, the counter rows written per
 # flush and the mean flush time (from /metrics), and after a clean shutdown
 # the database's total against the 2xx responses.
+# Then the flush of 1,000 counters on each store, end to end as the
+# flusher times it (/metrics): one hit on each of 1,000 new URLs, sent in
+# well under one --flush-interval of 5 s, then the same URLs again
+# (existing rows); the PostgreSQL backend's CPU for those flushes too.
 #
 # Usage: bench/run.sh --postgres [--duration S] [--no-build]
 #                                [--hitcounter PATH]
@@ -216,10 +220,47 @@ scenario() {
 	}' >>"$ROWS"
 }
 
+# flush1000 LABEL DB: one instance on DB with a 5 s flush interval; per
+# round (new counters, then the same again), 1,000 hits on distinct URLs
+# over one keep-alive connection, then the flusher's time for them.
+FLUSHES="$TMP/flushes.md"
+: >"$FLUSHES"
+flush1000() {
+	local label=$1 db=$2 round i n0 n1 s0 s1 c0 c1 pg0 pg1 waited
+	hc_start "$db" "$TMP/flush-$label.log" --metrics --flush-interval 5000
+	PIDS+=("$PID")
+	for ((i = 0; i < 1000; i++)); do
+		printf 'url = "http://%s/count/tag.svg?url=flush.example/%s/%d"\noutput = /dev/null\n' "$ADDR" "$label" "$i"
+	done >"$TMP/flush-$label.curl"
+	for round in new existing; do
+		n0=$(metric "$ADDR" flushes_total)
+		c0=$(metric "$ADDR" flushed_counters_total)
+		s0=$(metric "$ADDR" flush_duration_seconds_total)
+		pg0=$(pg_ticks)
+		curl -s -K "$TMP/flush-$label.curl"
+		waited=0
+		while c1=$(metric "$ADDR" flushed_counters_total) && ((c1 - c0 < 1000 && waited < 200)); do
+			sleep 0.05
+			waited=$((waited + 1))
+		done
+		n1=$(metric "$ADDR" flushes_total)
+		s1=$(metric "$ADDR" flush_duration_seconds_total)
+		pg1=$(pg_ticks)
+		awk -v l="$label" -v r="$round" -v f=$((n1 - n0)) -v c=$((c1 - c0)) -v s0="$s0" -v s1="$s1" \
+			-v pg=$((pg1 - pg0)) -v tck="$CLK_TCK" 'BEGIN {
+			printf "| %-6s | %-8s | %d | %d | %.1f | %.1f |\n", l, r, f, c, (s1 - s0) * 1000, pg * 1000 / tck
+		}' >>"$FLUSHES"
+	done
+	kill -TERM "$PID"
+	wait "$PID" || die "flush $label: hitcounter exited non-zero on SIGTERM"
+}
+
 echo "PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT; hitcounter $("$HC" --version)" >&2
 scenario sqlite "$TMP/bench.db" 1
 scenario pg-1 "$(database bench1)" 1
 scenario pg-2 "$(database bench2)" 2
+flush1000 sqlite "$TMP/flush.db"
+flush1000 pg "$(database flush1000)"
 
 cat <<EOF
 ## PostgreSQL store: \`$COMMAND_LINE\`
@@ -237,5 +278,13 @@ own threads count too, so compare runs of one invocation): ${LOADS[*]}.
 | run    | n | req/s  | p50 ms | p99 ms | hc CPU  | pg CPU  | flush | rows/f | ms/f   | 2xx     | db +    | unans. | lost |
 |--------|---|--------|--------|--------|---------|---------|-------|--------|--------|---------|---------|--------|------|
 $(cat "$ROWS")
+
+The flush of 1,000 counters (one hit each; \`--flush-interval 5000\`), as
+the flusher times it (\`flush_duration_seconds_total\`), and PostgreSQL's
+CPU (all its processes, ms) meanwhile:
+
+| store  | counters | flushes | counters flushed | flush ms | pg CPU ms |
+|--------|----------|---------|------------------|----------|-----------|
+$(cat "$FLUSHES")
 EOF
 exit "$FAILED"

@@ -124,14 +124,23 @@ pub const FDS_PER_CONNECTION: u64 = 2;
 /// Connections refused past the cap kept open at once, one descriptor
 /// each, for up to a second after their `503` so that the client reads it.
 pub const REFUSED_LINGERING: usize = 64;
-/// Descriptors of one database connection (each worker's, the flusher's
-/// and the backup's): the database file, its WAL and its index, and a
-/// temporary file SQLite may open for a large sort. Over PostgreSQL each
-/// is one socket.
+/// Descriptors of one database connection: the database file, its WAL
+/// and its index, and a temporary file SQLite may open for a large sort.
+/// Over PostgreSQL each is one socket.
 pub const FDS_PER_DATABASE: u64 = 4;
-/// Database connections besides the workers': the flusher's and the
-/// backup's.
-pub const DATABASES_BESIDES_WORKERS: u64 = 2;
+/// SQLite connections besides the workers' (one each): the flusher's and
+/// the backup's.
+pub const DATABASES_BESIDES_WORKERS: usize = 2;
+/// PostgreSQL connections an instance holds at most (`--db-connections`):
+/// the flusher's, and the rest a pool the request workers share, opened
+/// when needed. Twenty instances fit a default PostgreSQL
+/// (`max_connections = 100`). At least two: one for each side.
+pub const DB_CONNECTIONS: usize = 4;
+pub const MIN_DB_CONNECTIONS: usize = 2;
+/// A request waits this long at most for a pooled PostgreSQL connection,
+/// then gets `503` (with `Retry-After`) instead of hanging.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub const DB_CONNECTION_WAIT: Duration = Duration::from_secs(2);
 /// Everything else the process may hold at once, with room to spare:
 /// standard streams, the listener, the signal pipe, the database's lock
 /// file, the watchdog's probe, the accept loop's spare descriptor, the
@@ -140,9 +149,10 @@ pub const DATABASES_BESIDES_WORKERS: u64 = 2;
 pub const FDS_BASE: u64 = 32;
 
 /// Descriptors set aside for everything but open connections, with
-/// `workers` database connections for requests.
-pub fn fds_reserved(workers: usize) -> u64 {
-    let databases = u64::try_from(workers).unwrap_or(u64::MAX).saturating_add(DATABASES_BESIDES_WORKERS);
+/// `databases` database connections in all (see
+/// `ServeConfig::database_connections`).
+pub fn fds_reserved(databases: usize) -> u64 {
+    let databases = u64::try_from(databases).unwrap_or(u64::MAX);
     (FDS_BASE + REFUSED_LINGERING as u64).saturating_add(databases.saturating_mul(FDS_PER_DATABASE))
 }
 
@@ -150,8 +160,8 @@ pub fn fds_reserved(workers: usize) -> u64 {
 /// what `fds_reserved` leaves, `FDS_PER_CONNECTION` each, at least 1 and
 /// at most `MAX_CONNECTIONS`. The process then never runs out of
 /// descriptors by serving clients.
-pub fn default_max_connections(nofile: u64, workers: usize) -> usize {
-    let by_fds = nofile.saturating_sub(fds_reserved(workers)) / FDS_PER_CONNECTION;
+pub fn default_max_connections(nofile: u64, databases: usize) -> usize {
+    let by_fds = nofile.saturating_sub(fds_reserved(databases)) / FDS_PER_CONNECTION;
     usize::try_from(by_fds).unwrap_or(usize::MAX).clamp(1, MAX_CONNECTIONS)
 }
 
@@ -161,24 +171,28 @@ mod tests {
 
     #[test]
     fn the_default_cap_follows_the_open_file_limit() {
-        // 16 workers: 32 + 64 lingering + 18 databases x 4 = 168 set aside.
-        assert_eq!(fds_reserved(16), 168);
-        assert_eq!(default_max_connections(1024, 16), 428);
-        assert_eq!(default_max_connections(256, 16), 44);
-        assert_eq!(default_max_connections(65_536, 16), 10_000);
-        assert_eq!(default_max_connections(1024, 1), 458);
-        assert_eq!(default_max_connections(100, 16), 1, "never below one");
+        // 16 workers on SQLite: 32 + 64 lingering + 18 databases x 4 = 168
+        // set aside.
+        assert_eq!(fds_reserved(16 + DATABASES_BESIDES_WORKERS), 168);
+        assert_eq!(default_max_connections(1024, 18), 428);
+        assert_eq!(default_max_connections(256, 18), 44);
+        assert_eq!(default_max_connections(65_536, 18), 10_000);
+        assert_eq!(default_max_connections(1024, 3), 458);
+        // PostgreSQL's default: 4 connections, 32 + 64 + 16.
+        assert_eq!(fds_reserved(DB_CONNECTIONS), 112);
+        assert_eq!(default_max_connections(1024, DB_CONNECTIONS), 456);
+        assert_eq!(default_max_connections(100, 18), 1, "never below one");
         assert_eq!(default_max_connections(u64::MAX, usize::MAX), 1);
-        assert_eq!(default_max_connections(u64::MAX, 16), 10_000);
+        assert_eq!(default_max_connections(u64::MAX, 18), 10_000);
     }
 
     #[test]
     fn the_cap_and_the_reserve_fit_the_open_file_limit() {
         for nofile in [256, 1024, 4096, 20_000] {
-            for workers in [1, 16, 64] {
-                let conns = default_max_connections(nofile, workers) as u64;
+            for databases in [2, 4, 18, 66] {
+                let conns = default_max_connections(nofile, databases) as u64;
                 if conns > 1 {
-                    assert!(conns * FDS_PER_CONNECTION + fds_reserved(workers) <= nofile, "{nofile} {workers}");
+                    assert!(conns * FDS_PER_CONNECTION + fds_reserved(databases) <= nofile, "{nofile} {databases}");
                 }
             }
         }

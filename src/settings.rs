@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub flush_interval_ms: u64,
     pub max_pending: usize,
     pub workers: usize,
+    /// PostgreSQL connections at most (`--db-connections`).
+    pub db_connections: usize,
     pub top_domains: usize,
     /// Rows of the top-pages table (`NUM_TOP_URLS`).
     pub top_urls: usize,
@@ -92,6 +94,17 @@ pub struct Connections {
 }
 
 impl ServeConfig {
+    /// Database connections the server may hold at once: on SQLite, one
+    /// per worker, the flusher's and the backup's; on PostgreSQL, at most
+    /// `--db-connections` (the flusher's and the workers' pool), no more
+    /// than the workers could use.
+    pub fn database_connections(&self) -> usize {
+        match self.db.file() {
+            Some(_) => self.workers + crate::limits::DATABASES_BESIDES_WORKERS,
+            None => self.db_connections.min(self.workers + 1),
+        }
+    }
+
     /// How often the flusher runs (write-through mode still polls for admin changes).
     pub fn flush_period(&self) -> std::time::Duration {
         std::time::Duration::from_millis(if self.flush_interval_ms == 0 { 250 } else { self.flush_interval_ms })

@@ -77,6 +77,7 @@ pub static OPTIONS: &[Opt] = &[
     LISTEN,
     DB,
     DB_PASSWORD_FILE,
+    DB_CONNECTIONS,
     ALLOW,
     DENY,
     DENIED,
@@ -207,6 +208,18 @@ pub const DB_PASSWORD_FILE: Opt = Opt {
     default: None,
     help: &["PostgreSQL password, when the URL has none", "(else PGPASSWORD)"],
     subs: POSTGRES,
+};
+
+pub const DB_CONNECTIONS: Opt = Opt {
+    flag: "db-connections",
+    kind: Kind::Number("N"),
+    env: &["HITCOUNTER_DB_CONNECTIONS"],
+    default: Some("4"),
+    help: &[
+        "PostgreSQL connections held at most: the flusher's",
+        "and a pool for requests, opened when needed (min 2)",
+    ],
+    subs: &[Sub::Serve],
 };
 
 pub const ALLOW: Opt = Opt {
@@ -443,7 +456,7 @@ pub const WORKERS: Opt = Opt {
     kind: Kind::Number("N"),
     env: &["HITCOUNTER_WORKERS"],
     default: Some("16"),
-    help: &["requests answered at once, each with its", "own database connection"],
+    help: &["requests answered at once, each with its own", "SQLite connection (PostgreSQL: --db-connections)"],
     subs: SERVER,
 };
 
@@ -663,6 +676,7 @@ mod tests {
             (&NEW_COUNTERS_PER_HOUR, limits::NEW_COUNTERS_PER_HOUR.to_string()),
             (&MAX_COUNTERS, limits::MAX_COUNTERS.to_string()),
             (&IPV6_PREFIX, limits::IPV6_PREFIX.to_string()),
+            (&DB_CONNECTIONS, limits::DB_CONNECTIONS.to_string()),
         ];
         for (o, limit) in want {
             assert_eq!(o.default, Some(limit.as_str()), "--{}", o.flag);

@@ -110,6 +110,13 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
     if workers == 0 || workers > 256 {
         return Err(format!("--workers must be between 1 and 256, got {workers}"));
     }
+    let db_connections = s.number(&opts::DB_CONNECTIONS)?.unwrap_or(limits::DB_CONNECTIONS);
+    if db_connections < limits::MIN_DB_CONNECTIONS {
+        return Err(format!(
+            "--db-connections must be at least {} (the flusher's and one for requests), got {db_connections}",
+            limits::MIN_DB_CONNECTIONS
+        ));
+    }
     let max_pending = s.number_or_default(&opts::MAX_PENDING)?;
     if max_pending == 0 {
         return Err("--max-pending must be at least 1".into());
@@ -168,6 +175,7 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
         flush_interval_ms: s.number_or_default(&opts::FLUSH_INTERVAL)?,
         max_pending,
         workers,
+        db_connections,
         top_domains: s.number_or_default(&opts::TOP_DOMAINS)?,
         top_urls: s.number_or_default(&opts::TOP_URLS)?,
         quiet: s.switch(&opts::QUIET)?,

@@ -83,12 +83,12 @@ pub fn open(addr: &str) -> Result<Socket, String> {
 
 /// Serves `socket` with `handler`, with TLS when `tls` names a certificate
 /// chain and key, under the time limits and connection cap of `conns`
-/// (by default from the open-file limit and the `workers`' databases).
+/// (by default from the open-file limit and the `databases` connections).
 pub fn bind(
     socket: Socket,
     tls: Option<&(PathBuf, PathBuf)>,
     conns: &Connections,
-    workers: usize,
+    databases: usize,
     handler: hitcounter_http::Handler,
 ) -> Result<Bound, String> {
     let Socket { listener, addr: local } = socket;
@@ -98,7 +98,7 @@ pub fn bind(
         Some((cert, key)) => Some(ssl_config(cert, key)?),
         None => None,
     };
-    let (cap, note) = connection_cap(conns.max, workers);
+    let (cap, note) = connection_cap(conns.max, databases);
     let limits = hitcounter_http::Limits {
         timeouts: hitcounter_http::Timeouts {
             head: Some(conns.head_timeout),
@@ -160,9 +160,9 @@ fn from_listener(
 /// open-file limit leaves; with a line for the log when the limit is what
 /// holds the cap down, or when the given cap needs more descriptors than
 /// there are (clients past them are refused while descriptors are short).
-fn connection_cap(given: Option<usize>, workers: usize) -> (usize, Option<String>) {
+fn connection_cap(given: Option<usize>, databases: usize) -> (usize, Option<String>) {
     let nofile = fd_limit();
-    let fits = default_max_connections(nofile, workers);
+    let fits = default_max_connections(nofile, databases);
     let note = match given {
         Some(max) if max > fits => Some(format!(
             "warning: --max-connections {max} needs more descriptors than the open-file limit ({nofile}) \

@@ -71,11 +71,13 @@ fn run(cfg: &ServeConfig) -> Result<i32, String> {
     // Held until exit: `hitcounter restore` refuses to swap the file under us.
     let _in_use = file.as_deref().map(store::mark_in_use);
     let last_event = store.last_event().map_err(|e| format!("cannot read database {}: {e}", cfg.db))?;
-    // Every connection is opened before the listener: a worker that opened
-    // its own later could find the descriptors all taken by clients.
+    // Every SQLite connection is opened before the listener: a worker that
+    // opened its own later could find the descriptors all taken by
+    // clients. PostgreSQL's pool opens its few when needed, within the
+    // descriptors `database_connections` sets aside.
     let cannot_open = |e: store::Error| format!("cannot open database {}: {e}", cfg.db);
-    let stores = (0..cfg.workers).map(|_| cfg.db.open(Role::Worker)).collect::<Result<Vec<_>, _>>();
-    let stores = stores.map_err(cannot_open)?;
+    let pooled = cfg.database_connections().saturating_sub(1);
+    let stores = cfg.db.open_workers(cfg.workers, pooled).map_err(cannot_open)?;
     let backup_store = backups.as_ref().map(|_| cfg.db.open(Role::Admin)).transpose().map_err(cannot_open)?;
     let cannot_listen = |e: String| format!("cannot listen on {}: {e}", cfg.listen);
     let socket = listener::open(&cfg.listen).map_err(cannot_listen)?;
@@ -89,8 +91,8 @@ fn run(cfg: &ServeConfig) -> Result<i32, String> {
         let (ctx, workers) = (ctx.clone(), workers.clone());
         Arc::new(move |rq| answer(rq, &ctx, &workers))
     };
-    let bound =
-        listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.workers, handler).map_err(cannot_listen)?;
+    let bound = listener::bind(socket, cfg.tls.as_ref(), &cfg.connections, cfg.database_connections(), handler)
+        .map_err(cannot_listen)?;
     let stop = Arc::new(Stop::default());
     // Handlers go in before the startup line: whoever waits for that line
     // may send SIGTERM at once, and it must get an orderly shutdown.

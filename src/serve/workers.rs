@@ -1,6 +1,8 @@
 //! Who may answer a request now: `--workers` database connections, each
 //! lent to one request at a time on the thread of the connection that read
-//! it, and the door that closes at shutdown.
+//! it, and the door that closes at shutdown. Over PostgreSQL each is a
+//! handle that borrows one of a few pooled connections only while it makes
+//! a call (`store/postgres/pool.rs`).
 //!
 //! A request waits here only when every connection is lent out. At
 //! shutdown, `close` keeps lending until a moment when no request is being

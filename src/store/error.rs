@@ -13,6 +13,9 @@ enum Cause {
     Sqlite(rusqlite::Error),
     #[cfg(feature = "postgres")]
     Postgres(::postgres::Error),
+    /// Every connection of the workers' pool stayed in use.
+    #[cfg(feature = "postgres")]
+    Exhausted(super::postgres::Exhausted),
 }
 
 impl Error {
@@ -34,6 +37,8 @@ impl std::fmt::Display for Error {
             Cause::Sqlite(e) => e.fmt(f),
             #[cfg(feature = "postgres")]
             Cause::Postgres(e) => super::postgres::describe(e, f),
+            #[cfg(feature = "postgres")]
+            Cause::Exhausted(e) => e.fmt(f),
         }
     }
 }
@@ -50,6 +55,13 @@ impl From<rusqlite::Error> for Error {
 impl From<::postgres::Error> for Error {
     fn from(e: ::postgres::Error) -> Error {
         Error(Cause::Postgres(e))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<super::postgres::Exhausted> for Error {
+    fn from(e: super::postgres::Exhausted) -> Error {
+        Error(Cause::Exhausted(e))
     }
 }
 

@@ -52,7 +52,7 @@ impl Database {
         #[cfg(not(feature = "postgres"))]
         {
             let _ = password_file;
-            Err("this build has no PostgreSQL support; rebuild with --features postgres".into())
+            Err("this build has no PostgreSQL support; rebuild with: cargo build --release --features postgres".into())
         }
     }
 
@@ -82,6 +82,24 @@ impl Database {
             Database::File(p) => Store::open(p, role),
             #[cfg(feature = "postgres")]
             Database::Postgres(url) => Ok(Store::new(super::postgres::Pg::connect(url)?)),
+        }
+    }
+
+    /// The request workers' connections, `n` of them, with the settings
+    /// of [`Role::Worker`]: a SQLite file's own each, opened now; over
+    /// PostgreSQL, `n` handles sharing at most `pooled` connections,
+    /// opened when first needed (see `postgres/pool.rs`).
+    pub fn open_workers(&self, n: usize, pooled: usize) -> Result<Vec<Store>> {
+        match self {
+            Database::File(p) => {
+                let _ = pooled;
+                (0..n).map(|_| Store::open(p, Role::Worker)).collect()
+            }
+            #[cfg(feature = "postgres")]
+            Database::Postgres(url) => {
+                let pool = super::postgres::Pool::new((**url).clone(), pooled, crate::limits::DB_CONNECTION_WAIT);
+                Ok((0..n).map(|_| Store::new(super::postgres::Pg::pooled(url, pool.clone()))).collect())
+            }
         }
     }
 
@@ -154,6 +172,6 @@ mod tests {
     #[test]
     fn without_the_feature_a_url_is_a_clear_error() {
         let e = Database::parse("postgres://u@h/db", None).unwrap_err();
-        assert!(e.contains("--features postgres"), "{e}");
+        assert!(e.contains("cargo build --release --features postgres"), "{e}");
     }
 }

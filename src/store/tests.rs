@@ -117,6 +117,7 @@ on_both_backends!(
     a_newer_schema_is_refused,
     a_read_only_open_finds_no_database_until_one_is_made,
     a_merge_sums_totals_days_and_visitors_and_keeps_unrecorded_days_unrecorded,
+    the_workers_connections_read_and_write_like_any_other,
 );
 
 fn day(s: &str) -> NaiveDate {
@@ -420,6 +421,22 @@ fn other_writers_are_noticed(place: &Place) {
     let new_mark = new_mark.expect("a backend with a mark keeps one");
     assert!(new_mark > mark);
     assert_eq!(changed_since(&mut store, new_mark), (Some(new_mark), vec![]), "nothing new since");
+}
+
+/// The server's request workers: many handles, on PostgreSQL sharing a
+/// pool smaller than their number (one connection here).
+fn the_workers_connections_read_and_write_like_any_other(place: &Place) {
+    let (db, mut store) = place.store();
+    let mut workers = db.at.open_workers(3, 1).unwrap();
+    flush_one(&mut store, pending("e.com/a", None, 2, "2026-01-01"));
+    for w in &mut workers {
+        let (stored, rows) = w.snapshot(|s| Ok((s.counts("e.com/a", day("2026-01-01"))?, s.counter_rows()?))).unwrap();
+        assert_eq!((stored.total, stored.today, rows), (2, 2, 1));
+    }
+    let one = workers[0].add_one("e.com/a", day("2026-01-01"), true).unwrap();
+    assert_eq!(one.total, 3);
+    assert_eq!(workers[1].get("e.com/a").unwrap(), Some(3), "another worker sees it");
+    assert_eq!(store.get("e.com/a").unwrap(), Some(3));
 }
 
 fn a_copy_keeps_every_count_and_day(place: &Place) {

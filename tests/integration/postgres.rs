@@ -2,8 +2,10 @@
 //! database (a private cluster per test, `support/postgres.rs`), counted
 //! over real HTTP. Exact totals, one row per URL, per-day rows that agree,
 //! admin changes seen by every instance, the database going away and
-//! coming back without a counted hit lost, and a password on the command
-//! line warned about, never shown.
+//! coming back without a counted hit lost, a password on the command
+//! line warned about, never shown, and the connections an instance holds:
+//! twenty instances on a server that takes 100, and a request that finds
+//! every pooled connection busy answered 503 instead of hanging.
 #![cfg(feature = "postgres")]
 
 use crate::support;
@@ -446,4 +448,98 @@ fn counters_whose_keys_now_collide_are_merged_at_the_first_start() {
         "one counter; totals, visitors and days summed"
     );
     assert_eq!(pg.number("rekey", "SELECT version FROM schema_version"), 2);
+}
+
+/// The connections each `application_name` holds on database `db`.
+fn connections_by_name(pg: &Postgres, db: &str) -> Vec<(String, u64)> {
+    let rows = pg
+        .psql(
+            "postgres",
+            &format!(
+                "SELECT application_name, COUNT(*) FROM pg_stat_activity WHERE datname = '{db}' \
+                 GROUP BY 1 ORDER BY 1"
+            ),
+        )
+        .unwrap();
+    rows.lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(name, n)| (name.to_string(), n.parse().expect("a count")))
+        .collect()
+}
+
+#[test]
+fn twenty_instances_on_a_server_that_takes_100_connections_start_and_count_exactly() {
+    let Some(pg) = Postgres::start_limited(100) else { return };
+    let db = "twenty";
+    let base = pg.database(db);
+    let urls: Vec<String> = (0..5).map(|_| uniq_url("twenty")).collect();
+    // Each instance named, to count its connections; the default
+    // --workers (16) and --db-connections (4).
+    let mut servers: Vec<Server> = (0..20).map(|i| instance(&format!("{base}?application_name=hc{i}"), &[])).collect();
+    let per_instance = 25;
+    let runs: Vec<_> = servers
+        .iter()
+        .map(|s| load(&s.addr, &urls, 1, per_instance, Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0))))
+        .collect();
+    let mut counted = 0;
+    for r in runs {
+        let r = r.join().expect("load");
+        assert_eq!((r.errors, r.other_status), (0, 0), "every request answered 200: {r:?}");
+        counted += r.total_ok();
+    }
+    assert_eq!(counted, 20 * per_instance);
+    // Under load every instance opened what it needed, and no more.
+    let held = connections_by_name(&pg, db);
+    let ours: Vec<_> = held.iter().filter(|(name, _)| name.starts_with("hc")).collect();
+    assert_eq!(ours.len(), 20, "every instance is connected: {held:?}");
+    assert!(ours.iter().all(|(_, n)| *n <= 4), "at most 4 connections per instance: {held:?}");
+    for s in &mut servers {
+        assert!(s.stop().success(), "clean exit; log:\n{}", s.log_text());
+    }
+    assert_eq!(stored(&pg, db), (counted, urls.len() as u64, counted), "every counted hit stored once");
+}
+
+#[test]
+fn a_request_that_finds_every_pooled_connection_busy_gets_503_not_a_hang() {
+    let Some(pg) = Postgres::start() else { return };
+    let db = "busy";
+    let base = pg.database(db);
+    // The flusher's connection and a pool of one for requests.
+    let mut s = instance(&format!("{base}?application_name=busy"), &["--db-connections", "2"]);
+    let url = uniq_url("busy");
+    assert_eq!(hit(&s, &url), 1);
+    let stored_one = eventually(Duration::from_secs(10), || stored(&pg, db).2 == 1);
+    assert!(stored_one, "the hit's day row is written");
+    // A transaction of the test's own holds the per-day rows, so a
+    // history request waits inside PostgreSQL on the one pooled connection.
+    let mut locker = ::postgres::Client::connect(&base, ::postgres::NoTls).expect("connect");
+    locker.batch_execute("BEGIN; LOCK TABLE daily IN ACCESS EXCLUSIVE MODE").expect("lock");
+    let path = format!("/nocount/stats.json?url={}", enc(&url));
+    let addr = s.addr.clone();
+    let first = {
+        let path = path.clone();
+        std::thread::spawn(move || Request::get(&path).timeout(Duration::from_secs(60)).send(&addr))
+    };
+    let waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'busy' AND wait_event_type = 'Lock'";
+    assert!(
+        eventually(Duration::from_secs(20), || pg.number("postgres", waiting) == 1),
+        "the first request waits on the lock, holding the pooled connection"
+    );
+    let second = s.get(&path);
+    assert_eq!(second.status, 503, "{}", second.text());
+    assert_eq!(second.header("retry-after"), Some("1"));
+    assert!(
+        wait_log(&s, Duration::from_secs(5), |l| l.contains("no database connection came free")),
+        "the log says why: {}",
+        s.log_text()
+    );
+    locker.batch_execute("COMMIT").expect("unlock");
+    let first = first.join().expect("first request");
+    assert_eq!(first.status, 200, "the waiting request is answered once the lock goes: {}", first.text());
+    assert!(
+        connections_by_name(&pg, db).iter().all(|(name, n)| name != "busy" || *n <= 2),
+        "{:?}",
+        connections_by_name(&pg, db)
+    );
+    assert!(s.stop().success(), "clean exit; log:\n{}", s.log_text());
 }

@@ -13,8 +13,11 @@
 //!
 //! Here: the connection (made again lazily after it broke, so a database
 //! that went away and came back needs nothing from the caller), statements
-//! prepared once per connection. What only a SQLite file needs (hit log,
-//! checkpoints) is left to the contract's no-op defaults.
+//! prepared once per connection. A [`Pg`] has a connection of its own (the
+//! flusher, admin commands, CGI) or borrows one from the server workers'
+//! [`Pool`] for each call or read transaction (`pool.rs`). What only a
+//! SQLite file needs (hit log, checkpoints) is left to the contract's
+//! no-op defaults.
 //!
 //! Another instance's writes are noticed through `changes`, one row every
 //! flush increments and stamps its rows with: [`Pg::data_version`] is its
@@ -22,6 +25,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use postgres::{Client, Statement};
 
@@ -32,20 +36,43 @@ mod backend;
 #[cfg(test)]
 pub(super) mod cluster;
 mod copy;
+mod pool;
 mod read;
 mod schema;
 mod tls;
 mod url;
 mod write;
 
+pub(crate) use pool::{Exhausted, Pool};
 pub use url::Url;
 
 /// A connection to a PostgreSQL database, made again when it broke.
 pub(crate) struct Pg {
     url: Url,
-    conn: RefCell<Option<Conn>>,
-    /// Increments of `changes` this connection committed.
+    /// Where its connection comes from when it is a worker's: a pooled one
+    /// is held for one call, or from `begin_read` to `end_read`.
+    pool: Option<Arc<Pool>>,
+    conn: RefCell<Option<Held>>,
+    /// Between `begin_read` and `end_read`.
+    reading: Cell<bool>,
+    /// Increments of `changes` this handle committed (on whichever
+    /// connection).
     own_changes: Cell<i64>,
+}
+
+/// The connection a [`Pg`] holds now.
+enum Held {
+    Own(Conn),
+    Leased(pool::Lease),
+}
+
+impl Held {
+    fn conn(&mut self) -> &mut Conn {
+        match self {
+            Held::Own(c) => c,
+            Held::Leased(l) => l.conn(),
+        }
+    }
 }
 
 /// The live connection and the statements prepared on it (the hot ones:
@@ -55,13 +82,41 @@ struct Conn {
     prepared: HashMap<&'static str, Statement>,
 }
 
+impl Conn {
+    fn open(url: &Url) -> std::result::Result<Conn, postgres::Error> {
+        Ok(Conn { client: url.config.connect(url.tls.clone())?, prepared: HashMap::new() })
+    }
+}
+
 impl Pg {
+    fn new(url: &Url, pool: Option<Arc<Pool>>) -> Pg {
+        Pg { url: url.clone(), pool, conn: RefCell::new(None), reading: Cell::new(false), own_changes: Cell::new(0) }
+    }
+
     /// Connects, without creating or upgrading anything (roles only matter
     /// to SQLite's settings).
     pub(crate) fn connect(url: &Url) -> Result<Pg> {
-        let pg = Pg { url: url.clone(), conn: RefCell::new(None), own_changes: Cell::new(0) };
+        let pg = Pg::new(url, None);
         pg.with(|_| Ok(()))?;
         Ok(pg)
+    }
+
+    /// A worker's handle on `pool` (a pool of connections to `url`): no
+    /// connection until a call needs one.
+    pub(crate) fn pooled(url: &Url, pool: Arc<Pool>) -> Pg {
+        Pg::new(url, Some(pool))
+    }
+
+    /// A connection: a new one of its own, or one from the pool.
+    fn open(&self) -> Result<Held> {
+        match &self.pool {
+            None => Ok(Held::Own(Conn::open(&self.url)?)),
+            Some(pool) => match pool.take() {
+                Ok(lease) => Ok(Held::Leased(lease)),
+                Err(pool::TakeError::Connect(e)) => Err(e.into()),
+                Err(pool::TakeError::Exhausted(e)) => Err(e.into()),
+            },
+        }
     }
 
     /// Runs `f` on the connection, connecting first if there is none; a
@@ -78,11 +133,11 @@ impl Pg {
         f: impl FnOnce(&mut Client, &[Statement]) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
         let mut slot = self.conn.borrow_mut();
-        if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+        if slot.as_mut().is_none_or(|h| h.conn().client.is_closed()) {
             *slot = None;
-            *slot = Some(Conn { client: self.url.config.connect(self.url.tls.clone())?, prepared: HashMap::new() });
+            *slot = Some(self.open()?);
         }
-        let conn = slot.as_mut().expect("connected above");
+        let conn = slot.as_mut().expect("connected above").conn();
         let result = (|| {
             let mut statements = Vec::with_capacity(sqls.len());
             for sql in sqls {
@@ -98,7 +153,9 @@ impl Pg {
             }
             f(&mut conn.client, &statements)
         })();
-        if conn.client.is_closed() {
+        // A pooled connection goes back at once, unless a read
+        // transaction goes on.
+        if conn.client.is_closed() || (self.pool.is_some() && !self.reading.get()) {
             *slot = None;
         }
         Ok(result?)
@@ -110,11 +167,26 @@ impl Pg {
     }
 
     pub fn begin_read(&self) -> Result<()> {
-        self.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        self.reading.set(true);
+        let begun = self.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+        if begun.is_err() {
+            self.end_reading();
+        }
+        begun
     }
 
     pub fn end_read(&self, ok: bool) -> Result<()> {
-        self.with(|c| c.batch_execute(if ok { "COMMIT" } else { "ROLLBACK" }))
+        let ended = self.with(|c| c.batch_execute(if ok { "COMMIT" } else { "ROLLBACK" }));
+        self.end_reading();
+        ended
+    }
+
+    /// Out of the read transaction: a pooled connection goes back.
+    fn end_reading(&self) {
+        self.reading.set(false);
+        if self.pool.is_some() {
+            *self.conn.borrow_mut() = None;
+        }
     }
 }
 

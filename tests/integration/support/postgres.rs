@@ -17,6 +17,8 @@ use std::time::Duration;
 
 pub struct Postgres {
     pub port: u16,
+    /// The server's `max_connections`.
+    max_connections: u32,
     bin: PathBuf,
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -52,14 +54,20 @@ impl Postgres {
     /// A running cluster; `None` (skipped) when PostgreSQL is not installed
     /// outside CI.
     pub fn start() -> Option<Postgres> {
-        Postgres::start_with(false)
+        Postgres::start_with(false, 300)
+    }
+
+    /// A running cluster that takes at most `max_connections` connections
+    /// (PostgreSQL's default is 100), superusers' reserve included.
+    pub fn start_limited(max_connections: u32) -> Option<Postgres> {
+        Postgres::start_with(false, max_connections)
     }
 
     /// A cluster that takes TLS connections only (`hostssl` in
     /// `pg_hba.conf`), its certificate for `127.0.0.1` signed by a test CA
     /// whose certificate is `ca_cert()`.
     pub fn start_tls() -> Option<Postgres> {
-        Postgres::start_with(true)
+        Postgres::start_with(true, 300)
     }
 
     /// The test CA's certificate (PEM) of a `start_tls` cluster.
@@ -67,7 +75,7 @@ impl Postgres {
         self.dir.path().join("ca.crt")
     }
 
-    fn start_with(tls: bool) -> Option<Postgres> {
+    fn start_with(tls: bool, max_connections: u32) -> Option<Postgres> {
         let Some(bin) = bin_dir().filter(|_| super::find_tool("psql").is_some()) else {
             assert!(!strict(), "PostgreSQL is required in CI (apt-get install -y postgresql; ./test.sh installs it)");
             eprintln!("SKIPPED: PostgreSQL is not installed (apt-get install -y --no-install-recommends postgresql)");
@@ -98,7 +106,7 @@ impl Postgres {
             std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n")
                 .unwrap();
         }
-        let mut pg = Postgres { port: free_port(), bin, dir, child: None };
+        let mut pg = Postgres { port: free_port(), max_connections, bin, dir, child: None };
         pg.run();
         Some(pg)
     }
@@ -113,7 +121,7 @@ impl Postgres {
             .arg(self.dir.path())
             .args(["-p", &self.port.to_string(), "-h", "127.0.0.1"])
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            .args(["-c", "max_connections=300"])
+            .args(["-c", &format!("max_connections={}", self.max_connections)])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
