@@ -331,7 +331,7 @@ fn watch_signals(
             if stop.shutdown.swap(true, Ordering::SeqCst) {
                 info(&format!(
                     "received signal {sig} again; exiting now: {} counted hits were not stored",
-                    counter.unstored_hits()
+                    counter.pending_hits()
                 ));
                 std::process::exit(1);
             }
