@@ -121,7 +121,7 @@ pub const WAL_CHECKPOINT_BYTES: u64 = 32 << 20;
 /// rest wait for the next write, which follows at once: under a flood of
 /// new URLs each write stays near one flush interval, and the hits it
 /// carries stay few (they count in `pending_hits` until committed).
-pub const FLUSH_NEW_COUNTERS: usize = 2_000;
+pub const FLUSH_NEW_COUNTERS: usize = 1_000;
 
 /// Most simultaneous connections by default (`--max-connections`); lower
 /// when the open-file limit is: see `default_max_connections`.

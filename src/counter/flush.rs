@@ -16,9 +16,10 @@ use crate::store::{self, Event, Pending, Store, Written};
 const SETTLE_SLICE: usize = 256;
 
 /// Most bytes of keys in one write: a write of counters with new, long
-/// URLs adds several times this to the WAL, and the WAL is bounded between
-/// writes (see `flusher/files.rs`), so this bounds what one write adds.
-const FLUSH_KEY_BYTES: usize = 4 << 20;
+/// URLs adds several times this to the WAL (overflow pages in the table
+/// and the key index, page splits), and the WAL is bounded between writes
+/// (see `flusher/files.rs`), so this bounds what one write adds.
+const FLUSH_KEY_BYTES: usize = 1 << 20;
 
 /// Clean entries kept per shard once the table holds every counter.
 const HOT_PER_SHARD: usize = 64;
@@ -263,6 +264,12 @@ impl Counter {
             if shard.map.len() > keep {
                 shard.epoch += 1;
                 shard.map.retain(|_, e| e.pending > 0);
+                // What a burst took (the read cache while the table loaded,
+                // a flood of new URLs) is given back, not held for good.
+                let room = 2 * shard.map.len().max(keep);
+                if shard.map.capacity() > 2 * room {
+                    shard.map.shrink_to(room);
+                }
             }
         }
     }
