@@ -1,4 +1,4 @@
-# Shared by bench/wal-flood.sh, bench/disk-full.sh and bench/postgres.sh (sourced, not run):
+# Shared by bench/wal-flood.sh, bench/crash.sh, bench/disk-full.sh and bench/postgres.sh (sourced, not run):
 # the hitcounter binary, a server started for wrk's single client, and
 # sampling the WAL while wrk runs.
 

@@ -115,6 +115,14 @@ pub const RESERVE_PERCENT: u64 = 5;
 /// whenever SQLite resets it.
 pub const WAL_CHECKPOINT_BYTES: u64 = 32 << 20;
 
+/// Most counters one write takes that the table of stored counters has no
+/// row id for (new URLs, mostly): each costs a lookup, and a new one an
+/// insert, at a random page of the key index, most of a write's time. The
+/// rest wait for the next write, which follows at once: under a flood of
+/// new URLs each write stays near one flush interval, and the hits it
+/// carries stay few (they count in `pending_hits` until committed).
+pub const FLUSH_NEW_COUNTERS: usize = 1_000;
+
 /// Most simultaneous connections by default (`--max-connections`); lower
 /// when the open-file limit is: see `default_max_connections`.
 pub const MAX_CONNECTIONS: usize = 10_000;

@@ -9,32 +9,35 @@ use std::sync::Mutex;
 
 use super::table::Known;
 use super::{lock, write, Counter, Flushed, Load, Shard};
+use crate::limits::FLUSH_NEW_COUNTERS;
 use crate::store::{self, Event, Pending, Store, Written};
 
 /// Table updates made under one hold of its lock after a flush.
 const SETTLE_SLICE: usize = 256;
 
 /// Most bytes of keys in one write: a write of counters with new, long
-/// URLs adds several times this to the WAL, and the WAL is bounded between
-/// writes (see `flusher/files.rs`), so this bounds what one write adds.
-const FLUSH_KEY_BYTES: usize = 4 << 20;
+/// URLs adds several times this to the WAL (overflow pages in the table
+/// and the key index, page splits), and the WAL is bounded between writes
+/// (see `flusher/files.rs`), so this bounds what one write adds.
+const FLUSH_KEY_BYTES: usize = 1 << 20;
 
 /// Clean entries kept per shard once the table holds every counter.
 const HOT_PER_SHARD: usize = 64;
 
 impl Counter {
-    /// Writes every pending hit in one transaction, after applying the admin
-    /// events newer than `last_event` (advanced on success). On failure the
-    /// hits go back into their entries and are retried by the next flush.
+    /// Writes pending hits (all, or a bounded share: `take_pending`) in one
+    /// transaction, after applying the admin events newer than `last_event`
+    /// (advanced on success). On failure the hits go back into their
+    /// entries and are retried by the next flush.
     pub fn flush(&self, store: &mut Store, last_event: &mut i64) -> store::Result<Flushed> {
         let (mut batch, more) = self.take_pending();
-        self.flushing.store(batch.iter().map(|p| p.hits).sum(), Ordering::Relaxed);
         let result = store.flush(&mut batch, last_event, |events, batch| self.forget_all(events, batch));
-        self.flushing.store(0, Ordering::Relaxed);
         match result {
             Ok((written, superseded)) => {
                 let logged = batch.iter().filter(|p| p.known.is_some()).count();
                 let hits = batch.iter().map(|p| p.hits).sum();
+                // Committed: no longer pending.
+                self.pending.fetch_sub(hits, Ordering::Relaxed);
                 let flushed = Flushed { hits, keys: batch.len(), superseded, logged, more };
                 self.settle(&batch, &written);
                 self.evict_clean();
@@ -47,9 +50,6 @@ impl Counter {
         }
     }
 
-    /// Applies admin events newer than `last_event` without writing: between
-    /// flushes, so an admin change shows within one poll even when the flush
-    /// interval is long. Returns the pending hits dropped.
     /// Applies admin events newer than `last_event` without writing: between
     /// flushes, so an admin change shows within one poll even when the flush
     /// interval is long. Returns the pending hits dropped.
@@ -68,25 +68,32 @@ impl Counter {
     }
 
     /// Takes pending hits for one write: all of them, unless their keys
-    /// pass `FLUSH_KEY_BYTES`; the rest stay for the next write, which
-    /// starts at the next shard, so every shard gets its turn.
+    /// pass `FLUSH_KEY_BYTES` or `FLUSH_NEW_COUNTERS` of them have no known
+    /// row id; the rest stay for the next write, which starts at the next
+    /// shard, so every shard gets its turn. The hits taken stay in `pending`
+    /// until the write commits.
     fn take_pending(&self) -> (Vec<Pending>, bool) {
         let mut batch = Vec::new();
-        let mut key_bytes = 0;
+        let mut known = Vec::new();
+        let (mut key_bytes, mut by_key) = (0, 0);
         let mut more = false;
         let first = self.next_shard.fetch_add(1, Ordering::Relaxed) % self.shards.len();
         for i in 0..self.shards.len() {
             let mut shard = lock(&self.shards[(first + i) % self.shards.len()]);
+            let table = super::read(&self.table);
             // Clean entries are few once the table is loaded (a few hot ones
             // per shard), so a scan costs less than keeping a list.
             for (key, e) in shard.map.iter_mut().filter(|(_, e)| e.pending > 0) {
-                if key_bytes >= FLUSH_KEY_BYTES {
+                if key_bytes >= FLUSH_KEY_BYTES || by_key >= FLUSH_NEW_COUNTERS {
                     more = true;
                     break;
                 }
+                let (id, k) = table.lookup(key);
+                by_key += usize::from(id.is_none());
                 key_bytes += key.len();
                 let (hits, days) = (std::mem::take(&mut e.pending), std::mem::take(&mut e.days));
-                batch.push(Pending { key: key.clone(), hits, days, id: None, known: None });
+                batch.push(Pending { key: key.clone(), hits, days, id, known: None });
+                known.push(k);
             }
         }
         {
@@ -97,11 +104,9 @@ impl Counter {
             // rather than the database (whose reads add the log, a scan).
             let may_log =
                 table.load == Load::Complete && table.len().saturating_add(batch.len()) <= super::TABLE_MAX_COUNTERS;
-            for t in &mut batch {
-                let (id, known) = table.lookup(&t.key);
-                t.id = id;
+            for (t, k) in batch.iter_mut().zip(known) {
                 if let (true, Some(_), Some(newest), Known::Counts { total, day, visitors }) =
-                    (may_log, id, t.days.last(), known)
+                    (may_log, t.id, t.days.last(), k)
                 {
                     let n = day.filter(|(d, _)| *d == newest.day).map_or(0, |(_, n)| n);
                     t.known = Some((total, n, visitors));
@@ -112,9 +117,7 @@ impl Counter {
         // the table (then index) pages in order: far fewer distinct pages
         // touched per flush when keys are spread widely.
         batch.sort_unstable_by(|a, b| (a.id.is_none(), a.id, &a.key).cmp(&(b.id.is_none(), b.id, &b.key)));
-        let taken: u64 = batch.iter().map(|t| t.hits).sum();
         self.dirty.fetch_sub(batch.len(), Ordering::Relaxed);
-        self.pending.fetch_sub(taken, Ordering::Relaxed);
         (batch, more)
     }
 
@@ -202,6 +205,7 @@ impl Counter {
             let keep = !forgotten.contains(&t.key);
             if !keep {
                 dropped += t.hits;
+                self.pending.fetch_sub(t.hits, Ordering::Relaxed);
             }
             keep
         });
@@ -214,13 +218,14 @@ impl Counter {
             // An entry forgotten meanwhile belonged to a counter an admin
             // changed: its hits are superseded, as in `forget`.
             let Some(entry) = shard.map.get_mut(&key) else {
+                self.pending.fetch_sub(hits, Ordering::Relaxed);
                 continue;
             };
             if entry.pending == 0 {
                 self.dirty.fetch_add(1, Ordering::Relaxed);
             }
+            // Still counted in `pending`: only back in the entry.
             entry.pending += hits;
-            self.pending.fetch_add(hits, Ordering::Relaxed);
             let mut merged = days;
             for d in std::mem::take(&mut entry.days) {
                 match merged.iter_mut().find(|m| m.day == d.day) {
@@ -259,6 +264,12 @@ impl Counter {
             if shard.map.len() > keep {
                 shard.epoch += 1;
                 shard.map.retain(|_, e| e.pending > 0);
+                // What a burst took (the read cache while the table loaded,
+                // a flood of new URLs) is given back, not held for good.
+                let room = 2 * shard.map.len().max(keep);
+                if shard.map.capacity() > 2 * room {
+                    shard.map.shrink_to(room);
+                }
             }
         }
     }

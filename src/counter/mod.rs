@@ -119,9 +119,9 @@ pub struct Counter {
     cache_per_shard: usize,
     write_through: bool,
     overflow: AtomicU64,
+    /// Counted hits not committed: in entries and in the write in progress
+    /// (one number, so a reader never misses hits moving between the two).
     pending: AtomicU64,
-    /// Hits taken by the flush being written (no longer in `pending`).
-    flushing: AtomicU64,
     table: RwLock<Table>,
 }
 
@@ -166,7 +166,6 @@ impl Counter {
             write_through,
             overflow: AtomicU64::new(0),
             pending: AtomicU64::new(0),
-            flushing: AtomicU64::new(0),
             table: RwLock::new(Table::new(!write_through, 0)),
         }
     }
@@ -341,12 +340,9 @@ impl Counter {
         Ok(shard)
     }
 
-    /// Counted hits not in the database yet: pending, and those of a
-    /// write in progress.
-    pub fn unstored_hits(&self) -> u64 {
-        self.pending_hits() + self.flushing.load(Ordering::Relaxed)
-    }
-
+    /// Counted hits not in the database yet: in entries, and in a write
+    /// in progress until it commits, so that what a crash would lose shows
+    /// whole in `/metrics` and `/healthz`.
     pub fn pending_hits(&self) -> u64 {
         self.pending.load(Ordering::Relaxed)
     }

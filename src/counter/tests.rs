@@ -249,9 +249,16 @@ fn one_write_takes_a_bounded_share_of_long_keys_and_the_next_the_rest() {
     }
     let first = c.flush(&mut store, &mut last).unwrap();
     assert!(first.more && first.keys < keys.len(), "{} keys in the first write", first.keys);
-    let second = c.flush(&mut store, &mut last).unwrap();
-    assert!(!second.more);
-    assert_eq!(first.keys + second.keys, keys.len());
+    let mut written = first.keys;
+    // Each write takes its share: a handful of writes, not one per key.
+    for _ in 0..keys.len() / first.keys {
+        let next = c.flush(&mut store, &mut last).unwrap();
+        written += next.keys;
+        if !next.more {
+            break;
+        }
+    }
+    assert_eq!((written, c.pending_hits()), (keys.len(), 0));
     assert!(keys.iter().all(|k| store.get(k).unwrap() == Some(1)));
 }
 
@@ -276,4 +283,91 @@ fn admin_events_and_evictions_move_the_shards_epoch() {
     c.flush(&mut store, &mut last).unwrap();
     assert!(epoch(&c, "e.com/b") > before, "the flushed entry was evicted");
     assert_eq!(c.hit("e.com/a", day(), false, &mut store).unwrap().counts().total, 11);
+}
+
+#[test]
+fn one_write_takes_a_bounded_number_of_new_counters_and_pending_counts_the_rest() {
+    let (_d, mut store) = setup();
+    let c = Counter::new(100_000, 0, false);
+    let mut last = store.last_event().unwrap();
+    let new = crate::limits::FLUSH_NEW_COUNTERS;
+    for i in 0..new + 10 {
+        c.hit(&format!("e.com/{i}"), day(), false, &mut store).unwrap();
+    }
+    let first = c.flush(&mut store, &mut last).unwrap();
+    assert_eq!((first.keys, first.more), (new, true));
+    assert_eq!(c.pending_hits(), 10, "the rest is still pending");
+    let second = c.flush(&mut store, &mut last).unwrap();
+    assert_eq!((second.keys, second.more, c.pending_hits()), (10, false, 0));
+    // Counters whose row the table knows are not bounded: one write.
+    load_all(&c, &mut store, &mut last);
+    for i in 0..new + 10 {
+        c.hit(&format!("e.com/{i}"), day(), false, &mut store).unwrap();
+    }
+    let known = c.flush(&mut store, &mut last).unwrap();
+    assert_eq!((known.keys, known.more, c.pending_hits()), (new + 10, false, 0));
+    assert_eq!(store.get("e.com/0").unwrap(), Some(2));
+}
+
+/// The hits of a write count in `pending_hits` until it commits: while it
+/// waits for the database, after it failed (and again once it is retried),
+/// and not at all once committed.
+#[test]
+fn pending_hits_count_a_write_in_progress_or_failed_until_it_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (mut store, _) = Store::prepare(&path, Role::Flusher).unwrap();
+    let c = Arc::new(Counter::new(100, 100, false));
+    for key in ["e.com/a", "e.com/b", "e.com/a"] {
+        c.hit(key, day(), false, &mut store).unwrap();
+    }
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Failed: the lock is not given up within the busy timeout.
+    store.raw().busy_timeout(std::time::Duration::from_millis(10)).unwrap();
+    let mut last = 0;
+    assert!(c.flush(&mut store, &mut last).is_err());
+    assert_eq!(c.pending_hits(), 3);
+    // In progress: the write waits for the lock while hits go on.
+    store.raw().busy_timeout(std::time::Duration::from_secs(60)).unwrap();
+    let writer = {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            let mut last = 0;
+            let flushed = c.flush(&mut store, &mut last).map(|f| f.hits);
+            (flushed, store)
+        })
+    };
+    // The write has taken the hits once no entry holds any.
+    let held = |key: &str| lock(c.shard(key)).map.get(key).is_some_and(|e| e.pending > 0);
+    while held("e.com/a") || held("e.com/b") {
+        std::thread::yield_now();
+    }
+    assert_eq!(c.pending_hits(), 3, "the batch being written is pending");
+    let mut mine = Store::open(&path, Role::Worker).unwrap();
+    c.hit("e.com/b", day(), false, &mut mine).unwrap();
+    assert_eq!(c.pending_hits(), 4);
+    other.execute_batch("COMMIT").unwrap();
+    let (flushed, mut store) = writer.join().unwrap();
+    assert_eq!(flushed.unwrap(), 3);
+    assert_eq!(c.pending_hits(), 1, "committed hits are no longer pending, the new one is");
+    assert_eq!(c.flush(&mut store, &mut 0).unwrap().hits, 1);
+    assert_eq!((c.pending_hits(), store.get("e.com/a").unwrap(), store.get("e.com/b").unwrap()), (0, Some(2), Some(2)));
+}
+
+/// A burst of entries (the read cache while the table loads, a flood of
+/// new URLs) gives its memory back once they are written and evicted.
+#[test]
+fn evicted_entries_give_their_room_back() {
+    let (_d, mut store) = setup();
+    let c = Counter::new(100_000, 0, false);
+    let mut last = store.last_event().unwrap();
+    for i in 0..20_000 {
+        c.hit(&format!("e.com/{i}"), day(), false, &mut store).unwrap();
+    }
+    let room = || c.shards.iter().map(|s| lock(s).map.capacity()).sum::<usize>();
+    assert!(room() >= 20_000);
+    while c.flush(&mut store, &mut last).unwrap().more {}
+    c.drop_clean();
+    assert!(room() <= 64 * 8, "{} entries of room left", room());
 }

@@ -31,8 +31,9 @@ use listener::Stopper;
 use workers::Workers;
 
 /// Clean entries kept as a read cache while the table of every stored
-/// counter loads (or when it is off); afterwards only a few hot ones.
-const CACHE_ENTRIES: usize = 50_000;
+/// counter loads (or when it is off); afterwards only a few hot ones. A
+/// site's busy pages are far fewer; more would only hold memory.
+const CACHE_ENTRIES: usize = 16_384;
 /// At shutdown, requests keep being answered until none is in flight, for
 /// at most this long (clients on keep-alive connections may send more).
 const DRAIN_LIMIT: Duration = Duration::from_secs(3);
@@ -232,13 +233,17 @@ fn start_backups(b: &periodic::Config, db: &Path) -> Result<Box<dyn Objects>, St
 /// threads that allocate at once arenas of their own (up to eight per
 /// core), each keeping freed memory: with a million counters that showed
 /// as tens of MB more RSS. Two arenas keep the contention low on small
-/// machines.
+/// machines. A fixed mmap threshold keeps glibc from raising it (and the
+/// trim threshold, twice as high) after each large block freed, which
+/// left megabytes of free heap unreturned: large blocks (a write's batch,
+/// a map growing) are mapped and unmapped instead.
 fn limit_malloc_arenas() {
     #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets an allocator parameter; called before the
+    // SAFETY: mallopt only sets allocator parameters; called before the
     // server's threads start.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
 }
 
@@ -333,7 +338,7 @@ fn watch_signals(
             if stop.shutdown.swap(true, Ordering::SeqCst) {
                 info(&format!(
                     "received signal {sig} again; exiting now: {} counted hits were not stored",
-                    counter.unstored_hits()
+                    counter.pending_hits()
                 ));
                 std::process::exit(1);
             }

@@ -51,10 +51,14 @@ pub(crate) struct Sqlite {
 /// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
 fn cache_kib(role: Role) -> Option<i64> {
     match role {
-        Role::Worker => Some(1024),
-        // Flushes touch index pages again and again: a little more than
-        // SQLite's 2 MB default keeps the upper levels in memory.
-        Role::Flusher => Some(4 * 1024),
+        // A worker reads the database only for counts the counter's table
+        // does not hold (while it loads, or past its size), one random
+        // page per level of the key index: enough for the upper levels,
+        // as there is one such cache per worker.
+        Role::Worker => Some(256),
+        // Flushes touch index pages again and again: SQLite's default
+        // holds the upper levels of a million counters' indexes.
+        Role::Flusher => Some(2 * 1024),
         Role::Cgi | Role::Admin => None,
     }
 }
