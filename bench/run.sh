@@ -348,8 +348,8 @@ nginx_run() { bench "$1" nginx nginx "$NGINX_WORKERS" "$NGINX_ADDR" /count/tag.s
 # OUT, byte for byte. Those hits are in the database: check_totals is told.
 CAPTURE_HITS=123
 capture_badge() {
-	python3 - "$1" "$2" "$CAPTURE_HITS" <<'PY' || die "capturing hitcounter's badge from $1 failed"
-import socket, sys
+	python3 -c "$HTTP_PY"$'\n'"$(
+		cat <<'PY'
 addr, out, hits = sys.argv[1], sys.argv[2], int(sys.argv[3])
 host, port = addr.rsplit(":", 1)
 s = socket.create_connection((host, int(port)), timeout=5)
@@ -357,23 +357,12 @@ ua = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Ch
 buf = b""
 for i in range(hits):
     s.sendall(b"GET /count/tag.svg?url=bench.example/nginx HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n\r\n" % (addr.encode(), ua))
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed before the response")
-        buf += d
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(rest) < length:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed in the body")
-        rest += d
-    response, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
+    head, body, buf = read_response(s, buf)
     if not head.startswith(b"HTTP/1.1 200 "):
         sys.exit("not a 200: %r" % head[:40])
-open(out, "wb").write(response)
+open(out, "wb").write(head + b"\r\n\r\n" + body)
 PY
+	)" "$1" "$2" "$CAPTURE_HITS" || die "capturing hitcounter's badge from $1 failed"
 }
 
 # nginx_conf RESPONSE DIR: nginx.conf in DIR answering every request with
@@ -459,6 +448,29 @@ start_nginx() {
 	NGINX_WORKERS=$(pgrep -d, -P "$NGINX_PID") || die "no nginx workers under $NGINX_PID"
 }
 
+# Python for the two clients below: read_response(sock, buf) reads one
+# HTTP/1.1 response with a Content-Length from sock (buf: bytes already
+# read); (head, body, the bytes read past it).
+HTTP_PY=$(
+	cat <<'PY'
+import socket, sys
+def read_response(s, buf=b""):
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed before the response")
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(rest) < length:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed in the body")
+        rest += d
+    return head, rest[:length], rest[length:]
+PY
+)
+
 # prime ADDR: gives a stock server's pool a thread per wrk connection (and
 # some): $PRIME_CONNECTIONS keep-alive connections, opened one after
 # another, each kept open once its request is answered (so that the next
@@ -466,30 +478,19 @@ start_nginx() {
 # then wait 5 s for work before the extra ones exit; wrk starts at once.
 prime() {
 	((PRIME)) || return 0
-	python3 - "$1" "$PRIME_CONNECTIONS" <<'PY' || die "priming $1 failed"
-import socket, sys
+	python3 -c "$HTTP_PY"$'\n'"$(
+		cat <<'PY'
 host, port = sys.argv[1].rsplit(":", 1)
 held = []
 for i in range(int(sys.argv[2])):
     s = socket.create_connection((host, int(port)), timeout=5)
     s.sendall(b"GET /nocount/tag.svg HTTP/1.1\r\nHost: %s\r\n\r\n" % sys.argv[1].encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed before the response")
-        buf += d
-    head, body = buf.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(body) < length:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed in the body")
-        body += d
+    read_response(s)
     held.append(s)
 for s in held:
     s.close()
 PY
+	)" "$1" "$PRIME_CONNECTIONS" || die "priming $1 failed"
 }
 
 # Warm-up that counts nothing (/nocount), 1 s.
