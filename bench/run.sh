@@ -435,13 +435,13 @@ start_nginx() {
 	port=$(nginx_conf "$1" "$dir")
 	nginx -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" 2>"$dir/test.log" ||
 		die "nginx rejects its configuration: $(cat "$dir/test.log")"
-	nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;' 2>>"$dir/error.log" &
+	nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
 	NGINX_PID=$!
 	PIDS+=("$NGINX_PID")
 	NGINX_ADDR=127.0.0.1:$port
 	for ((i = 0; i < 10000; i++)); do
 		probe "$NGINX_ADDR" /count/tag.svg 2>/dev/null && break
-		kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited at start: $(cat "$dir/error.log")"
+		kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited at start: $(cat "$dir/stderr.log" "$dir/error.log")"
 		pause
 	done
 	probe "$NGINX_ADDR" /count/tag.svg 2>/dev/null || die "nginx did not answer within 10 s"
