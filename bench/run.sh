@@ -12,13 +12,18 @@
 #               bytes on stock tiny_http 0.12.0 from crates.io, unpatched;
 #   stock-min   bench/bare (`bare-stock --minimal`), stock tiny_http with a
 #               593-byte SVG and only a Content-Type header.
+# A fourth, the ceiling, for the main run: nginx (2 workers, no access log,
+# keep-alive without a request cap) sending hitcounter's counted badge from
+# memory (`return 200`), its status, headers and body captured from the
+# running hitcounter (123 counted requests for a URL of its own, so its
+# count has as many digits as examples/bare's; check_totals counts them).
 # It drives wrk (2 threads, 32 connections, bench/urls.lua spreading
 # requests over 1000 URLs) against /count/tag.svg (no cookies),
 # /nocount/tag.svg and /count, interleaving baseline runs so machine noise
 # hits all. Each round runs: baseline, nocount-svg, baseline, count-text,
-# baseline, stock-same, stock-min, count-svg, stock-min, stock-same (and one
-# baseline after the last round), so the counted badge sits between runs of
-# each baseline. A test run's ratio to a baseline is against the mean of
+# baseline, stock-same, stock-min, nginx, count-svg, nginx, stock-min,
+# stock-same (and one baseline after the last round), so the counted badge
+# sits between runs of each baseline. A test run's ratio to a baseline is against the mean of
 # that baseline's nearest runs before and after it. Each stock run is
 # preceded by a priming: 40 keep-alive connections opened one after
 # another, each answered, then closed, so that stock tiny_http's pool has a
@@ -31,9 +36,10 @@
 # the number of 2xx counted responses. A scale run repeats the counted badge
 # over a database pre-filled with 1,000,000 counters (rounds of baseline,
 # stock-same, count-svg, stock-same). Last, the median time of one CGI hit
-# (process start to exit) over 200 runs. Two target blocks end the report:
-# the original ones (issue 3) and those against the stock baselines
-# (medians over the rounds; use --rounds 3 or more for those).
+# (process start to exit) over 200 runs. Three target blocks end the report:
+# the original ones (issue 3), those against the stock baselines (medians
+# over the rounds; use --rounds 3 or more for those) and the ratio to nginx
+# (each round's and the median; use --rounds 5).
 #
 # With --postgres, bench/postgres.sh runs instead: one instance on SQLite
 # against one and two on PostgreSQL (see its head for its options).
@@ -276,12 +282,16 @@ RUN=0
 
 CLK_TCK=$(getconf CLK_TCK)
 
-# CPU time (user + system, in clock ticks) used so far by PID, in $TICKS.
+# CPU time (user + system, in clock ticks) used so far by PID, in $TICKS;
+# PID may be a comma-separated list (nginx's workers), whose times add up.
 cpu_ticks() {
-	local line f
-	read -r line <"/proc/$1/stat"
-	read -ra f <<<"${line##*) }"
-	TICKS=$((f[11] + f[12]))
+	local line f pid
+	TICKS=0
+	for pid in ${1//,/ }; do
+		read -r line <"/proc/$pid/stat"
+		read -ra f <<<"${line##*) }"
+		TICKS=$((TICKS + f[11] + f[12]))
+	done
 }
 
 # bench PART KIND LABEL PID ADDR PATH NKEYS MODE: one wrk run against the
@@ -319,7 +329,7 @@ bench() {
 }
 
 # The baselines: their names in the progress lines, and one run of each.
-declare -A BASE_NAME=([base]="examples/bare" [stock]="bare-stock --same-bytes" [min]="bare-stock --minimal")
+declare -A BASE_NAME=([base]="examples/bare" [stock]="bare-stock --same-bytes" [min]="bare-stock --minimal" [nginx]="nginx return 200")
 base_run() { bench "$1" base baseline "$BARE_PID" "$BARE_ADDR" /count/tag.svg "$2" "$3"; }
 stock_run() {
 	prime "$STOCK_ADDR"
@@ -329,6 +339,137 @@ min_run() {
 	prime "$MIN_ADDR"
 	bench "$1" min stock-min "$MIN_PID" "$MIN_ADDR" /count/tag.svg "$2" "$3"
 }
+nginx_run() { bench "$1" nginx nginx "$NGINX_WORKERS" "$NGINX_ADDR" /count/tag.svg "$2" "$3"; }
+
+# The ceiling: nginx answering hitcounter's counted badge from memory.
+# capture_badge ADDR OUT: sends CAPTURE_HITS counted requests for one URL
+# of its own to hitcounter on one keep-alive connection and writes the last
+# response (count CAPTURE_HITS, as many digits as examples/bare's 123) to
+# OUT, byte for byte. Those hits are in the database: check_totals is told.
+CAPTURE_HITS=123
+capture_badge() {
+	python3 -c "$HTTP_PY"$'\n'"$(
+		cat <<'PY'
+addr, out, hits = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = addr.rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+ua = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+buf = b""
+for i in range(hits):
+    s.sendall(b"GET /count/tag.svg?url=bench.example/nginx HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n\r\n" % (addr.encode(), ua))
+    head, body, buf = read_response(s, buf)
+    if not head.startswith(b"HTTP/1.1 200 "):
+        sys.exit("not a 200: %r" % head[:40])
+open(out, "wb").write(head + b"\r\n\r\n" + body)
+PY
+	)" "$1" "$2" "$CAPTURE_HITS" || die "capturing hitcounter's badge from $1 failed"
+}
+
+# nginx_conf RESPONSE DIR: nginx.conf in DIR answering every request with
+# the captured RESPONSE's status, headers and body from memory (`return
+# 200`, default_type and add_header; nginx writes Server, Date,
+# Content-Length and Connection itself), 2 workers, no access log,
+# keep-alive without a request cap; prints the port it listens on.
+nginx_conf() {
+	python3 - "$1" "$2" <<'PY' || die "writing nginx.conf failed"
+import os, socket, sys
+raw, d = open(sys.argv[1], "rb").read(), sys.argv[2]
+head, body = raw.split(b"\r\n\r\n", 1)
+lines = head.decode("ascii").split("\r\n")
+assert lines[0].startswith("HTTP/1.1 200 "), lines[0]
+def q(v):
+    # A quoted nginx string: backslash and quote escaped; "$" would start
+    # a variable, and no badge has one.
+    if "$" in v:
+        sys.exit("a $ in the response: %r" % v[:60])
+    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+ctype, adds = None, []
+for line in lines[1:]:
+    name, value = line.split(":", 1)
+    value = value.strip()
+    low = name.lower()
+    if low == "content-type":
+        ctype = value
+    elif low not in ("server", "date", "content-length", "connection"):
+        adds.append("            add_header %s %s always;" % (name, q(value)))
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+port = s.getsockname()[1]
+s.close()
+conf = """worker_processes 2;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_requests 1000000000;
+    keepalive_timeout 3600s;
+    tcp_nodelay on;
+    client_body_temp_path %(d)s/tmp;
+    proxy_temp_path %(d)s/tmp;
+    fastcgi_temp_path %(d)s/tmp;
+    uwsgi_temp_path %(d)s/tmp;
+    scgi_temp_path %(d)s/tmp;
+    server {
+        listen 127.0.0.1:%(port)d;
+        location / {
+            default_type %(ctype)s;
+%(adds)s
+            return 200 %(body)s;
+        }
+    }
+}
+""" % {"d": d, "port": port, "ctype": q(ctype), "adds": "\n".join(adds), "body": q(body.decode("utf-8"))}
+open(os.path.join(d, "nginx.conf"), "w").write(conf)
+print(port)
+PY
+}
+
+# start_nginx RESPONSE: nginx (master in the foreground, 2 workers) serving
+# RESPONSE; sets NGINX_PID (the master), NGINX_WORKERS (the workers' pids,
+# comma-separated, whose CPU time bench adds up) and NGINX_ADDR.
+start_nginx() {
+	local dir="$TMP/nginx" port i
+	mkdir -p "$dir/tmp"
+	port=$(nginx_conf "$1" "$dir")
+	nginx -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" 2>"$dir/test.log" ||
+		die "nginx rejects its configuration: $(cat "$dir/test.log")"
+	nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;' 2>"$dir/stderr.log" &
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
+	NGINX_ADDR=127.0.0.1:$port
+	for ((i = 0; i < 10000; i++)); do
+		probe "$NGINX_ADDR" /count/tag.svg 2>/dev/null && break
+		kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited at start: $(cat "$dir/stderr.log" "$dir/error.log")"
+		pause
+	done
+	probe "$NGINX_ADDR" /count/tag.svg 2>/dev/null || die "nginx did not answer within 10 s"
+	NGINX_WORKERS=$(pgrep -d, -P "$NGINX_PID") || die "no nginx workers under $NGINX_PID"
+}
+
+# Python for the two clients below: read_response(sock, buf) reads one
+# HTTP/1.1 response with a Content-Length from sock (buf: bytes already
+# read); (head, body, the bytes read past it).
+HTTP_PY=$(
+	cat <<'PY'
+import socket, sys
+def read_response(s, buf=b""):
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed before the response")
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(rest) < length:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed in the body")
+        rest += d
+    return head, rest[:length], rest[length:]
+PY
+)
 
 # prime ADDR: gives a stock server's pool a thread per wrk connection (and
 # some): $PRIME_CONNECTIONS keep-alive connections, opened one after
@@ -337,30 +478,19 @@ min_run() {
 # then wait 5 s for work before the extra ones exit; wrk starts at once.
 prime() {
 	((PRIME)) || return 0
-	python3 - "$1" "$PRIME_CONNECTIONS" <<'PY' || die "priming $1 failed"
-import socket, sys
+	python3 -c "$HTTP_PY"$'\n'"$(
+		cat <<'PY'
 host, port = sys.argv[1].rsplit(":", 1)
 held = []
 for i in range(int(sys.argv[2])):
     s = socket.create_connection((host, int(port)), timeout=5)
     s.sendall(b"GET /nocount/tag.svg HTTP/1.1\r\nHost: %s\r\n\r\n" % sys.argv[1].encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed before the response")
-        buf += d
-    head, body = buf.split(b"\r\n\r\n", 1)
-    length = [int(l.split(b":", 1)[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(body) < length:
-        d = s.recv(65536)
-        if not d:
-            sys.exit("closed in the body")
-        body += d
+    read_response(s)
     held.append(s)
 for s in held:
     s.close()
 PY
+	)" "$1" "$PRIME_CONNECTIONS" || die "priming $1 failed"
 }
 
 # Warm-up that counts nothing (/nocount), 1 s.
@@ -395,38 +525,40 @@ table() {
 	$1 == part { n++; kind[n] = $3; label[n] = $4; keys[n] = $5; rps[n] = $6; p50[n] = $7; p99[n] = $8;
 	             ok[n] = $9; bad[n] = $10 + $11; load[n] = $13; cpu[n] = $14 }
 	END {
-		printf "| %-3s | %-12s | %7s | %8s | %8s | %8s | %7s | %8s | %6s | %9s | %8s | %7s | %5s |\n", \
-			"run", "scenario", "keys", "req/s", "p50 ms", "p99 ms", "vs bare", "vs stock", "vs min", "CPU us/rq", "2xx", "non-2xx", "load"
-		printf "|-----|--------------|---------|----------|----------|----------|---------|----------|--------|-----------|----------|---------|-------|\n"
+		printf "| %-3s | %-12s | %7s | %8s | %8s | %8s | %7s | %8s | %6s | %8s | %9s | %8s | %7s | %5s |\n", \
+			"run", "scenario", "keys", "req/s", "p50 ms", "p99 ms", "vs bare", "vs stock", "vs min", "vs nginx", "CPU us/rq", "2xx", "non-2xx", "load"
+		printf "|-----|--------------|---------|----------|----------|----------|---------|----------|--------|----------|-----------|----------|---------|-------|\n"
 		for (i = 1; i <= n; i++) {
-			rb = rs = rm = "-"
+			rb = rs = rm = rn = "-"
 			if (kind[i] == "test") {
-				rb = rel(i, "base"); rs = rel(i, "stock"); rm = rel(i, "min")
+				rb = rel(i, "base"); rs = rel(i, "stock"); rm = rel(i, "min"); rn = rel(i, "nginx")
 				if (!(label[i] in seen)) { seen[label[i]] = 1; order[++m] = label[i] }
 				if (rb != "-") rbs[label[i]] = rbs[label[i]] " " rb
 				if (rs != "-") rss[label[i]] = rss[label[i]] " " rs
 				if (rm != "-") rms[label[i]] = rms[label[i]] " " rm
+				if (rn != "-") rns[label[i]] = rns[label[i]] " " rn
 				p99s[label[i]] = p99s[label[i]] " " p99[i] / 1000
 				rpss[label[i]] = rpss[label[i]] " " rps[i]
 				cpus[label[i]] = cpus[label[i]] " " cpu[i]
 				runs[label[i]]++
 			}
-			printf "| %-3d | %-12s | %7s | %8d | %8.2f | %8.2f | %7s | %8s | %6s | %9.1f | %8d | %7d | %5s |\n", \
-				i, label[i], keys[i], rps[i], p50[i] / 1000, p99[i] / 1000, rb, rs, rm, cpu[i], ok[i], bad[i], load[i]
+			printf "| %-3d | %-12s | %7s | %8d | %8.2f | %8.2f | %7s | %8s | %6s | %8s | %9.1f | %8d | %7d | %5s |\n", \
+				i, label[i], keys[i], rps[i], p50[i] / 1000, p99[i] / 1000, rb, rs, rm, rn, cpu[i], ok[i], bad[i], load[i]
 		}
 		if (runs[order[1]] > 1) {
 			printf "\nMedians over the rounds:\n\n"
-			printf "| %-12s | %4s | %8s | %7s | %8s | %6s | %8s | %9s |\n", "scenario", "runs", "req/s", "vs bare", "vs stock", "vs min", "p99 ms", "CPU us/rq"
-			printf "|--------------|------|----------|---------|----------|--------|----------|-----------|\n"
+			printf "| %-12s | %4s | %8s | %7s | %8s | %6s | %8s | %8s | %9s |\n", "scenario", "runs", "req/s", "vs bare", "vs stock", "vs min", "vs nginx", "p99 ms", "CPU us/rq"
+			printf "|--------------|------|----------|---------|----------|--------|----------|----------|-----------|\n"
 			for (j = 1; j <= m; j++) {
 				l = order[j]
-				printf "| %-12s | %4d | %8d | %7s | %8s | %6s | %8.2f | %9.1f |\n", l, runs[l], median(rpss[l]), \
-					f2(median(rbs[l])), f2(median(rss[l])), f2(median(rms[l])), median(p99s[l]), median(cpus[l])
+				printf "| %-12s | %4d | %8d | %7s | %8s | %6s | %8s | %8.2f | %9.1f |\n", l, runs[l], median(rpss[l]), \
+					f2(median(rbs[l])), f2(median(rss[l])), f2(median(rms[l])), f2(median(rns[l])), median(p99s[l]), median(cpus[l])
 			}
 		}
 		for (j = 1; j <= m; j++) {
 			l = order[j]
-			printf "%s\t%s\t%.2f\t%s\t%s\n", l, f2(median(rbs[l])), median(p99s[l]), f2(median(rss[l])), f2(median(rms[l])) > summary
+			printf "%s\t%s\t%.2f\t%s\t%s\t%s\t%s\n", l, f2(median(rbs[l])), median(p99s[l]), f2(median(rss[l])), f2(median(rms[l])), \
+				f2(median(rns[l])), rns[l] > summary
 		}
 	}' "$RESULTS"
 }
@@ -437,6 +569,10 @@ ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $2; exit }' "$TMP/summa
 p99_of() { awk -F'\t' -v want="$2" '$1 == want { print $3; exit }' "$TMP/summary-$1.tsv"; }
 stock_ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $4; exit }' "$TMP/summary-$1.tsv"; }
 min_ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $5; exit }' "$TMP/summary-$1.tsv"; }
+# nginx_ratio_of PART LABEL: the median ratio to nginx; nginx_rounds_of:
+# the ratio of each round.
+nginx_ratio_of() { awk -F'\t' -v want="$2" '$1 == want { print $6; exit }' "$TMP/summary-$1.tsv"; }
+nginx_rounds_of() { awk -F'\t' -v want="$2" '$1 == want { sub(/^ /, "", $7); print $7; exit }' "$TMP/summary-$1.tsv"; }
 
 # start_hitcounter NAME DB: starts hitcounter $STARTS times on DB, timing
 # process start to first served request (/nocount, so nothing is counted);
@@ -529,6 +665,13 @@ if ! command -v wrk >/dev/null 2>&1; then
 		die "cannot install wrk"
 fi
 
+if [[ $PART != scale ]] && ! command -v nginx >/dev/null 2>&1; then
+	echo "installing nginx (apt-get install -y nginx)" >&2
+	SUDO=()
+	if ((EUID != 0)); then SUDO=(sudo); fi
+	"${SUDO[@]}" apt-get install -y nginx >&2 || die "cannot install nginx (the nginx baseline needs it)"
+fi
+
 MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain -- src crates Cargo.toml Cargo.lock 2>/dev/null) ]]; then
@@ -550,6 +693,7 @@ echo "commit:   $COMMIT"
 echo "wrk:      $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2), -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency, bench/urls.lua; $ROUNDS round(s)"
 echo "servers:  hitcounter serve --quiet --workers $WORKERS${FLUSH_ARGS[*]:+ ${FLUSH_ARGS[*]}}${HC_ARGS[*]:+ ${HC_ARGS[*]}}; examples/bare --workers $WORKERS (hitcounter's 1090-byte badge and headers, TCP_NODELAY)"
 echo "stock:    bench/bare on tiny_http 0.12.0 from crates.io (unpatched), --workers $WORKERS, TCP_NODELAY: stock-same = --same-bytes (examples/bare's bytes), stock-min = --minimal (593-byte SVG, Content-Type only); $( ((PRIME)) && echo "pool primed with $PRIME_CONNECTIONS keep-alive connections before each run" || echo "NOT primed (--no-prime)")"
+[[ $PART == scale ]] || echo "nginx:    $(nginx -v 2>&1 | sed 's/^nginx version: //'), hitcounter's counted badge captured from it (status line, headers, body; count $CAPTURE_HITS) sent by return 200 with add_header, 2 workers, access_log off, keepalive_requests 1000000000, keepalive_timeout 3600s"
 echo "binary:   $BIN_BYTES bytes ($(mib "$BIN_BYTES") MiB) $HC"
 echo '```'
 echo
@@ -575,12 +719,16 @@ if [[ $PART != scale ]]; then
 	mkdir -p "$TMP/main"
 	start_hitcounter main "$DB"
 	MAIN_START="$(start_line) (new empty database first)"
+	capture_badge "$HC_ADDR" "$TMP/badge.http"
+	start_nginx "$TMP/badge.http"
+	warm "$NGINX_ADDR" "$KEYS" cycle
 	warm "$HC_ADDR" "$KEYS" cycle
 
 	COUNTED=0
 	INFLIGHT=0
 	# A round: baseline nocount-svg baseline count-text baseline stock-same
-	# stock-min count-svg stock-min stock-same; one baseline after the last.
+	# stock-min nginx count-svg nginx stock-min stock-same; one baseline
+	# after the last.
 	for ((round = 1; round <= ROUNDS; round++)); do
 		for scenario in nocount-svg:/nocount/tag.svg count-text:/count count-svg:/count/tag.svg; do
 			label=${scenario%%:*}
@@ -589,6 +737,7 @@ if [[ $PART != scale ]]; then
 			if [[ $label == count-svg ]]; then
 				stock_run main "$KEYS" cycle
 				min_run main "$KEYS" cycle
+				nginx_run main "$KEYS" cycle
 			fi
 			bench main test "$label" "$HC_PID" "$HC_ADDR" "$path" "$KEYS" cycle
 			if [[ $path == /count* ]]; then
@@ -596,6 +745,7 @@ if [[ $PART != scale ]]; then
 				INFLIGHT=$((INFLIGHT + UNANSWERED))
 			fi
 			if [[ $label == count-svg ]]; then
+				nginx_run main "$KEYS" cycle
 				min_run main "$KEYS" cycle
 				stock_run main "$KEYS" cycle
 			fi
@@ -615,7 +765,8 @@ if [[ $PART != scale ]]; then
 	echo '```'
 	printf '%s\n' "$MAIN_START"
 	printf 'peak RSS (VmHWM) %s MiB; exit status after SIGTERM %d\n' "$(kib_mib "$MAIN_RSS_KIB")" "$MAIN_RC"
-	check_totals "counted runs" 0 "$MAIN_TOTAL" "$COUNTED" "$INFLIGHT"
+	# The captured badge's hits are in the database too.
+	check_totals "counted runs" "$CAPTURE_HITS" "$MAIN_TOTAL" "$COUNTED" "$INFLIGHT"
 	echo '```'
 	echo
 	((MAIN_RC == 0)) || FAILED=1
@@ -776,6 +927,21 @@ if ((ROUNDS < 3)); then
 fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo '```'
+
+# The ceiling: nginx sending the same badge from memory.
+if [[ $PART != scale ]]; then
+	echo
+	echo "### Target (nginx answering the same badge from memory)"
+	echo
+	echo '```'
+	ratio=$(nginx_ratio_of main count-svg)
+	printf '%-52s %-22s %s\n' "counted /count/tag.svg >= 0.55 x nginx (median)" "$ratio" "$(verdict "$ratio" ge 0.55)"
+	printf '%-52s %s\n' "  ratio to nginx by round" "$(nginx_rounds_of main count-svg)"
+	if ((ROUNDS < 5)); then
+		echo "(median over $ROUNDS round(s): this target wants --rounds 5)"
+	fi
+	echo '```'
+fi
 
 if ((FAILED)); then
 	echo "run.sh: FAILED: hits lost or added, or a server did not exit cleanly" >&2

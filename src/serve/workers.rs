@@ -30,6 +30,9 @@ struct State {
     /// Each with the generation it was opened in.
     free: Vec<(u64, Store)>,
     lent: usize,
+    /// Requests asleep in `enter`: a return wakes one only when there is
+    /// one (std's condition variable makes a system call on every notify).
+    waiting: usize,
     /// `close` is waiting: every return wakes it too.
     closing: bool,
     closed: bool,
@@ -46,7 +49,7 @@ impl Workers {
     pub fn new(stores: Vec<Store>, db: Database, generation: Arc<AtomicU64>) -> Workers {
         let now = generation.load(Ordering::SeqCst);
         let free = stores.into_iter().map(|s| (now, s)).collect();
-        let state = Mutex::new(State { free, lent: 0, closing: false, closed: false });
+        let state = Mutex::new(State { free, lent: 0, waiting: 0, closing: false, closed: false });
         Workers { state, changed: Condvar::new(), db, generation }
     }
 
@@ -62,7 +65,9 @@ impl Workers {
                 drop(state);
                 return Some(Worker { workers: self, store: Some(self.current(store)) });
             }
+            state.waiting += 1;
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.waiting -= 1;
         }
     }
 
@@ -128,7 +133,7 @@ impl Drop for Worker<'_> {
         // only have the rest go back to sleep); `close` must hear of each.
         if state.closing {
             self.workers.changed.notify_all();
-        } else {
+        } else if state.waiting > 0 {
             self.workers.changed.notify_one();
         }
     }

@@ -99,6 +99,40 @@ fn build_date_header() -> Header {
 /// the head.
 const ONE_WRITE: usize = 16 * 1024;
 
+/// hitcounter patch: the buffer a response's head (and small body) is
+/// assembled in is kept by its thread for the next response, up to this
+/// size. A badge's (~1.5 KiB) is past glibc's per-thread cache of small
+/// blocks, so allocating it anew took a shared arena's lock every time;
+/// a page's larger buffer is freed.
+const KEEP_HEAD_BUFFER: usize = 4 * 1024;
+
+thread_local! {
+    static HEAD_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The thread's head buffer, empty, with room for `capacity` bytes; given
+/// back to the thread when dropped.
+struct HeadBuffer(Vec<u8>);
+
+impl HeadBuffer {
+    fn take(capacity: usize) -> HeadBuffer {
+        let mut buf = HEAD_BUFFER.with(|b| b.take());
+        buf.clear();
+        buf.reserve(capacity);
+        HeadBuffer(buf)
+    }
+}
+
+impl Drop for HeadBuffer {
+    fn drop(&mut self) {
+        if self.0.capacity() <= KEEP_HEAD_BUFFER {
+            let buf = std::mem::take(&mut self.0);
+            // At thread exit the slot may be gone: then the buffer is freed.
+            let _ = HEAD_BUFFER.try_with(|b| b.set(buf));
+        }
+    }
+}
+
 fn write_message_header<W>(
     mut writer: W,
     http_version: &HTTPVersion,
@@ -475,18 +509,19 @@ where
             .iter()
             .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
             .sum();
-        let mut head = Vec::with_capacity(80 + header_bytes + small_body);
-        write_message_header(&mut head, &http_version, &self.status_code, &self.headers)?;
+        let mut head = HeadBuffer::take(80 + header_bytes + small_body);
+        let head = &mut head.0;
+        write_message_header(&mut *head, &http_version, &self.status_code, &self.headers)?;
         if !do_not_send_body {
             if let (Some(TransferEncoding::Identity), Some(len)) = (transfer_encoding, data_length)
             {
                 if len <= ONE_WRITE {
-                    reader.by_ref().take(len as u64).read_to_end(&mut head)?;
-                    return writer.write_all(&head);
+                    reader.by_ref().take(len as u64).read_to_end(head)?;
+                    return writer.write_all(head);
                 }
             }
         }
-        writer.write_all(&head)?;
+        writer.write_all(head)?;
 
         // sending the body
         if !do_not_send_body {

@@ -5,11 +5,17 @@
 //! first send, a block of 31 slots (over 2 KiB for a buffered reader), for
 //! every request, twice; a block that large made glibc consolidate its
 //! small-chunk bins each time. One value is all that ever passes here.
+//!
+//! The receiver says when it sleeps, and only then is it woken: std's
+//! condition variable makes a `futex` system call on every notify, waiter
+//! or not, and when requests are answered on their connection's thread
+//! the value is always there before anyone asks for it.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 enum State<T> {
-    Waiting,
+    /// Nothing sent yet; `true` while the receiver sleeps on `changed`.
+    Waiting(bool),
     Sent(T),
     /// Received, or the sender went away without sending.
     Done,
@@ -36,7 +42,7 @@ pub struct Disconnected;
 
 pub fn handoff<T>() -> (Sender<T>, Receiver<T>) {
     let slot = Arc::new(Slot {
-        state: Mutex::new(State::Waiting),
+        state: Mutex::new(State::Waiting(false)),
         changed: Condvar::new(),
     });
     (Sender(slot.clone()), Receiver(slot))
@@ -45,17 +51,25 @@ pub fn handoff<T>() -> (Sender<T>, Receiver<T>) {
 impl<T> Sender<T> {
     /// Hands `value` over (once); it is dropped if nobody receives it.
     pub fn send(&self, value: T) {
-        *self.0.lock() = State::Sent(value);
-        self.0.changed.notify_one();
+        let mut state = self.0.lock();
+        let asleep = matches!(*state, State::Waiting(true));
+        *state = State::Sent(value);
+        drop(state);
+        if asleep {
+            self.0.changed.notify_one();
+        }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
-        if let State::Waiting = *state {
+        if let State::Waiting(asleep) = *state {
             *state = State::Done;
-            self.0.changed.notify_one();
+            drop(state);
+            if asleep {
+                self.0.changed.notify_one();
+            }
         }
     }
 }
@@ -68,8 +82,8 @@ impl<T> Receiver<T> {
             match std::mem::replace(&mut *state, State::Done) {
                 State::Sent(value) => return Ok(value),
                 State::Done => return Err(Disconnected),
-                State::Waiting => {
-                    *state = State::Waiting;
+                State::Waiting(_) => {
+                    *state = State::Waiting(true);
                     state = self
                         .0
                         .changed
