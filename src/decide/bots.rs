@@ -55,8 +55,8 @@ fn matches_list(user_agent: &str) -> bool {
     candidates.sort_unstable();
     candidates.dedup();
     let alternation = candidates.iter().map(|&i| list::PATTERNS[i]).collect::<Vec<_>>().join("|");
-    // The patterns compiled at build time (build.rs parses each); a failure
-    // here would be a regex size limit, and then the agent is not counted.
+    // build.rs parsed every pattern, and the whole list compiles in isbot:
+    // a failure would be a size limit, and then the agent is not counted.
     regex::Regex::new(&alternation).map_or(true, |re| re.is_match(&ua))
 }
 
