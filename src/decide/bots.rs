@@ -176,8 +176,8 @@ mod tests {
         );
     }
 
-    /// Every pattern is found through its literals: a User-Agent made of a
-    /// pattern's own text (where it is plain) matches it.
+    /// Every pattern has literals, none empty (an empty one would make its
+    /// pattern a candidate for every agent, browsers included).
     #[test]
     fn every_pattern_has_literals() {
         let mut found = vec![false; list::PATTERNS.len()];
