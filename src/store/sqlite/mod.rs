@@ -66,12 +66,6 @@ fn cache_kib(role: Role) -> Option<i64> {
 /// [`Sqlite::checkpoint`]).
 const FLUSHER_CHECKPOINT_PAGES: i64 = 10_000;
 
-/// The same for a CGI process's connection. Each CGI process is the only
-/// connection, so SQLite rebuilds the WAL's index from the whole WAL when it
-/// opens: a short WAL keeps that read small, at the price of a checkpoint
-/// (with its fsync) every few dozen hits instead of every few hundred.
-const CGI_CHECKPOINT_PAGES: i64 = 100;
-
 impl Sqlite {
     /// Opens an existing database read-write with the settings `role` needs.
     /// Does not create or upgrade the schema; see [`Sqlite::prepare`].
@@ -89,11 +83,12 @@ impl Sqlite {
             Role::Flusher => conn.pragma_update(None, "wal_autocheckpoint", FLUSHER_CHECKPOINT_PAGES)?,
             // Each CGI process is the database's last connection when it
             // exits, and SQLite would then checkpoint the WAL (with an
-            // fsync) and delete it, on every hit. The automatic checkpoints
-            // do it instead.
+            // fsync) and delete it, on every hit. Nor automatically: CGI
+            // mode truncates the WAL itself once it is long (`CGI_WAL_BYTES`
+            // in src/serve/cgi.rs).
             Role::Cgi => {
                 conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-                conn.pragma_update(None, "wal_autocheckpoint", CGI_CHECKPOINT_PAGES)?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             }
             Role::Worker | Role::Admin => {}
         }
