@@ -9,11 +9,11 @@
 //! the patterns), reached without compiling the whole list, which would
 //! cost each CGI process milliseconds: build.rs extracts from each pattern
 //! the literals one of which every match contains. A browser's User-Agent
-//! contains none of them and is settled by one multi-literal search; any
-//! other is matched against the few patterns whose literals it contains.
+//! contains none of them and is settled by a search for each (a few dozen
+//! microseconds, less than building any automaton over them); any other is
+//! matched against the few patterns whose literals it contains.
 
 use crate::limits::BOT_CACHE_AGENTS;
-use aho_corasick::AhoCorasick;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, OnceLock};
@@ -34,26 +34,26 @@ pub enum Agent {
     Camo,
 }
 
-fn needles() -> Option<&'static AhoCorasick> {
-    static NEEDLES: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    NEEDLES.get_or_init(|| AhoCorasick::new(list::NEEDLES.iter().map(|(literal, _)| literal)).ok()).as_ref()
+/// The patterns whose literals the (lowercased) User-Agent contains,
+/// each once (`NEEDLES` is in pattern order): the only ones it may match.
+fn candidates(ua: &str) -> Vec<usize> {
+    let mut found: Vec<usize> = list::NEEDLES
+        .iter()
+        .filter(|(literal, _)| memchr::memmem::find(ua.as_bytes(), literal).is_some())
+        .map(|(_, pattern)| *pattern)
+        .collect();
+    found.dedup();
+    found
 }
 
 /// isbot's verdict on a User-Agent: whether its ASCII-lowercased form
 /// matches one of the patterns.
 fn matches_list(user_agent: &str) -> bool {
     let ua = user_agent.to_ascii_lowercase();
-    // Building the searcher fails only past aho-corasick's size limits,
-    // far above this list's; then every pattern is a candidate.
-    let mut candidates: Vec<usize> = match needles() {
-        Some(needles) => needles.find_overlapping_iter(&ua).map(|m| list::NEEDLES[m.pattern().as_usize()].1).collect(),
-        None => (0..list::PATTERNS.len()).collect(),
-    };
+    let candidates = candidates(&ua);
     if candidates.is_empty() {
         return false;
     }
-    candidates.sort_unstable();
-    candidates.dedup();
     let alternation = candidates.iter().map(|&i| list::PATTERNS[i]).collect::<Vec<_>>().join("|");
     // build.rs parsed every pattern, and the whole list compiles in isbot:
     // a failure would be a size limit, and then the agent is not counted.
@@ -169,11 +169,7 @@ mod tests {
         }
         assert!(bots > 4000 && people > 2000, "{bots} bots, {people} people");
         let browser = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-        assert_eq!(
-            needles().unwrap().find_overlapping_iter(&browser.to_ascii_lowercase()).count(),
-            0,
-            "settled by the literals alone"
-        );
+        assert_eq!(candidates(&browser.to_ascii_lowercase()), Vec::<usize>::new(), "settled by the literals alone");
     }
 
     /// Every pattern has literals, none empty (an empty one would make its
