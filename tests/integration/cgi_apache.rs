@@ -398,6 +398,24 @@ fn cgi_direct(db: &Path, vars: &[(&str, &str)]) -> String {
     stdout_of(&out)
 }
 
+/// Every CGI process rebuilds the WAL's index from the whole WAL, so the
+/// WAL is truncated once it passes `CGI_WAL_BYTES`: it stays short however
+/// many hits come, and no hit is lost.
+#[test]
+fn the_wal_stays_short_across_cgi_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hitcounter.db");
+    let wal = dir.path().join("hitcounter.db-wal");
+    let limit = 400 << 10; // CGI_WAL_BYTES
+    let mut largest = 0;
+    for i in 1..=100 {
+        let body = cgi_direct(&db, &[("PATH_INFO", "/count"), ("QUERY_STRING", "url=cgi.example/wal")]);
+        assert!(body.ends_with(&format!("\r\n\r\n{i}")), "hit {i}: {body:?}");
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    assert!(largest > 0 && largest < limit + (64 << 10), "the WAL reached {largest} bytes");
+}
+
 #[test]
 fn cgi_echoes_only_a_real_origin_and_no_control_character() {
     let dir = tempdir();

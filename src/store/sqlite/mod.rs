@@ -74,7 +74,12 @@ impl Sqlite {
     /// Opens an existing database read-write with the settings `role` needs.
     /// Does not create or upgrade the schema; see [`Sqlite::prepare`].
     pub(super) fn open(path: &Path, role: Role) -> Result<Sqlite> {
-        let conn = open_retrying(path)?;
+        Sqlite::with_role(configure_retrying(open_plain(path)?)?, role)
+    }
+
+    /// A connection opened by [`open_plain`] and set up by
+    /// [`configure_retrying`], with the settings `role` needs.
+    fn with_role(conn: Connection, role: Role) -> Result<Sqlite> {
         if let Some(kib) = cache_kib(role) {
             conn.pragma_update(None, "cache_size", -kib)?;
         }
@@ -82,10 +87,12 @@ impl Sqlite {
             Role::Flusher => conn.pragma_update(None, "wal_autocheckpoint", FLUSHER_CHECKPOINT_PAGES)?,
             // Each CGI process is the database's last connection when it
             // exits, and SQLite would then checkpoint the WAL (with an
-            // fsync) and delete it, on every hit. The automatic checkpoints
-            // do it instead.
+            // fsync) and delete it, on every hit. Nor automatically: CGI
+            // mode truncates the WAL itself once it is long (`CGI_WAL_BYTES`
+            // in src/serve/cgi.rs).
             Role::Cgi => {
                 conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             }
             Role::Worker | Role::Admin => {}
         }
@@ -95,7 +102,8 @@ impl Sqlite {
     /// Makes the database at `path` ready: creates the directory and file,
     /// converts a database of the original service when `keys` is given
     /// (else refuses it), upgrades the schema and folds hits a crashed
-    /// server logged. Returns what it did, for the log.
+    /// server logged (not for a CGI request: reads add the log, and the
+    /// next server start folds it). Returns what it did, for the log.
     pub(super) fn prepare(
         path: &Path,
         role: Role,
@@ -103,9 +111,15 @@ impl Sqlite {
         adopt: bool,
     ) -> std::result::Result<(Sqlite, Vec<String>), String> {
         disk::writable(path).map_err(|e| format!("cannot write database {}: {e}", path.display()))?;
-        refuse_foreign(path, adopt)?;
-        let mut store =
-            Sqlite::open(path, role).map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let cannot_open = |e: Error| format!("cannot open database {}: {e}", path.display());
+        // One connection: the file is looked at before anything switches it
+        // to WAL or adds a table, then set up for its role.
+        let existing = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+        let conn = open_plain(path).map_err(cannot_open)?;
+        if existing {
+            refuse_foreign(&conn, path, adopt)?;
+        }
+        let mut store = configure_retrying(conn).and_then(|c| Sqlite::with_role(c, role)).map_err(cannot_open)?;
         if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(format!("cannot write database {}: SQLite opened it read-only", path.display()));
         }
@@ -121,6 +135,9 @@ impl Sqlite {
         }
         let setup = |e: Error| format!("cannot set up database {}: {e}", path.display());
         notes.extend(schema::migrate(&mut store.conn, keys).map_err(setup)?);
+        if role == Role::Cgi {
+            return Ok((store, notes));
+        }
         match log::fold_all(&mut store.conn) {
             // Reads add the log, so counts stay exact; the flusher folds it
             // once there is room.
@@ -179,13 +196,9 @@ impl Sqlite {
 /// table: one that holds another application's tables is not ours to take
 /// (unless adopted), and triggers or views would run foreign SQL inside
 /// our writes and reads.
-fn refuse_foreign(path: &Path, adopt: bool) -> std::result::Result<(), String> {
-    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
-        return Ok(());
-    }
+fn refuse_foreign(conn: &Connection, path: &Path, adopt: bool) -> std::result::Result<(), String> {
     let unreadable = |e: Error| format!("cannot read database {}: {e}", path.display());
-    let conn = open_for_reading(path).map_err(unreadable)?;
-    let found = schema::foreign_objects(&conn, adopt).map_err(unreadable)?;
+    let found = schema::foreign_objects(conn, adopt).map_err(unreadable)?;
     if found.is_empty() {
         return Ok(());
     }
@@ -255,26 +268,35 @@ fn immutable_uri(path: &Path) -> String {
     uri + "?immutable=1"
 }
 
-fn open_retrying(path: &Path) -> Result<Connection> {
+/// A read-write connection (the file is created if missing) that waits
+/// for other writers' locks; not yet switched to WAL (see
+/// [`configure_retrying`]).
+fn open_plain(path: &Path) -> Result<Connection> {
+    let mut conn = open_guarded(path, OpenFlags::default())?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    Ok(conn)
+}
+
+fn configure_retrying(conn: Connection) -> Result<Connection> {
     // Switching a new file to WAL takes a lock that SQLite does not wait for
     // through busy_timeout, so many CGI processes opening a brand-new
     // database at once can see SQLITE_BUSY here: retry for a while.
     let start = std::time::Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
-        match open_once(path) {
+        match configure(&conn) {
             Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            other => return other,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(conn),
         }
     }
 }
 
-fn open_once(path: &Path) -> Result<Connection> {
-    let mut conn = open_guarded(path, OpenFlags::default())?;
-    conn.busy_handler(Some(wait_for_lock))?;
+/// Connection settings; only the switch of a new file to WAL writes.
+fn configure(conn: &Connection) -> Result<()> {
     // WAL lets readers run beside the single writer; NORMAL sync is durable
     // against process crashes (the WAL is fsynced at checkpoints).
     let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
@@ -286,7 +308,7 @@ fn open_once(path: &Path) -> Result<Connection> {
     // space a burst took is given back.
     conn.pragma_update(None, "journal_size_limit", crate::limits::WAL_CHECKPOINT_BYTES as i64)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(conn)
+    Ok(())
 }
 
 /// Waits for another connection's lock for up to [`BUSY_TIMEOUT`], in short
