@@ -163,7 +163,15 @@ fn logo(query: &str, style: Style, logos: &Logos) -> Result<Option<(String, u32)
             }
         },
     };
-    let Some(name) = decoded(query, "logo")? else { return Ok(None) };
+    // Not `decoded`, which stops at a URL's length: a data URI may be longer
+    // (the request target bounds it) and is measured by `logo::data_uri`.
+    // A `+` stays a `+`, as base64 needs.
+    let name = match param(query, "logo").map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8()) {
+        None => return Ok(None),
+        Some(Err(_)) => return Err(refused("bad logo", "logo: bad percent-encoding".into())),
+        Some(Ok(n)) if n.trim().is_empty() => return Ok(None),
+        Some(Ok(n)) => n,
+    };
     let looks_like_data = name.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) || name.contains(";base64,");
     let href = if looks_like_data {
         logo::data_uri(&name)
@@ -209,6 +217,8 @@ impl BadgeParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use base64::Engine;
 
     fn b(query: &str) -> Result<BadgeParams, Refused> {
         badge(query, &Logos::default())
@@ -279,6 +289,11 @@ mod tests {
         assert_eq!(b("logo=github").unwrap().logo.unwrap().1, 14);
         assert_ne!(b("logo=github&logoColor=red").unwrap().logo, b("logo=github").unwrap().logo);
         assert_eq!(b("logo=").unwrap().logo, None);
+        // A data URI longer than a URL may be (3 KiB decoded) is fine.
+        let svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg"><!--{}--></svg>"#, "x".repeat(3000));
+        let uri = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg));
+        let q = format!("logo={}", uri.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"));
+        assert_eq!(b(&q).unwrap().logo.unwrap().0, uri);
     }
 
     #[test]

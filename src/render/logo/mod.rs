@@ -64,9 +64,10 @@ impl Refusal {
 }
 
 impl Logos {
-    /// The icon called `name` (shields' spelling: any case, spaces as `-`).
+    /// The icon called `name` (shields' spelling: any case, spaces, which a
+    /// query may still spell `+`, as `-`).
     pub fn named(&self, name: &str) -> Option<Icon> {
-        let key = name.trim().to_ascii_lowercase().replace(' ', "-");
+        let key = name.trim().to_ascii_lowercase().replace([' ', '+'], "-");
         self.extra.get(&key).cloned().or_else(|| bundled(&key))
     }
 }
