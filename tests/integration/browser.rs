@@ -11,7 +11,8 @@
 //! `home.png` (1200x900), `phone.png` (390x844), full-page variants
 //! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark),
 //! `home-options.png` (badge options set), `empty.png` (no counters yet) and
-//! `generator-logo.png` (a social badge with the GitHub logo).
+//! `generator-logo.png` and `generator-logo-social.png` (badges with the
+//! GitHub logo).
 //! The WebDriver client itself is `support/browser.rs`.
 
 use crate::support;
@@ -214,17 +215,21 @@ fn browser_generator_offers_logos_styles_and_views() {
     let e = enc_component("github.com/octo/hello-world");
     d.type_into("#logo", "github");
     let plain = expect_query(&d, &origin, &format!("url={e}&logo=github"), "a logo");
+    assert!(plain["w"].as_u64() > Some(62), "wider than the 62 px badge without a logo: {plain}");
+    d.screenshot("generator-logo.png");
     choose(&d, "#style", "social");
-    choose(&d, "#logo-color", "white");
-    let q = format!("url={e}&style=social&logo=github&logoColor=white");
+    let q = format!("url={e}&style=social&logo=github");
     let social = expect_query(&d, &origin, &q, "social with a logo");
-    assert!(plain["w"].as_u64() > Some(62) && social["h"] == json!(20), "{plain} {social}");
+    assert_eq!(social["h"], json!(20), "{social}");
     let svg = srv.get(&format!("/nocount/tag.svg?{q}")).text();
     assert!(svg.contains("<image") && svg.contains(">Hits<"), "{svg}");
-    d.screenshot("generator-logo.png");
+    d.screenshot("generator-logo-social.png");
+    choose(&d, "#logo-color", "white");
+    expect_query(&d, &origin, &format!("{q}&logoColor=white"), "a logo colour");
 
     choose(&d, "#style", "pixel");
     let src = format!("{origin}/count/tag.svg?url={e}&style=pixel&logo=github&logoColor=white");
+    // (a pixel shows no logo, but the form keeps what was chosen)
     d.wait_prop("#snippet-html", "textContent", "the pixel snippet", |t| {
         t == format!(r#"<img src="{src}" alt="" width="1" height="1">"#)
     });
