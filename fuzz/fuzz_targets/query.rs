@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use hitcounter_fuzz::render::badge::{self, Badge, Logo};
+use hitcounter_fuzz::render::badge;
 use hitcounter_fuzz::render::escape::xml_allowed;
 use hitcounter_fuzz::routes::params;
 use libfuzzer_sys::fuzz_target;
@@ -15,16 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = hitcounter_fuzz::target::pick(hitcounter_fuzz::http::param(query, "url"), None);
     let Ok(p) = params::badge(query, &hitcounter_fuzz::render::logo::Logos::default()) else { return };
     let message = p.message(hitcounter_fuzz::counter::Counts { total: 1234, today: 5, visitors: 6 });
-    let logo = p.logo.as_ref().map(|(href, width)| Logo { href, width: *width });
-    let b = Badge {
-        label: &p.label,
-        message: &message,
-        label_color: &p.label_color,
-        color: &p.color,
-        style: p.style,
-        logo,
-    };
-    let svg = badge::render(&b);
+    let svg = badge::render(&p.badge(&message));
     assert!(svg.chars().all(xml_allowed), "a character XML forbids in {svg:?}");
     if let Err(e) = roxmltree::Document::parse(&svg) {
         panic!("not well-formed XML ({e}): {svg:?}");

@@ -49,7 +49,12 @@ pub fn char_width(c: char) -> f64 {
 
 /// shields' rule: sum, truncate, and make odd so the text centres on a pixel.
 pub fn text_width(text: &str) -> u32 {
-    let w = raw_width(text) as u32;
+    odd(raw_width(text))
+}
+
+/// A summed width truncated and made odd.
+fn odd(sum: f64) -> u32 {
+    let w = sum as u32;
     if w.is_multiple_of(2) {
         w + 1
     } else {
@@ -124,12 +129,7 @@ pub fn social_width(text: &str) -> u32 {
             _ => char_width(c),
         })
         .sum();
-    let w = sum as u32;
-    if w.is_multiple_of(2) {
-        w + 1
-    } else {
-        w
-    }
+    odd(sum)
 }
 
 /// Verdana 10px widths shields publishes for `for-the-badge` (normal, bold).

@@ -14,7 +14,7 @@ use crate::decide::{self, limit, limit::NewCounter};
 use crate::http::response::{JSON, SVG};
 use crate::http::{param, Req, Resp};
 use crate::metrics::PENDING_CAP;
-use crate::render::badge::{self, Badge, Logo};
+use crate::render::badge;
 use crate::render::shields;
 use crate::store::{self, Store};
 use crate::target::{self, TargetError};
@@ -153,15 +153,7 @@ fn render(format: Format, display: Option<params::BadgeParams>, counts: Counts) 
     match (format, display) {
         (Format::Svg, Some(p)) => {
             let message = p.message(counts);
-            let b = Badge {
-                label: &p.label,
-                message: &message,
-                label_color: &p.label_color,
-                color: &p.color,
-                style: p.style,
-                logo: p.logo.as_ref().map(|(href, width)| Logo { href, width: *width }),
-            };
-            Resp::new(200, SVG, badge::render(&b))
+            Resp::new(200, SVG, badge::render(&p.badge(&message)))
         }
         (Format::Json, Some(p)) => {
             Resp::new(200, JSON, shields::endpoint(&p.label, &p.message(counts), &p.color, &p.label_color))

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::counter::Counts;
 use crate::http::param;
 use crate::limits::{MAX_DAYS, MAX_LABEL_CHARS, MAX_LOGO_WIDTH};
-use crate::render::badge::{Style, LOGO_HEIGHT};
+use crate::render::badge::{Badge, Logo, Style, LOGO_HEIGHT};
 use crate::render::color;
 use crate::render::escape::xml_allowed;
 use crate::render::logo::{self, Logos};
@@ -198,6 +198,18 @@ pub fn days(query: &str) -> Result<u32, Refused> {
 }
 
 impl BadgeParams {
+    /// The badge these parameters draw around `message`.
+    pub fn badge<'a>(&'a self, message: &'a str) -> Badge<'a> {
+        Badge {
+            label: &self.label,
+            message,
+            label_color: &self.label_color,
+            color: &self.color,
+            style: self.style,
+            logo: self.logo.as_ref().map(|(href, width)| Logo { href, width: *width }),
+        }
+    }
+
     /// The badge's message for these counts.
     pub fn message(&self, counts: Counts) -> String {
         let show = |n: u64, separators: bool| match (self.abbreviate, separators) {
