@@ -9,21 +9,26 @@
 //   #counting       checkbox: checked = "count views" (/count/tag.svg),
 //                   unchecked = "display only" (/nocount/tag.svg)
 //   #style          <select>: flat (default) | flat-square | plastic | for-the-badge
+//                   | social | pixel (a 1x1 transparent image that only counts)
 //   #label          text input, default "hits" (empty = number only)
 //   #color          <select>: "" (default, brightgreen) | shields name | "custom"
 //   #color-custom   <input type=color>; picking a colour selects "custom"
 //   #label-color    <select>: "" (default, grey) | shields name | "custom"
 //   #label-color-custom   <input type=color>, as #color-custom
-//   #view           <select>: total (default) | today | today-total
+//   #view           <select>: total (default) | today | today-total | visitors
+//   #logo           text input: a simple-icons name (or a data: URI); "" = none
+//   #logo-color     <select>: "" (default: the brand's or shields' choice) | colour name
 //   #abbreviate     checkbox (abbreviate=true)
 //   #options-reset  puts every option back to its default
 //   #preview        <img>, src = relative /nocount/tag.svg?QUERY (never adds a view)
 //   #snippet-html   <code>, textContent = <img src="ORIGIN/count/tag.svg?QUERY" alt="Hits">
+//                   (style=pixel: alt="" width="1" height="1", an invisible counter)
 //                   (plus referrerpolicy="no-referrer-when-downgrade" when there is no url)
 //   #snippet-md     <code>, textContent = ![Hits](ORIGIN/count/tag.svg?QUERY)
 //   #snippet-url    <code>, textContent = ORIGIN/count/tag.svg?QUERY
 //     QUERY = url=ENC, then only the options that differ from their defaults, in
-//     this order: style=S, label=ENC, color=C, labelColor=C, view=V, abbreviate=true.
+//     this order: style=S, label=ENC, color=C, labelColor=C, view=V, abbreviate=true,
+//     logo=ENC, logoColor=C (logoColor only with a logo).
 //     Named colours are sent by name (color=red), custom ones as six hex digits
 //     without "#" (color=ff8800). The preview uses exactly the same QUERY.
 //   #copy-html, #copy-md, #copy-url   copy buttons; text becomes "Copied!"
@@ -161,6 +166,8 @@
     var labelColorPick = $('label-color-custom');
     var viewSel = $('view');
     var abbreviate = $('abbreviate');
+    var logoInput = $('logo');
+    var logoColorSel = $('logo-color');
     var resetBtn = $('options-reset');
     var previewTimer = null;
     var previewSeq = 0;
@@ -189,6 +196,11 @@
       if (lc) q.push('labelColor=' + encodeParam(lc));
       if (viewSel.value !== DEFAULTS.view) q.push('view=' + encodeParam(viewSel.value));
       if (abbreviate.checked) q.push('abbreviate=true');
+      var logo = logoInput.value.trim();
+      if (logo) {
+        q.push('logo=' + encodeParam(logo));
+        if (logoColorSel.value) q.push('logoColor=' + encodeParam(logoColorSel.value));
+      }
       return q;
     }
 
@@ -209,7 +221,9 @@
       // Without a URL the badge counts the page from its Referer, and browsers
       // send another site only the origin unless the image asks for more.
       var policy = url ? '' : ' referrerpolicy="no-referrer-when-downgrade"';
-      snippetHtml.textContent = '<img src="' + src + '" alt="Hits"' + policy + '>';
+      var pixel = styleSel.value === 'pixel';
+      var img = pixel ? ' alt="" width="1" height="1"' : ' alt="Hits"';
+      snippetHtml.textContent = '<img src="' + src + '"' + img + policy + '>';
       snippetMd.textContent = '![Hits](' + src + ')';
       snippetUrl.textContent = src;
       countingDesc.innerHTML = counting.checked
@@ -246,6 +260,9 @@
         }
         preview.hidden = false;
         previewNote.hidden = true;
+        if (styleSel.value === 'pixel') {
+          showPreviewNote('Invisible: a 1\u00d71 transparent image that counts the page.', false);
+        }
       };
       preview.onerror = function () {
         if (seq !== previewSeq) return;
@@ -299,6 +316,9 @@
     urlInput.addEventListener('change', onChange);
     labelInput.addEventListener('input', onChange);
     labelInput.addEventListener('change', onChange);
+    logoInput.addEventListener('input', onChange);
+    logoInput.addEventListener('change', onChange);
+    logoColorSel.addEventListener('change', onChange);
     counting.addEventListener('change', updateSnippets);
     [styleSel, viewSel, abbreviate].forEach(function (el) {
       el.addEventListener('change', onChange);
@@ -335,6 +355,8 @@
       labelColorSel.value = '';
       viewSel.value = DEFAULTS.view;
       abbreviate.checked = false;
+      logoInput.value = '';
+      logoColorSel.value = '';
       syncColor();
       syncLabelColor();
       onChange();
@@ -351,6 +373,8 @@
     selectIfKnown(viewSel, params.get('view'));
     if (params.has('label')) labelInput.value = params.get('label').slice(0, 64);
     if (params.get('abbreviate') === 'true') abbreviate.checked = true;
+    if (params.has('logo')) logoInput.value = params.get('logo');
+    selectIfKnown(logoColorSel, params.get('logoColor'));
     if (params.has('color')) setColor(colorSel, colorPick, params.get('color'));
     if (params.has('labelColor')) setColor(labelColorSel, labelColorPick, params.get('labelColor'));
     // Forms keep their state across reloads; make the swatches agree with it.

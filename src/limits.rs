@@ -39,6 +39,20 @@ pub const MAX_COOKIE_SCAN: usize = 8 * 1024;
 /// Longest badge label, in characters; longer gets 400.
 pub const MAX_LABEL_CHARS: usize = 64;
 
+/// Largest custom logo (`logo=data:...`), in bytes after base64 decoding;
+/// larger gets 400 `logo too big`. A 14 px icon needs far less.
+pub const MAX_LOGO_BYTES: usize = 4 * 1024;
+
+/// Widest `logoWidth`, in pixels; wider gets 400 `bad logoWidth`.
+pub const MAX_LOGO_WIDTH: u32 = 100;
+
+/// Largest `NAME.svg` file `--logo-dir` reads (simple-icons' largest is
+/// under a third of this); a larger one stops the start.
+pub const MAX_LOGO_FILE_BYTES: usize = 64 * 1024;
+
+/// Most `.svg` files `--logo-dir` reads (all of simple-icons fits).
+pub const MAX_LOGO_FILES: usize = 10_000;
+
 /// Most days a history or chart covers.
 pub const MAX_DAYS: u32 = 366;
 

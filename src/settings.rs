@@ -17,6 +17,8 @@ pub struct ServeConfig {
     pub sites: crate::decide::sites::Sites,
     /// Sites left out of the top table (`--top-ignore`).
     pub top_ignore: crate::decide::sites::Sites,
+    /// Named logos beyond the bundled ones (`--logo-dir`).
+    pub logos: crate::render::logo::Logos,
     /// `--metrics-per-page N`: per-counter series for the N biggest.
     pub metrics_per_page: u64,
     /// `--private`: the private views need `stats_token`.

@@ -396,6 +396,8 @@ mod tests {
             (_, "stats-token-file") => "/token",
             (_, "db-password-file") => "/password",
             (_, "from" | "to") => "/tmp/c.db",
+            // Read at start: a folder that is not there is an error naming it.
+            (_, "logo-dir") => "/no-such-logo-dir",
             (_, flag) => panic!("add a sample value for --{flag}"),
         }
     }

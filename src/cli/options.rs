@@ -95,6 +95,7 @@ pub static OPTIONS: &[Opt] = &[
     STATS_TOKEN_FILE,
     TOP_URLS,
     TOP_IGNORE,
+    LOGO_DIR,
     METRICS_PER_PAGE,
     RATE_LIMIT,
     NEW_COUNTERS_PER_HOUR,
@@ -391,6 +392,15 @@ pub const TOP_IGNORE: Opt = Opt {
     env: &["HITCOUNTER_TOP_IGNORE", "TOP_SITES_IGNORE_DOMAIN_RE_MATCH"],
     default: None,
     help: &["sites left out of the top table (as --deny;", "local and private hosts always are)"],
+    subs: SERVER,
+};
+
+pub const LOGO_DIR: Opt = Opt {
+    flag: "logo-dir",
+    kind: Kind::Text("DIR"),
+    env: &["HITCOUNTER_LOGO_DIR"],
+    default: None,
+    help: &["more badge logos: NAME.svg files (simple-icons'", "icons/ folder works), read at start"],
     subs: SERVER,
 };
 

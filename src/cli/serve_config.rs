@@ -148,6 +148,10 @@ pub(super) fn serve_config(s: &Settings, db: Database) -> Result<ServeConfig, St
         adopt: s.switch(&opts::ADOPT)?,
         sites: sites(s)?,
         top_ignore: top_ignore(s)?,
+        logos: match s.text(&opts::LOGO_DIR).filter(|d| !d.is_empty()) {
+            Some(dir) => crate::render::logo::load_dir(std::path::Path::new(&dir))?,
+            None => Default::default(),
+        },
         metrics_per_page: s.number_or_default(&opts::METRICS_PER_PAGE)?,
         private: s.switch(&opts::PRIVATE)?,
         stats_token: stats_token(s)?,

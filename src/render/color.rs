@@ -25,6 +25,28 @@ pub fn parse(input: &str) -> Option<Cow<'static, str>> {
     ok.then(|| Cow::Owned(format!("#{hex}")))
 }
 
+/// [`parse`], or one of the CSS colour names READMEs pass as shields'
+/// `logoColor` (`logoColor=white` above all).
+pub fn parse_with_css_names(input: &str) -> Option<Cow<'static, str>> {
+    let css = match input.trim().to_ascii_lowercase().as_str() {
+        "white" => "#fff",
+        "black" => "#000",
+        "whitesmoke" => "#f5f5f5",
+        "silver" => "#c0c0c0",
+        "gold" => "#ffd700",
+        "pink" => "#ffc0cb",
+        "purple" => "#800080",
+        "violet" => "#ee82ee",
+        "navy" => "#000080",
+        "teal" => "#008080",
+        "cyan" | "aqua" => "#0ff",
+        "magenta" | "fuchsia" => "#f0f",
+        "lime" => "#0f0",
+        _ => return parse(input),
+    };
+    Some(Cow::Borrowed(css))
+}
+
 /// `(r, g, b)` of a `#rgb` / `#rrggbb` colour.
 pub fn rgb(color: &str) -> Option<(u32, u32, u32)> {
     let hex = color.strip_prefix('#')?.as_bytes();
@@ -36,12 +58,14 @@ pub fn rgb(color: &str) -> Option<(u32, u32, u32)> {
     }
 }
 
-/// shields' rule: dark text when brightness (299R + 587G + 114B) / 255000 > 0.69.
+/// shields' brightness, (299R + 587G + 114B) / 255000, from 0 (black) to 1.
+pub fn brightness(color: &str) -> Option<f64> {
+    rgb(color).map(|(r, g, b)| (299 * r + 587 * g + 114 * b) as f64 / 255_000.0)
+}
+
+/// shields' rule: dark text when the brightness is above 0.69.
 pub fn is_light(color: &str) -> bool {
-    match rgb(color) {
-        Some((r, g, b)) => (299 * r + 587 * g + 114 * b) as f64 / 255_000.0 > 0.69,
-        None => false,
-    }
+    brightness(color).is_some_and(|b| b > 0.69)
 }
 
 #[cfg(test)]
@@ -58,6 +82,13 @@ mod tests {
         for bad in ["", "#12", "red;", "12345", "url(#x)", "#ggg"] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn css_names_for_logos() {
+        assert_eq!(parse_with_css_names("White").as_deref(), Some("#fff"));
+        assert_eq!(parse_with_css_names("red").as_deref(), Some("#e05d44"));
+        assert_eq!(parse_with_css_names("nope"), None);
     }
 
     #[test]

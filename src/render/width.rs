@@ -49,7 +49,12 @@ pub fn char_width(c: char) -> f64 {
 
 /// shields' rule: sum, truncate, and make odd so the text centres on a pixel.
 pub fn text_width(text: &str) -> u32 {
-    let w = raw_width(text) as u32;
+    odd(raw_width(text))
+}
+
+/// A summed width truncated and made odd.
+fn odd(sum: f64) -> u32 {
+    let w = sum as u32;
     if w.is_multiple_of(2) {
         w + 1
     } else {
@@ -98,6 +103,33 @@ fn is_wide(cp: u32) -> bool {
         0x1100..=0x115f | 0x2e80..=0x303e | 0x3041..=0x33ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff
         | 0xa000..=0xa4cf | 0xac00..=0xd7a3 | 0xf900..=0xfaff | 0xfe30..=0xfe4f | 0xff00..=0xff60
         | 0xffe0..=0xffe6 | 0x20000..=0x3fffd)
+}
+
+/// Helvetica bold 11px widths of ASCII 0x20..=0x7E, the font shields
+/// measures its `social` style in.
+const HELVETICA_BOLD: [f64; 95] = [
+    3.06, 3.06, 5.09, 6.12, 6.12, 11.0, 7.53, 3.06, 3.26, 3.26, 4.48, 6.6, 3.06, 4.48, 3.06, 4.08, // space../
+    6.12, 6.12, 6.12, 6.12, 6.12, 6.12, 6.12, 6.12, 6.12, 6.12, // 0-9
+    3.06, 3.06, 6.6, 6.6, 6.6, 6.12, 8.8, // : ; < = > ? @
+    7.53, 7.74, 8.15, 8.15, 7.13, 6.52, 8.35, 8.15, 3.24, 6.12, 7.94, 6.52, 9.98, // A-M
+    8.15, 8.56, 7.34, 8.56, 7.94, 7.14, 6.72, 8.15, 6.93, 10.38, 7.34, 7.34, 7.13, // N-Z
+    3.66, 4.08, 3.66, 6.6, 5.5, 2.85, // [ \ ] ^ _ `
+    6.31, 6.72, 6.31, 6.72, 6.31, 3.66, 6.72, 6.52, 2.84, 3.06, 6.31, 2.84, 9.97, // a-m
+    6.52, 6.72, 6.72, 6.72, 4.28, 5.91, 3.87, 6.52, 5.72, 8.95, 5.91, 5.71, 5.71, // n-z
+    3.66, 2.45, 3.66, 6.6, // { | } ~
+];
+
+/// `social` text width, with shields' odd rounding. Characters outside
+/// ASCII get the Verdana estimate, which is wider than Helvetica bold.
+pub fn social_width(text: &str) -> u32 {
+    let sum: f64 = text
+        .chars()
+        .map(|c| match c as u32 {
+            cp @ 0x20..=0x7e => HELVETICA_BOLD[(cp - 0x20) as usize],
+            _ => char_width(c),
+        })
+        .sum();
+    odd(sum)
 }
 
 /// Verdana 10px widths shields publishes for `for-the-badge` (normal, bold).
@@ -165,6 +197,13 @@ mod tests {
             let expected = if w.is_multiple_of(2) { w + 1 } else { w };
             assert_eq!(text_width(&"9".repeat(n)), expected, "{n} digits");
         }
+    }
+
+    #[test]
+    fn social_measures_helvetica_bold() {
+        // H 8.15 + i 2.84 + t 3.87 + s 5.91 = 20.77 -> 20 -> odd 21.
+        assert_eq!(social_width("Hits"), 21);
+        assert_eq!(social_width("123"), 19);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::decide::{self, limit, limit::NewCounter};
 use crate::http::response::{JSON, SVG};
 use crate::http::{param, Req, Resp};
 use crate::metrics::PENDING_CAP;
-use crate::render::badge::{self, Badge};
+use crate::render::badge;
 use crate::render::shields;
 use crate::store::{self, Store};
 use crate::target::{self, TargetError};
@@ -57,9 +57,9 @@ pub fn serve(req: &Req, ctx: &Ctx, store: &mut Store, endpoint: Endpoint) -> Res
     // Validate display parameters before counting: a bad request never counts.
     let display = match endpoint.format {
         Format::Text => None,
-        _ => match params::badge(&req.query) {
+        _ => match params::badge(&req.query, &ctx.cfg.logos) {
             Ok(p) => Some(p),
-            Err(e) => return Resp::text(400, e).reason("bad parameter"),
+            Err(e) => return Resp::text(400, e.message).reason(e.reason),
         },
     };
     let today = clock::today(ctx.cfg.timezone);
@@ -153,14 +153,7 @@ fn render(format: Format, display: Option<params::BadgeParams>, counts: Counts) 
     match (format, display) {
         (Format::Svg, Some(p)) => {
             let message = p.message(counts);
-            let b = Badge {
-                label: &p.label,
-                message: &message,
-                label_color: &p.label_color,
-                color: &p.color,
-                style: p.style,
-            };
-            Resp::new(200, SVG, badge::render(&b))
+            Resp::new(200, SVG, badge::render(&p.badge(&message)))
         }
         (Format::Json, Some(p)) => {
             Resp::new(200, JSON, shields::endpoint(&p.label, &p.message(counts), &p.color, &p.label_color))

@@ -29,7 +29,7 @@ pub fn shape(query: &str, format: Format, mut resp: Resp) -> Resp {
     resp.body = match format {
         Format::Svg => {
             resp.content_type = SVG;
-            let b = Badge { label, message: reason, label_color: "#555", color: RED, style };
+            let b = Badge { label, message: reason, label_color: "#555", color: RED, style, logo: None };
             badge::render(&b).into_bytes()
         }
         _ => {

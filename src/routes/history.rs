@@ -31,7 +31,7 @@ struct History {
 
 fn history(req: &Req, ctx: &Ctx, store: &Store) -> Result<History, Resp> {
     let key = key(req)?;
-    let n = params::days(&req.query).map_err(|e| Resp::text(400, e))?;
+    let n = params::days(&req.query).map_err(|e| Resp::text(400, e.message).reason(e.reason))?;
     let today = clock::today(ctx.cfg.timezone);
     let counts = ctx.counter.peek(&key, today, store).map_err(unavailable)?;
     let days = clock::days_ending(today, n);

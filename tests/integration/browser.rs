@@ -10,7 +10,9 @@
 //! Screenshots go to `target/browser-screenshots/` (relative to the crate root):
 //! `home.png` (1200x900), `phone.png` (390x844), full-page variants
 //! `home-full.png` / `phone-full.png`, `home-dark.png` (prefers-color-scheme: dark),
-//! `home-options.png` (badge options set) and `empty.png` (no counters yet).
+//! `home-options.png` (badge options set), `empty.png` (no counters yet) and
+//! `generator-logo.png` and `generator-logo-social.png` (badges with the
+//! GitHub logo).
 //! The WebDriver client itself is `support/browser.rs`.
 
 use crate::support;
@@ -186,6 +188,53 @@ fn browser_home_page_in_headless_chromium() {
     d.screenshot("empty.png");
 
     eprintln!("browser test took {:?}", t0.elapsed());
+}
+
+#[test]
+fn browser_generator_offers_logos_styles_and_views() {
+    let Some(tools) = Driver::tools() else { return };
+    let srv = Server::start();
+    let origin = format!("http://{}", srv.addr);
+    let d = Driver::start(tools);
+    d.set_window(1200, 900);
+    d.goto(&format!("{origin}/"));
+    let offered = d.js(
+        "return ['style', 'view'].map(function (id) {
+             return Array.prototype.map.call(document.getElementById(id).options, function (o) { return o.value; });
+         });",
+        json!([]),
+    );
+    assert_eq!(
+        offered,
+        json!([
+            ["flat", "flat-square", "plastic", "for-the-badge", "social", "pixel"],
+            ["total", "today", "today-total", "visitors"]
+        ])
+    );
+    d.type_into("#url", "github.com/octo/hello-world");
+    let e = enc_component("github.com/octo/hello-world");
+    d.type_into("#logo", "github");
+    let plain = expect_query(&d, &origin, &format!("url={e}&logo=github"), "a logo");
+    assert!(plain["w"].as_u64() > Some(62), "wider than the 62 px badge without a logo: {plain}");
+    d.screenshot("generator-logo.png");
+    choose(&d, "#style", "social");
+    let q = format!("url={e}&style=social&logo=github");
+    let social = expect_query(&d, &origin, &q, "social with a logo");
+    assert_eq!(social["h"], json!(20), "{social}");
+    let svg = srv.get(&format!("/nocount/tag.svg?{q}")).text();
+    assert!(svg.contains("<image") && svg.contains(">Hits<"), "{svg}");
+    d.screenshot("generator-logo-social.png");
+    choose(&d, "#logo-color", "white");
+    expect_query(&d, &origin, &format!("{q}&logoColor=white"), "a logo colour");
+
+    choose(&d, "#style", "pixel");
+    let src = format!("{origin}/count/tag.svg?url={e}&style=pixel&logo=github&logoColor=white");
+    // (a pixel shows no logo, but the form keeps what was chosen)
+    d.wait_prop("#snippet-html", "textContent", "the pixel snippet", |t| {
+        t == format!(r#"<img src="{src}" alt="" width="1" height="1">"#)
+    });
+    choose(&d, "#view", "visitors");
+    d.wait_prop("#snippet-url", "textContent", "view=visitors", |t| t.contains("&view=visitors"));
 }
 
 /// The preview `<img>` once it shows `src`: `{w, h}` natural size.

@@ -7,6 +7,8 @@
 //!   counts the page's full path; a plain `<img>` only its site.
 //! - The anti-refresh cookie is kept cross-site (`Partitioned`): two loads
 //!   within the window count one hit, a load after it another.
+//! - An invisible counter (`style=pixel`) counts the page and shows nothing
+//!   (screenshot `target/browser-screenshots/invisible-counter.png`).
 
 use crate::support;
 
@@ -121,4 +123,24 @@ fn browser_shows_an_error_badge_not_a_broken_image() {
     assert!(width.as_u64().unwrap_or(0) > 60, "an error badge as wide as its text: {width}");
     let site = format!("b.example:{}", s.pages.port);
     assert_eq!(get_count(&s.server.db, &format!("{site}/")), 0, "an error counts nothing");
+}
+
+#[test]
+fn browser_invisible_counter_counts_and_shows_nothing() {
+    let Some(s) = setup(&[]) else { return };
+    let key = format!("b.example:{}/quiet.html", s.pages.port);
+    let html = format!(
+        r#"<!doctype html><title>A quiet page</title><h1>A page counted by an invisible pixel</h1>
+        <p>Nothing below this line but a 1&times;1 transparent image.</p>
+        <img id="badge" src="{}" alt="" width="1" height="1">"#,
+        s.badge(&format!("?url={}&style=pixel", enc(&key)))
+    );
+    s.pages.page("quiet.html", &html);
+    s.visit("quiet.html");
+    let size =
+        s.driver.js("var i = document.getElementById('badge'); return [i.naturalWidth, i.naturalHeight];", json!([]));
+    assert_eq!(size, json!([1, 1]), "a 1x1 image");
+    s.driver.screenshot("invisible-counter.png");
+    assert_eq!(s.count(&key), 1, "the pixel counted the page");
+    assert!(s.stored(&key, 1), "and the hit is stored");
 }

@@ -14,6 +14,7 @@ mod badge_colour;
 mod badge_endpoint;
 mod badge_http;
 mod badge_label;
+mod badge_logo;
 mod badge_style;
 mod badge_view;
 mod browser;
