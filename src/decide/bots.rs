@@ -50,14 +50,18 @@ fn candidates(ua: &str) -> Vec<usize> {
 /// matches one of the patterns.
 fn matches_list(user_agent: &str) -> bool {
     let ua = user_agent.to_ascii_lowercase();
-    let candidates = candidates(&ua);
-    if candidates.is_empty() {
-        return false;
-    }
-    let alternation = candidates.iter().map(|&i| list::PATTERNS[i]).collect::<Vec<_>>().join("|");
-    // build.rs parsed every pattern, and the whole list compiles in isbot:
-    // a failure would be a size limit, and then the agent is not counted.
-    regex::Regex::new(&alternation).map_or(true, |re| re.is_match(&ua))
+    candidates(&ua).into_iter().any(|i| pattern(i).is_none_or(|re| re.is_match(&ua)))
+}
+
+/// Pattern `i`, compiled the first time an agent needs it and kept: a CGI
+/// process compiles the few its one agent needs, a server each at most once
+/// however many new agents arrive. build.rs parsed every pattern, and the
+/// list compiles in isbot: `None` would be a size limit, and then the agent
+/// is not counted.
+fn pattern(i: usize) -> Option<&'static regex::Regex> {
+    static COMPILED: OnceLock<Vec<OnceLock<Option<regex::Regex>>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(|| list::PATTERNS.iter().map(|_| OnceLock::new()).collect());
+    compiled.get(i)?.get_or_init(|| regex::Regex::new(list::PATTERNS[i]).ok()).as_ref()
 }
 
 /// Decisions by a keyed hash of the User-Agent, not the string: a client
