@@ -57,8 +57,9 @@ pub const MAX_LOGO_FILES: usize = 10_000;
 pub const MAX_DAYS: u32 = 366;
 
 /// Visitors (address + User-Agent + counter, hashed) remembered for the day
-/// for cookieless deduplication and unique visitors; past it the oldest are
-/// dropped (a visitor dropped and seen again counts as new).
+/// for cookieless deduplication and unique visitors, 8 bytes each; past it
+/// the least recently counted are dropped (a visitor dropped and seen again
+/// counts as new).
 pub const MAX_VISITORS: usize = 1_000_000;
 
 /// User-Agents whose bot verdict is cached (by hash); past this the cache
