@@ -30,8 +30,9 @@ fn test_offset() -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Zone {
     Fixed(FixedOffset),
+    /// Leaked once at start: a zone is named once per process.
     #[cfg(feature = "tz")]
-    Named(chrono_tz::Tz),
+    Named(&'static jiff::tz::TimeZone),
 }
 
 impl Zone {
@@ -40,7 +41,10 @@ impl Zone {
         match self {
             Zone::Fixed(offset) => at.with_timezone(offset).date_naive(),
             #[cfg(feature = "tz")]
-            Zone::Named(tz) => at.with_timezone(tz).date_naive(),
+            Zone::Named(tz) => {
+                let offset = jiff::Timestamp::from_second(at.timestamp()).map_or(0, |t| tz.to_offset(t).seconds());
+                (at + Duration::seconds(i64::from(offset))).date_naive()
+            }
         }
     }
 }
@@ -64,9 +68,10 @@ pub fn parse_zone(s: &str) -> Result<Zone, String> {
 
 #[cfg(feature = "tz")]
 fn named_zone(s: &str) -> Result<Zone, String> {
-    s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+    let tz = jiff::tz::TimeZone::get(s).map_err(|_| {
         format!("--timezone: unknown zone {s:?}: use an IANA name like Europe/Berlin, UTC or an offset like +09:00")
-    })
+    })?;
+    Ok(Zone::Named(Box::leak(Box::new(tz))))
 }
 
 #[cfg(not(feature = "tz"))]
