@@ -67,6 +67,7 @@ pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req
 
 /// Answers the request in the process environment; returns the exit code.
 pub fn run(cfg: ServeConfig) -> i32 {
+    store::configure_library(true);
     let env = |k: &str| std::env::var(k).ok();
     let header_bytes: usize =
         std::env::vars().filter(|(k, _)| k.starts_with("HTTP_")).map(|(k, v)| k.len() - 5 + v.len()).sum();

@@ -52,6 +52,7 @@ pub fn serve(cfg: ServeConfig) -> i32 {
     cfg.warnings.iter().for_each(|w| info(w));
     listener::raise_fd_limit();
     limit_malloc_arenas();
+    crate::store::configure_library(false);
     run(&cfg).unwrap_or_else(|e| {
         info(&format!("error: {e}"));
         1

@@ -43,6 +43,7 @@ mod types;
 pub use contract::Backend;
 pub use error::{Error, Result};
 pub use location::{is_postgres_url, Database};
+pub use sqlite::configure_library;
 pub use sqlite::library_version as sqlite_version;
 pub use sqlite::snapshot::{
     adopt, check, in_use, inspect, is_sqlite_file, load_dump, mark_in_use, settle, swap_in, Snapshot,

@@ -48,6 +48,27 @@ pub(crate) struct Sqlite {
     fold: log::Round,
 }
 
+/// SQLite's global memory settings, before the process opens any database:
+/// no bulk allocation of each connection's page cache (20 pages, written
+/// through at every open whether the connection reads them or not: 1.3 MB
+/// over a server's workers, and page faults a CGI process pays for), and
+/// for a process that answers one request (`one_request`, CGI) no lookaside
+/// scratch space either (48 KiB a connection, likewise written through),
+/// which only pays off over many statements.
+pub fn configure_library(one_request: bool) {
+    use rusqlite::ffi;
+    use std::ffi::{c_int, c_void};
+    // SAFETY: sqlite3_config before the library is initialised (the first
+    // open) only sets global defaults; later it returns SQLITE_MISUSE and
+    // changes nothing, which leaves the defaults (more memory, no harm).
+    unsafe {
+        ffi::sqlite3_config(ffi::SQLITE_CONFIG_PAGECACHE, std::ptr::null_mut::<c_void>(), 0 as c_int, 0 as c_int);
+        if one_request {
+            ffi::sqlite3_config(ffi::SQLITE_CONFIG_LOOKASIDE, 0 as c_int, 0 as c_int);
+        }
+    }
+}
+
 /// Page cache per role, in KiB (SQLite takes negative numbers as KiB).
 fn cache_kib(role: Role) -> Option<i64> {
     match role {
