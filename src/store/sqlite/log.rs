@@ -85,17 +85,6 @@ impl Sqlite {
 
 /// Folds the logged hits of counters with `lo <= id < hi` inside `tx`.
 fn fold_range(tx: &Transaction, lo: i64, hi: i64) -> Result<usize> {
-    let rows: Vec<(i64, String, i64, i64)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT counter_id, day, SUM(hits), SUM(uniques) FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2
-             GROUP BY counter_id, day ORDER BY counter_id, day",
-        )?;
-        let rows = stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-        rows.collect::<Result<_>>()?
-    };
-    if rows.is_empty() {
-        return Ok(0);
-    }
     let t = now();
     let mut total = tx.prepare_cached(
         "UPDATE counters SET count = count + ?2, uniques = uniques + ?4, updated_at = ?3 WHERE id = ?1",
@@ -105,15 +94,31 @@ fn fold_range(tx: &Transaction, lo: i64, hi: i64) -> Result<usize> {
          ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits,
             uniques = IFNULL(uniques, 0) + excluded.uniques",
     )?;
-    for (id, day, hits, uniques) in &rows {
+    let mut sums = tx.prepare_cached(
+        "SELECT counter_id, day, SUM(hits), SUM(uniques) FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2
+         GROUP BY counter_id, day ORDER BY counter_id, day",
+    )?;
+    // Applied as they are read (GROUP BY hands them over from its sorter,
+    // and the writes go to other tables): a slice's sums are never held in
+    // memory at once, which with a million counters was megabytes of small
+    // allocations a few times a minute.
+    let mut rows = sums.query(params![lo, hi])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let day = rusqlite::types::ToSqlOutput::Borrowed(r.get_ref(1)?);
+        let (id, hits, uniques) = (r.get::<_, i64>(0)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?);
         // A counter deleted since is gone with its hits (an admin delete
         // folds first, so this only happens to a row removed by hand).
         if total.execute(params![id, hits, t, uniques])? == 1 {
             daily.execute(params![id, day, hits, uniques])?;
         }
+        n += 1;
     }
-    tx.prepare_cached("DELETE FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2")?.execute(params![lo, hi])?;
-    Ok(rows.len())
+    if n > 0 {
+        tx.prepare_cached("DELETE FROM hit_log WHERE counter_id >= ?1 AND counter_id < ?2")?
+            .execute(params![lo, hi])?;
+    }
+    Ok(n)
 }
 
 /// The lowest and highest counter id in the log, if it has rows.
