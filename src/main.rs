@@ -9,6 +9,7 @@
 //! a layer above it.
 
 mod admin;
+mod allocator;
 mod backup;
 mod cli;
 mod clock;

@@ -51,7 +51,7 @@ struct Stop {
 pub fn serve(cfg: ServeConfig) -> i32 {
     cfg.warnings.iter().for_each(|w| info(w));
     listener::raise_fd_limit();
-    limit_malloc_arenas();
+    crate::allocator::limit_arenas();
     crate::store::configure_library(false);
     run(&cfg).unwrap_or_else(|e| {
         info(&format!("error: {e}"));
@@ -228,24 +228,6 @@ fn start_backups(b: &periodic::Config, db: &Path) -> Result<Box<dyn Objects>, St
         Err(e) => return Err(format!("restoring {} from {} failed: {e}", db.display(), b.to)),
     }
     Ok(objects)
-}
-
-/// Requests are answered on every connection's thread, and glibc gives
-/// threads that allocate at once arenas of their own (up to eight per
-/// core), each keeping freed memory: with a million counters that showed
-/// as tens of MB more RSS. Two arenas keep the contention low on small
-/// machines. A fixed mmap threshold keeps glibc from raising it (and the
-/// trim threshold, twice as high) after each large block freed, which
-/// left megabytes of free heap unreturned: large blocks (a write's batch,
-/// a map growing) are mapped and unmapped instead.
-fn limit_malloc_arenas() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets allocator parameters; called before the
-    // server's threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-    }
 }
 
 /// Logs a fatal listener failure and starts the shutdown (exit code 1).

@@ -65,6 +65,8 @@ pub struct Flusher {
     /// keeps none, and a change means a reload.
     mark: Option<i64>,
     load_started: Option<Instant>,
+    /// When free heap pages were last given back (`allocator::give_back`).
+    gave_back: Instant,
     load_failing: bool,
     told_dropped: bool,
     /// The database file's watch; none for a database server.
@@ -100,6 +102,7 @@ impl Flusher {
             version,
             mark,
             load_started: None,
+            gave_back: Instant::now(),
             load_failing: false,
             told_dropped: false,
         }
@@ -125,6 +128,7 @@ impl Flusher {
             }
             if self.plan.flush_due(Instant::now()) {
                 self.flush();
+                crate::allocator::give_back(&mut self.gave_back);
             } else if let Ok(dropped) = self.counter.apply_admin_events(&self.store, &mut self.last_event) {
                 log_superseded(dropped);
             }
