@@ -5,7 +5,7 @@
 //! counter's total and per-day row, and read back.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, CachedStatement, Connection, Transaction, TransactionBehavior};
 
 use rusqlite::Result;
 
@@ -57,6 +57,19 @@ fn text_of(texts: &mut Vec<(NaiveDate, String)>, day: NaiveDate) -> usize {
     }
 }
 
+/// The statement in `slot`, prepared (through the connection's cache) the
+/// first time it is asked for.
+fn prepared<'s, 'c>(
+    slot: &'s mut Option<CachedStatement<'c>>,
+    conn: &'c Connection,
+    sql: &str,
+) -> Result<&'s mut CachedStatement<'c>> {
+    if slot.is_none() {
+        *slot = Some(conn.prepare_cached(sql)?);
+    }
+    Ok(slot.as_mut().expect("set just above"))
+}
+
 /// Adds hits to their counters (creating them) inside `tx`, and reports
 /// what each counter holds now (with whatever other processes added, for
 /// the counters not logged).
@@ -66,23 +79,23 @@ pub(super) fn add(tx: &Transaction, deltas: &[Pending]) -> Result<Vec<Written>> 
     // temporary b-tree per statement (~5 µs a row, measured). The key check
     // makes a stale id harmless: a row deleted, or its id reused by another
     // key, matches nothing and the upsert by key runs instead.
-    let mut by_id = tx.prepare_cached(
-        "UPDATE counters SET count = count + ?2, uniques = uniques + ?5, updated_at = ?3 WHERE id = ?1 AND key = ?4",
-    )?;
-    let mut totals_of = tx.prepare_cached("SELECT count, uniques FROM counters WHERE id = ?1")?;
-    let mut upsert = tx.prepare_cached(
+    // Each prepared on first use: the server finds them in the statement
+    // cache anyway, and a CGI process, which prepares every statement
+    // afresh, compiles only the three its one new hit runs.
+    const BY_ID: &str =
+        "UPDATE counters SET count = count + ?2, uniques = uniques + ?5, updated_at = ?3 WHERE id = ?1 AND key = ?4";
+    const TOTALS_OF: &str = "SELECT count, uniques FROM counters WHERE id = ?1";
+    const UPSERT: &str =
         "INSERT INTO counters (key, count, uniques, created_at, updated_at) VALUES (?1, ?2, ?4, ?3, ?3)
          ON CONFLICT (key) DO UPDATE SET count = count + excluded.count, uniques = uniques + excluded.uniques,
             updated_at = excluded.updated_at
-         RETURNING id, count, uniques",
-    )?;
-    let mut daily = tx.prepare_cached(
-        "INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?2, ?1, ?3, ?4)
+         RETURNING id, count, uniques";
+    const DAILY: &str = "INSERT INTO daily (day, counter_id, hits, uniques) VALUES (?2, ?1, ?3, ?4)
          ON CONFLICT (day, counter_id) DO UPDATE SET hits = hits + excluded.hits,
-            uniques = IFNULL(uniques, 0) + excluded.uniques",
-    )?;
-    let mut day_of = tx.prepare_cached("SELECT hits FROM daily WHERE day = ?2 AND counter_id = ?1")?;
-    let mut log = tx.prepare_cached("INSERT INTO hit_log (counter_id, day, hits, uniques) VALUES (?1, ?2, ?3, ?4)")?;
+            uniques = IFNULL(uniques, 0) + excluded.uniques";
+    const DAY_OF: &str = "SELECT hits FROM daily WHERE day = ?2 AND counter_id = ?1";
+    const LOG: &str = "INSERT INTO hit_log (counter_id, day, hits, uniques) VALUES (?1, ?2, ?3, ?4)";
+    let (mut by_id, mut totals_of, mut upsert, mut daily, mut day_of, mut log) = (None, None, None, None, None, None);
     let mut texts: Vec<(NaiveDate, String)> = Vec::new();
     let mut out = Vec::with_capacity(deltas.len());
     for d in deltas {
@@ -90,7 +103,7 @@ pub(super) fn add(tx: &Transaction, deltas: &[Pending]) -> Result<Vec<Written>> 
         if let (Some(id), Some((total, day_hits, visitors))) = (d.id, d.known) {
             for day in &d.days {
                 let i = text_of(&mut texts, day.day);
-                log.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
+                prepared(&mut log, tx, LOG)?.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
             }
             let newest = d.days.last().map_or(0, |day| day.hits);
             out.push(Written {
@@ -102,18 +115,23 @@ pub(super) fn add(tx: &Transaction, deltas: &[Pending]) -> Result<Vec<Written>> 
             continue;
         }
         let (id, total, visitors): (i64, i64, i64) = match d.id {
-            Some(id) if by_id.execute(params![id, sql(d.hits), t, &*d.key, sql(uniques)])? == 1 => {
-                let (total, visitors) = totals_of.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Some(id)
+                if prepared(&mut by_id, tx, BY_ID)?.execute(params![id, sql(d.hits), t, &*d.key, sql(uniques)])?
+                    == 1 =>
+            {
+                let (total, visitors) =
+                    prepared(&mut totals_of, tx, TOTALS_OF)?.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 (id, total, visitors)
             }
-            _ => upsert
+            _ => prepared(&mut upsert, tx, UPSERT)?
                 .query_row(params![&*d.key, sql(d.hits), t, sql(uniques)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
         };
         let mut newest_day = 0;
         for day in &d.days {
             let i = text_of(&mut texts, day.day);
-            daily.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
-            newest_day = day_of.query_row(params![id, &texts[i].1], |r| r.get::<_, i64>(0))?;
+            prepared(&mut daily, tx, DAILY)?.execute(params![id, &texts[i].1, sql(day.hits), sql(day.uniques)])?;
+            newest_day =
+                prepared(&mut day_of, tx, DAY_OF)?.query_row(params![id, &texts[i].1], |r| r.get::<_, i64>(0))?;
         }
         out.push(Written { id, total: count(total), newest_day: count(newest_day), visitors: count(visitors) });
     }
