@@ -188,6 +188,12 @@ pub fn default_max_connections(nofile: u64, databases: usize) -> usize {
     usize::try_from(by_fds).unwrap_or(usize::MAX).clamp(1, MAX_CONNECTIONS)
 }
 
+/// The static build's arena for a process that answers one request (CGI):
+/// what the request allocates comes from here and is never freed, and
+/// anything past it from the system allocator as usual.
+#[cfg(any(target_env = "musl", test))]
+pub const ONE_REQUEST_ARENA_BYTES: usize = 8 << 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,10 @@ pub const FILE_NAME: &str = "hitcounter.toml";
 
 /// The directory of the running binary (config and CGI database live there).
 pub fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
+    // Asked twice by a CGI process, and each asking is a readlink of
+    // /proc/self/exe.
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| std::env::current_exe().ok()?.parent().map(Path::to_path_buf)).clone()
 }
 
 /// Reads `HITCOUNTER_CONFIG`, else `hitcounter.toml` next to the binary when

@@ -67,6 +67,7 @@ pub fn request(env: &dyn Fn(&str) -> Option<String>, header_bytes: usize) -> Req
 
 /// Answers the request in the process environment; returns the exit code.
 pub fn run(cfg: ServeConfig) -> i32 {
+    crate::allocator::one_request();
     store::configure_library(true);
     let env = |k: &str| std::env::var(k).ok();
     let header_bytes: usize =
@@ -92,9 +93,6 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
     let Some(db) = cfg.db.file().map(Path::to_path_buf) else {
         return not_writable(Path::new(""), "CGI mode needs a SQLite database file");
     };
-    if let Err(why) = store::disk::writable(&db) {
-        return not_writable(&db, &why);
-    }
     let mut store = match Store::prepare_converting(&db, Role::Cgi, target::original_key, cfg.adopt) {
         Ok((store, notes)) => {
             for note in notes {
@@ -120,7 +118,8 @@ fn answer(req: &Req, cfg: ServeConfig) -> Resp {
 }
 
 /// SQLite needs to write the file and, for its `-wal`/`-shm` files, the
-/// directory; checking first turns a cryptic SQLite error into a clear page.
+/// directory; `Store::prepare` checks first, and this turns what it found
+/// (or SQLite's error) into a clear page.
 fn not_writable(db: &Path, why: &str) -> Resp {
     // SAFETY: geteuid() has no preconditions.
     let uid = unsafe { libc::geteuid() };

@@ -26,10 +26,10 @@ pub type KeyRule = fn(&str) -> Option<String>;
 /// True when the database has the original's `url` table and none of ours.
 pub fn is_original(conn: &Connection) -> rusqlite::Result<bool> {
     let has = |name: &str| -> rusqlite::Result<bool> {
-        conn.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map(|n| n > 0)
+        // Cached: compiled once for both names (every CGI hit asks).
+        conn.prepare_cached("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+            .query_row([name], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)
     };
     Ok(has("url")? && !has("counters")?)
 }

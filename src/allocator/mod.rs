@@ -1,8 +1,28 @@
-//! The server's use of glibc's allocator: how many arenas, when large
-//! blocks are mapped, and handing free pages back. Elsewhere (musl, other
-//! systems) these are no-ops.
+//! The process's allocator: for the server, how it uses glibc's (how many
+//! arenas, when large blocks are mapped, handing free pages back; no-ops
+//! elsewhere); for a CGI process in the static build, an arena that never
+//! frees (`arena.rs`).
 
 use std::time::{Duration, Instant};
+
+#[cfg(any(target_env = "musl", test))]
+mod arena;
+
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: arena::Arena = arena::Arena::new();
+
+/// Whether [`one_request`] makes allocations come from an arena that never
+/// frees (the static build): SQLite's then go there too.
+pub const ONE_REQUEST_ARENA: bool = cfg!(target_env = "musl");
+
+/// The process answers one request and exits (CGI): in the static build,
+/// allocate from then on without freeing (see `arena.rs`). glibc's
+/// allocator keeps freed memory for reuse, so the others stay as they are.
+pub fn one_request() {
+    #[cfg(target_env = "musl")]
+    ALLOCATOR.switch_on();
+}
 
 /// Least time between two [`give_back`]s.
 const GIVE_BACK_EVERY: Duration = Duration::from_secs(1);
