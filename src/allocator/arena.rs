@@ -2,8 +2,8 @@
 //! static (musl) build. musl's allocator hands a size class's memory back
 //! to the kernel as soon as its last block is freed, and SQLite allocates
 //! and frees the same sizes over and over while it prepares statements:
-//! each round trip was an mmap, an munmap and a page fault, about a third
-//! of a CGI hit's time. A process that lives for milliseconds needs no
+//! each round trip was an mmap, an munmap and a page fault (BENCHMARKS.md,
+//! finding 6). A process that lives for milliseconds needs no
 //! freeing at all: blocks come from a zeroed static array in order and are
 //! never reused, so each of its pages faults once. What does not fit
 //! comes from the system allocator, and is freed there.

@@ -59,11 +59,11 @@ pub(crate) struct Sqlite {
 /// build, SQLite allocates from the arena the rest of the process does
 /// (`allocator::one_request`).
 pub fn configure_library(one_request: bool) {
+    use rusqlite::ffi;
+    use std::ffi::{c_int, c_void};
     if one_request && crate::allocator::ONE_REQUEST_ARENA {
         memory::use_global_allocator();
     }
-    use rusqlite::ffi;
-    use std::ffi::{c_int, c_void};
     // SAFETY: sqlite3_config before the library is initialised (the first
     // open) only sets global defaults; later it returns SQLITE_MISUSE and
     // changes nothing, which leaves the defaults (more memory, no harm).
